@@ -1,0 +1,234 @@
+"""The embedded procedural dataset ``shapes``: one shape per image on a cluttered, textured background.
+
+Every image is drawn directly at the requested size by vectorized tensor ops over a chunk of images:
+a pixel-centre coordinate grid is rotated/scaled per image and each shape is an inequality test on
+it (a hard mask). The box is the tight bounding box of the object's mask pixels, so it is exact.
+Clutter (thin lines, small blobs, arc pieces, corner pieces; always smaller than the object) is drawn
+behind the object, so the object's mask is never occluded.
+
+The generator is deterministic: chunk ``i`` of split ``s`` is drawn from its own generator seeded
+from ``(seed, s, i)``; the ``test`` split uses the seed stream ``seed + 1_000_003``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .base import ImageSet, masks_to_boxes
+
+__all__ = ["SHAPE_CLASSES", "SHAPES_DEFAULT_N", "TEST_SEED_OFFSET", "make_shapes", "render_shapes"]
+
+SHAPE_CLASSES = ("circle", "square", "triangle", "cross", "ring", "star", "crescent")
+SHAPES_DEFAULT_N = {"train": 6000, "test": 1000}
+TEST_SEED_OFFSET = 1_000_003
+_CHUNK = 500
+_MIN_SIZE = 16
+_SIZE_RANGE = (0.15, 0.60)  # object diameter as a fraction of the image side
+_CLUTTER_KINDS = ("line", "blob", "arc", "corner", "line")
+
+
+@dataclass
+class _Params:
+    """Per-image random parameters of one chunk (all tensors have leading dim ``b``)."""
+
+    cls: Tensor  # int64 (b,)
+    cx: Tensor  # float (b,) object centre, pixels
+    cy: Tensor
+    radius: Tensor  # float (b,) object radius, pixels
+    angle: Tensor  # float (b,)
+    color: Tensor  # float (b, 3)
+    base: Tensor  # float (b, 3) background base colour
+
+
+def _rand(gen: torch.Generator, *shape: int) -> Tensor:
+    return torch.rand(*shape, generator=gen)
+
+
+def _between(gen: torch.Generator, lo: float | Tensor, hi: float | Tensor, *shape: int) -> Tensor:
+    return lo + (hi - lo) * _rand(gen, *shape)
+
+
+def _draw_params(gen: torch.Generator, b: int, size: int) -> _Params:
+    """Draw class, placement, size, rotation and colours for ``b`` images."""
+    cls = torch.randint(len(SHAPE_CLASSES), (b,), generator=gen)
+    radius = (_between(gen, *_SIZE_RANGE, b) * size / 2).clamp_(min=2.5)
+    margin = radius + 1.0
+    cx = _between(gen, margin, size - margin, b)
+    cy = _between(gen, margin, size - margin, b)
+    angle = _rand(gen, b) * (2 * math.pi)
+    base = _rand(gen, b, 3)
+    color = _rand(gen, b, 3)
+    weak = (color - base).abs().amax(dim=1, keepdim=True) < 0.35
+    color = torch.where(weak, (base + 0.5) % 1.0, color)
+    return _Params(cls=cls, cx=cx, cy=cy, radius=radius, angle=angle, color=color, base=base)
+
+
+def _grid(size: int) -> tuple[Tensor, Tensor]:
+    """Pixel-centre coordinates: xs ``(1, 1, S)``, ys ``(1, S, 1)``."""
+    c = torch.arange(size, dtype=torch.float32) + 0.5
+    return c.view(1, 1, size), c.view(1, size, 1)
+
+
+def _local(xs: Tensor, ys: Tensor, cx: Tensor, cy: Tensor, angle: Tensor, scale: Tensor) -> tuple[Tensor, Tensor]:
+    """Rotated, scaled coordinates ``(b, S, S)`` around per-image centres (all args ``(b,)``)."""
+    dx = xs - cx.view(-1, 1, 1)
+    dy = ys - cy.view(-1, 1, 1)
+    c = (torch.cos(angle) / scale).view(-1, 1, 1)
+    s = (torch.sin(angle) / scale).view(-1, 1, 1)
+    return dx * c + dy * s, dy * c - dx * s
+
+
+def _shape_mask(kind: str, u: Tensor, v: Tensor) -> Tensor:
+    """Bool mask of one canonical shape (inside the unit circle) at coords ``u, v`` ``(b, S, S)``."""
+    if kind == "circle":
+        return u * u + v * v <= 1.0
+    if kind == "square":
+        return (u.abs() <= 0.7) & (v.abs() <= 0.7)
+    if kind in ("triangle", "star"):
+        h = 0.8660254 * u
+        tri = (v >= -0.5) & (0.5 * v + h <= 0.5) & (0.5 * v - h <= 0.5)
+        if kind == "triangle":
+            return tri
+        return tri | ((v <= 0.5) & (h - 0.5 * v <= 0.5) & (-0.5 * v - h <= 0.5))
+    if kind == "cross":
+        au, av = u.abs(), v.abs()
+        return ((au <= 0.3) & (av <= 0.92)) | ((av <= 0.3) & (au <= 0.92))
+    r2 = u * u + v * v
+    if kind == "ring":
+        return (r2 <= 1.0) & (r2 >= 0.33)
+    if kind == "crescent":
+        return (r2 <= 1.0) & ((u - 0.5) * (u - 0.5) + v * v > 0.64)
+    raise ValueError(f"unknown shape {kind!r}")
+
+
+def _object_masks(p: _Params, u: Tensor, v: Tensor) -> Tensor:
+    """Bool ``(b, S, S)`` object masks, each image drawn with its own class."""
+    masks = torch.zeros(u.shape, dtype=torch.bool)
+    for k, kind in enumerate(SHAPE_CLASSES):
+        sel = (p.cls == k).nonzero().flatten()
+        if sel.numel():
+            masks[sel] = _shape_mask(kind, u[sel], v[sel])
+    return masks
+
+
+def _background(gen: torch.Generator, p: _Params, size: int, xs: Tensor, ys: Tensor) -> Tensor:
+    """Float ``(b, 3, S, S)`` background: base colour + gradient + stripes + smooth noise."""
+    b = p.base.shape[0]
+    alpha = _rand(gen, b, 1, 1) * (2 * math.pi)
+    half = size / 2
+    ramp = ((xs - half) * torch.cos(alpha) + (ys - half) * torch.sin(alpha)) / size  # (b, S, S), |.| < 0.71
+    beta = _rand(gen, b, 1, 1) * (2 * math.pi)
+    freq = _between(gen, 2.0, 9.0, b, 1, 1) * (2 * math.pi / size)
+    phase = _rand(gen, b, 1, 1) * (2 * math.pi)
+    stripes = torch.sin((xs * torch.cos(beta) + ys * torch.sin(beta)) * freq + phase)
+    on = (_rand(gen, b, 2) < 0.6).float()
+    a_ramp = _between(gen, -0.35, 0.35, b, 3) * on[:, :1]
+    a_str = _between(gen, -0.18, 0.18, b, 3) * on[:, 1:]
+    noise_amp = _between(gen, 0.03, 0.2, b, 1, 1, 1)
+    low = torch.randn(b, 3, 6, 6, generator=gen)
+    smooth = F.interpolate(low, size=(size, size), mode="bicubic", align_corners=False) * noise_amp
+    bg = smooth.add_(p.base.view(b, 3, 1, 1))
+    bg.add_(a_ramp.view(b, 3, 1, 1) * ramp.unsqueeze(1))
+    bg.add_(a_str.view(b, 3, 1, 1) * stripes.unsqueeze(1))
+    return bg
+
+
+def _clutter_mask(kind: str, u: Tensor, v: Tensor, thick: Tensor) -> Tensor:
+    """Bool mask of one clutter fragment in its local coords (unit = fragment length)."""
+    if kind == "line":
+        return (u.abs() <= 1.0) & (v.abs() <= thick)
+    if kind == "blob":
+        return u * u + 2.5 * v * v <= 0.3
+    if kind == "arc":
+        r2 = u * u + v * v
+        return (r2 <= 1.0) & (r2 >= (1.0 - 2 * thick).clamp(min=0.2) ** 2) & (u >= 0.35)
+    if kind == "corner":
+        return ((u >= 0) & (u <= 1.0) & (v.abs() <= thick)) | ((v >= 0) & (v <= 1.0) & (u.abs() <= thick))
+    raise ValueError(f"unknown clutter {kind!r}")
+
+
+def _draw_clutter(gen: torch.Generator, img: Tensor, p: _Params, xs: Tensor, ys: Tensor) -> None:
+    """Paint fragments (smaller than the object) into ``img`` ``(b, 3, S, S)`` in place."""
+    b, _, size, _ = img.shape
+    for kind in _CLUTTER_KINDS:
+        active = _rand(gen, b) < 0.65
+        length = (_between(gen, 0.35, 0.85, b) * p.radius).clamp_(min=1.5)
+        cx = _rand(gen, b) * size
+        cy = _rand(gen, b) * size
+        angle = _rand(gen, b) * (2 * math.pi)
+        thick = (_between(gen, 0.5, 1.1, b) / length).view(-1, 1, 1)
+        same = _rand(gen, b, 1) < 0.3
+        color = torch.where(same, p.color, _rand(gen, b, 3))
+        u, v = _local(xs, ys, cx, cy, angle, length)
+        mask = _clutter_mask(kind, u, v, thick) & active.view(-1, 1, 1)
+        img.copy_(torch.where(mask.unsqueeze(1), color.view(b, 3, 1, 1), img))
+
+
+def _render_chunk(gen: torch.Generator, b: int, size: int) -> tuple[Tensor, Tensor, Tensor]:
+    """Render ``b`` images: uint8 ``(b, 3, S, S)``, labels int64 ``(b,)``, masks bool ``(b, S, S)``."""
+    xs, ys = _grid(size)
+    p = _draw_params(gen, b, size)
+    img = _background(gen, p, size, xs, ys)
+    _draw_clutter(gen, img, p, xs, ys)
+    u, v = _local(xs, ys, p.cx, p.cy, p.angle, p.radius)
+    masks = _object_masks(p, u, v)
+    shade = (1.0 + 0.12 * u).unsqueeze(1)  # gentle lighting across the object
+    obj = p.color.view(b, 3, 1, 1) * shade
+    img = torch.where(masks.unsqueeze(1), obj, img)
+    sigma = _between(gen, 0.005, 0.05, b, 1, 1, 1)
+    img.add_(torch.randn(b, 1, size, size, generator=gen) * sigma)
+    out = img.mul_(255.0).round_().clamp_(0, 255).to(torch.uint8)
+    return out, p.cls.clone(), masks
+
+
+def _chunk_seed(seed: int, split: str, chunk: int) -> int:
+    stream = seed + (TEST_SEED_OFFSET if split == "test" else 0)
+    return (stream * 1_000_033 + chunk * 7919 + 12345) % (2**63 - 1)
+
+
+def render_shapes(
+    n: int, size: int = 64, seed: int = 0, split: str = "train"
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Render ``n`` shape images and return ``(images, labels, masks)``.
+
+    ``images`` uint8 ``(n, 3, size, size)``, ``labels`` int64 ``(n,)`` indices into
+    :data:`SHAPE_CLASSES`, ``masks`` bool ``(n, size, size)``: the object's pixels.
+    """
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test'; got {split!r}")
+    if n < 1:
+        raise ValueError(f"n must be >= 1; got {n}")
+    if size < _MIN_SIZE:
+        raise ValueError(f"size must be >= {_MIN_SIZE} pixels for shapes; got {size}")
+    parts = []
+    for i, start in enumerate(range(0, n, _CHUNK)):
+        gen = torch.Generator().manual_seed(_chunk_seed(seed, split, i))
+        parts.append(_render_chunk(gen, min(_CHUNK, n - start), size))
+    images, labels, masks = (torch.cat(t) for t in zip(*parts))
+    return images, labels, masks
+
+
+def make_shapes(split: str = "train", size: int = 64, n: int | None = None, seed: int = 0) -> ImageSet:
+    """The ``shapes`` dataset: uint8 ``(n, 3, size, size)`` images with exact boxes, task "localize".
+
+    Default ``n``: 6000 for train, 1000 for test. ``test`` uses a different seed stream, so the
+    two splits never share an image.
+    """
+    if split not in SHAPES_DEFAULT_N:
+        raise ValueError(f"split must be 'train' or 'test'; got {split!r}")
+    count = SHAPES_DEFAULT_N[split] if n is None else int(n)
+    images, labels, masks = render_shapes(count, size=size, seed=seed, split=split)
+    return ImageSet(
+        images=images,
+        labels=labels,
+        boxes=masks_to_boxes(masks),
+        classes=list(SHAPE_CLASSES),
+        task="localize",
+        name=f"shapes/{split}",
+        notes=[f"procedural shapes, seed {seed}, {size}x{size}, boxes are tight boxes of the drawn masks"],
+    )

@@ -1,0 +1,30 @@
+"""idfy's building blocks, one kind per file."""
+
+from idfy.layers.conv_unit import make_conv
+from idfy.layers.factory import get_act_layer, get_norm_layer
+from idfy.layers.fc_context import FCContext
+from idfy.layers.fusion import SubstreamFusion
+from idfy.layers.gaussian import GaussianFilterBank, GaussianStream, gaussian_kernel1d
+from idfy.layers.ghost import GhostModule
+from idfy.layers.global_context import GlobalContext
+from idfy.layers.heads import Conv1x1Head, FlattenHead
+from idfy.layers.injection import ImageInjection, resize_image
+from idfy.layers.residual import ResidualBlock
+
+__all__ = [
+    "Conv1x1Head",
+    "FCContext",
+    "FlattenHead",
+    "GaussianFilterBank",
+    "GaussianStream",
+    "GhostModule",
+    "GlobalContext",
+    "ImageInjection",
+    "ResidualBlock",
+    "SubstreamFusion",
+    "gaussian_kernel1d",
+    "get_act_layer",
+    "get_norm_layer",
+    "make_conv",
+    "resize_image",
+]

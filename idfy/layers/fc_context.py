@@ -1,0 +1,26 @@
+"""FC squeeze context (S2b "NN" sub-stream, S4 FC): global average pooling through a two-layer MLP,
+broadcast back over H×W (the dense, fully connected counterpart of :mod:`idfy.layers.global_context`)."""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from idfy.layers.factory import ActFactory
+
+__all__ = ["FCContext"]
+
+
+class FCContext(nn.Module):
+    """(B, in_chs, H, W) -> (B, out_chs, H, W), constant over H×W."""
+
+    def __init__(self, *, in_chs: int, out_chs: int, reduction: int = 4, act_layer: ActFactory = nn.ReLU):
+        super().__init__()
+        hidden = max(1, in_chs // reduction)
+        self.fc1 = nn.Linear(in_chs, hidden)
+        self.act = act_layer()
+        self.fc2 = nn.Linear(hidden, out_chs)
+
+    def forward(self, x: Tensor) -> Tensor:
+        h, w = x.shape[-2:]
+        z = self.fc2(self.act(self.fc1(x.mean(dim=(2, 3)))))
+        return z[:, :, None, None].expand(-1, -1, h, w)

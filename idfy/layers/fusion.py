@@ -1,0 +1,41 @@
+"""CAT fusion of the main stream with its sub-streams (S2, S3), then an optional 1×1 projection."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from idfy.layers.factory import ActFactory, NormFactory
+
+__all__ = ["SubstreamFusion"]
+
+
+class SubstreamFusion(nn.Module):
+    """(B, C, H, W) -> (B, C, H, W) with ``project``, else (B, C + Σ sub-stream widths, H, W).
+
+    Args:
+        streams: name -> module mapping (B, C, H, W) to (B, c_k, H, W), e.g. ``gaussian``, ``dense``.
+        widths: the c_k of each stream, in the same order.
+    """
+
+    def __init__(
+        self,
+        *,
+        in_chs: int,
+        streams: dict[str, nn.Module],
+        widths: list[int],
+        project: bool = True,
+        norm_layer: NormFactory = nn.BatchNorm2d,
+        act_layer: ActFactory = nn.ReLU,
+    ) -> None:
+        super().__init__()
+        self.streams = nn.ModuleDict(streams)
+        cat_chs = in_chs + sum(widths)
+        self.proj: nn.Module = (
+            nn.Sequential(nn.Conv2d(cat_chs, in_chs, 1, bias=False), norm_layer(in_chs), act_layer())
+            if project
+            else nn.Identity()
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.proj(torch.cat([x, *(s(x) for s in self.streams.values())], dim=1))

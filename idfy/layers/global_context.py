@@ -1,0 +1,36 @@
+"""GCNet global context (Cao et al., "GCNet: Non-local Networks Meet Squeeze-Excitation Networks", 2019) — S2b, S4.
+
+Attention pooling by matrix multiplication: a 1×1 conv scores every position, a softmax over H·W turns
+the scores into weights, and ``x @ weights`` gives one context vector per image. A bottleneck transform
+(1×1 conv, LayerNorm, ReLU, 1×1 conv) maps it to ``out_chs``, broadcast back over H×W so it can be
+concatenated with the main stream.
+"""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from idfy.layers.factory import ActFactory
+
+__all__ = ["GlobalContext"]
+
+
+class GlobalContext(nn.Module):
+    """(B, in_chs, H, W) -> (B, out_chs, H, W), constant over H×W."""
+
+    def __init__(self, *, in_chs: int, out_chs: int, reduction: int = 4, act_layer: ActFactory = nn.ReLU):
+        super().__init__()
+        hidden = max(1, in_chs // reduction)
+        self.score = nn.Conv2d(in_chs, 1, 1)
+        self.transform = nn.Sequential(
+            nn.Conv2d(in_chs, hidden, 1),
+            nn.LayerNorm([hidden, 1, 1]),
+            act_layer(),
+            nn.Conv2d(hidden, out_chs, 1),
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        b, c, h, w = x.shape
+        weights = self.score(x).flatten(2).softmax(dim=-1)  # (B, 1, HW)
+        context = (x.flatten(2) @ weights.transpose(1, 2)).view(b, c, 1, 1)  # (B, C, 1, 1)
+        return self.transform(context).expand(-1, -1, h, w)

@@ -1,0 +1,53 @@
+"""Re-injection of the original image (S1): resize it to the map's H×W (S1d: bicubic by default) and
+concatenate along channels (S1e); optionally a 1×1 conv + norm + act brings the width back."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from idfy.layers.factory import ActFactory, NormFactory
+
+__all__ = ["ImageInjection", "resize_image"]
+
+
+def resize_image(img: Tensor, size: tuple[int, int], *, mode: str = "bicubic", antialias: bool = True) -> Tensor:
+    """(B, C, H, W) -> (B, C, h, w). ``area`` ignores ``antialias``; identity when the size already matches."""
+    if tuple(img.shape[-2:]) == tuple(size):
+        return img
+    if mode == "area":
+        return F.interpolate(img, size=size, mode="area")
+    return F.interpolate(img, size=size, mode=mode, align_corners=False, antialias=antialias)
+
+
+class ImageInjection(nn.Module):
+    """forward(x (B, C, H, W), img (B, C_img, H0, W0)) -> (B, C, H, W) with ``project``, else (B, C + C_img, H, W)."""
+
+    def __init__(
+        self,
+        *,
+        in_chs: int,
+        img_chs: int,
+        mode: str = "bicubic",
+        antialias: bool = True,
+        project: bool = True,
+        norm_layer: NormFactory = nn.BatchNorm2d,
+        act_layer: ActFactory = nn.ReLU,
+    ) -> None:
+        super().__init__()
+        self.mode = mode
+        self.antialias = antialias
+        self.out_chs = in_chs if project else in_chs + img_chs
+        self.proj: nn.Module = (
+            nn.Sequential(nn.Conv2d(in_chs + img_chs, in_chs, 1, bias=False), norm_layer(in_chs), act_layer())
+            if project
+            else nn.Identity()
+        )
+
+    def resized(self, x: Tensor, img: Tensor) -> Tensor:
+        """The image as injected into ``x``: (B, C_img, H, W)."""
+        return resize_image(img, tuple(x.shape[-2:]), mode=self.mode, antialias=self.antialias)
+
+    def forward(self, x: Tensor, img: Tensor) -> Tensor:
+        return self.proj(torch.cat([x, self.resized(x, img)], dim=1))
