@@ -28,7 +28,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m idfy", description="idfy — explore the I'm Different From You CNN.")
+    p = argparse.ArgumentParser(
+        prog="python -m idfy", description="idfy — explore the I'm Different From You CNN."
+    )
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     for name, (_, help_text) in COMMANDS.items():
         sub.add_parser(name, help=help_text, add_help=False)

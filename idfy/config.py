@@ -79,7 +79,9 @@ def parse_order(order: str) -> tuple[str, ...]:
         ConfigError: for unknown tokens or a malformed unit.
     """
     text = BLOCK_ORDERS.get(order, order)
-    tokens = tuple(t.strip().lower() for t in text.replace(",", "-").replace(">", "-").split("-") if t.strip())
+    tokens = tuple(
+        t.strip().lower() for t in text.replace(",", "-").replace(">", "-").split("-") if t.strip()
+    )
     bad = [t for t in tokens if t not in _TOKENS]
     names = ", ".join(BLOCK_ORDERS)
     if bad:
@@ -93,7 +95,9 @@ def parse_order(order: str) -> tuple[str, ...]:
             f"(a residual unit of two convolutions); named orders: {names}."
         )
     if tokens.index("add") < max(i for i, t in enumerate(tokens) if t == "conv"):
-        raise ConfigError(f"block.order: in {order!r} both convs must come before 'add' (the residual branch).")
+        raise ConfigError(
+            f"block.order: in {order!r} both convs must come before 'add' (the residual branch)."
+        )
     return tokens
 
 
@@ -108,8 +112,8 @@ class ConvSpec:
     """
 
     kind: Literal["regular", "dilated", "group", "sparse", "ghost"] = "regular"
-    dilation: int = 2
-    groups: int = 2
+    dilation: int = 1
+    groups: int = 1
     ghost_ratio: int = 2
 
     @property
@@ -288,7 +292,10 @@ class ModelConfig:
         """(C, H, W) after the stem (and its injection), or ``None`` without a stem."""
         if self.stem is None:
             return None
-        h, w = (_conv_out(s, self.stem.kernel, self.stem.stride, self.stem.conv.eff_dilation) for s in self.input.size)
+        h, w = (
+            _conv_out(s, self.stem.kernel, self.stem.stride, self.stem.conv.eff_dilation)
+            for s in self.input.size
+        )
         c = self.stem.width + (self.input.channels if self.inject.stem and not self.inject.project else 0)
         return c, h, w
 
@@ -382,7 +389,9 @@ class ModelConfig:
                 raise ValueError("too large")
             data = json.loads(raw)
         except (ValueError, zlib.error) as e:
-            raise ConfigError(f"shared config string is damaged ({e}); copy the whole ?cfg=... value") from None
+            raise ConfigError(
+                f"shared config string is damaged ({e}); copy the whole ?cfg=... value"
+            ) from None
         return cls.from_dict(data)
 
     def fingerprint(self) -> str:
@@ -436,6 +445,14 @@ def _check_conv(where: str, spec: ConvSpec, cin: int, cout: int) -> None:
         raise ConfigError(f"{where}: dilation={spec.dilation} must be between 1 and 16")
     if spec.groups < 1:
         raise ConfigError(f"{where}: groups={spec.groups} must be at least 1")
+    if spec.kind in ("dilated", "sparse") and spec.dilation < 2:
+        raise ConfigError(
+            f"{where}: a {spec.kind} conv needs dilation ≥ 2 (it is {spec.dilation}); or use kind: regular"
+        )
+    if spec.kind in ("group", "sparse") and spec.groups < 2:
+        raise ConfigError(
+            f"{where}: a {spec.kind} conv needs groups ≥ 2 (it is {spec.groups}); or use kind: regular"
+        )
     if spec.ghost_ratio < 2 or spec.ghost_ratio > 8:
         raise ConfigError(f"{where}: ghost_ratio={spec.ghost_ratio} must be between 2 and 8")
     g = spec.eff_groups
@@ -460,7 +477,7 @@ def _divisors(n: int) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0][:8]
 
 
-def _validate(cfg: ModelConfig) -> None:  # noqa: C901 - one linear list of checks reads best
+def _validate(cfg: ModelConfig) -> None:
     inp = cfg.input
     if inp.channels not in (1, 3):
         raise ConfigError(f"input.channels={inp.channels}: must be 1 (grey) or 3 (RGB)")
@@ -471,7 +488,9 @@ def _validate(cfg: ModelConfig) -> None:  # noqa: C901 - one linear list of chec
                 f"{MAX_INPUT_SIDE} pixels"
             )
     if not (math.isfinite(inp.scale) and 0 < inp.scale <= 1e4):
-        raise ConfigError(f"input.scale={inp.scale}: must be a positive number (1, 10 and 255 are typical; S9)")
+        raise ConfigError(
+            f"input.scale={inp.scale}: must be a positive number (1, 10 and 255 are typical; S9)"
+        )
     if cfg.num_classes < 1 or cfg.num_classes > 100_000:
         raise ConfigError(f"num_classes={cfg.num_classes}: must be between 1 and 100000")
     if not cfg.stages:
@@ -519,7 +538,9 @@ def _validate(cfg: ModelConfig) -> None:  # noqa: C901 - one linear list of chec
             if any(not (0.1 <= s <= 16) for s in g.sigmas):
                 raise ConfigError(f"{where}: gaussian.sigmas {list(g.sigmas)} must lie between 0.1 and 16")
             if g.dog and len(g.sigmas) < 2:
-                raise ConfigError(f"{where}: gaussian.dog needs at least two sigmas (differences of Gaussians)")
+                raise ConfigError(
+                    f"{where}: gaussian.dog needs at least two sigmas (differences of Gaussians)"
+                )
             if st.gaussian_width() < 1:
                 raise ConfigError(f"{where}: gaussian.width must be at least 1")
         if st.dense.kind != "none":

@@ -115,7 +115,10 @@ class Stage(nn.Module):
             if sc.dense.kind != "none":
                 dense_cls = GlobalContext if sc.dense.kind == "gc" else FCContext
                 streams["dense"] = dense_cls(
-                    in_chs=sc.width, out_chs=sc.dense_width(), reduction=sc.dense.reduction, act_layer=act_layer
+                    in_chs=sc.width,
+                    out_chs=sc.dense_width(),
+                    reduction=sc.dense.reduction,
+                    act_layer=act_layer,
                 )
                 widths.append(sc.dense_width())
             self.fusion = SubstreamFusion(
@@ -136,7 +139,9 @@ class Stage(nn.Module):
         return self.fusion(x) if self.fusion is not None else x
 
 
-def _make_injection(cfg: ModelConfig, in_chs: int, norm_layer: NormFactory, act_layer: ActFactory) -> ImageInjection:
+def _make_injection(
+    cfg: ModelConfig, in_chs: int, norm_layer: NormFactory, act_layer: ActFactory
+) -> ImageInjection:
     inj = cfg.inject
     return ImageInjection(
         in_chs=in_chs,

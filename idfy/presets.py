@@ -33,7 +33,9 @@ def load_config_file(path: str | Path) -> ModelConfig:
     if not p.is_file():
         raise ConfigError(f"config file {str(p)!r} does not exist")
     if p.stat().st_size > MAX_YAML_BYTES:
-        raise ConfigError(f"config file {p.name!r} is larger than {MAX_YAML_BYTES // 1024} KiB; is it a config?")
+        raise ConfigError(
+            f"config file {p.name!r} is larger than {MAX_YAML_BYTES // 1024} KiB; is it a config?"
+        )
     return ModelConfig.from_yaml(p.read_text(encoding="utf-8", errors="replace"))
 
 

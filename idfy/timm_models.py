@@ -84,7 +84,12 @@ def register_presets() -> list[str]:
     module = sys.modules[__name__]
     for preset in list_presets():
         name = f"idfy_{preset}"
-        default_cfgs[name] = {"url": "", "num_classes": -1, "input_size": (3, 224, 224), "classifier": "head.fc"}
+        default_cfgs[name] = {
+            "url": "",
+            "num_classes": -1,
+            "input_size": (3, 224, 224),
+            "classifier": "head.fc",
+        }
         fn = _entrypoint(preset)
         setattr(module, name, fn)
         register_model(fn)

@@ -10,7 +10,9 @@ from idfy.layers.ghost import GhostModule
 __all__ = ["make_conv"]
 
 
-def make_conv(spec: ConvSpec, *, in_chs: int, out_chs: int, kernel_size: int = 3, stride: int = 1) -> nn.Module:
+def make_conv(
+    spec: ConvSpec, *, in_chs: int, out_chs: int, kernel_size: int = 3, stride: int = 1
+) -> nn.Module:
     """Build the conv described by ``spec``: (B, in_chs, H, W) -> (B, out_chs, ceil(H/stride), ceil(W/stride)).
 
     Padding keeps the size for stride 1 ("same" for odd kernels, dilation included). No bias: a norm

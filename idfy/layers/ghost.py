@@ -44,7 +44,9 @@ class GhostModule(nn.Module):
             groups=groups,
             bias=False,
         )
-        self.cheap = nn.Conv2d(primary, cheap, cheap_kernel, padding=cheap_kernel // 2, groups=primary, bias=False)
+        self.cheap = nn.Conv2d(
+            primary, cheap, cheap_kernel, padding=cheap_kernel // 2, groups=primary, bias=False
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         y = self.primary(x)

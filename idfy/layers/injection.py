@@ -12,7 +12,9 @@ from idfy.layers.factory import ActFactory, NormFactory
 __all__ = ["ImageInjection", "resize_image"]
 
 
-def resize_image(img: Tensor, size: tuple[int, int], *, mode: str = "bicubic", antialias: bool = True) -> Tensor:
+def resize_image(
+    img: Tensor, size: tuple[int, int], *, mode: str = "bicubic", antialias: bool = True
+) -> Tensor:
     """(B, C, H, W) -> (B, C, h, w). ``area`` ignores ``antialias``; identity when the size already matches."""
     if tuple(img.shape[-2:]) == tuple(size):
         return img

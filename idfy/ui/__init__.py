@@ -1,0 +1,29 @@
+"""The idfy explorer: a thin Gradio layer over :mod:`idfy` (one module per tab, no model logic here).
+
+``build_app()`` returns the ``gr.Blocks``; ``launch(host, port)`` serves it locally (no share link,
+no analytics, no CDN fonts). Importing this package sets ``GRADIO_ANALYTICS_ENABLED=False`` before
+Gradio itself is imported.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+__all__ = ["build_app", "launch"]
+
+
+def build_app():  # noqa: ANN201 - lazy wrapper; the real signature lives in idfy.ui.app
+    """Build the explorer (see :func:`idfy.ui.app.build_app`)."""
+    from idfy.ui.app import build_app as _build
+
+    return _build()
+
+
+def launch(host: str = "127.0.0.1", port: int = 7860, **kwargs):  # noqa: ANN201
+    """Serve the explorer (see :func:`idfy.ui.app.launch`)."""
+    from idfy.ui.app import launch as _launch
+
+    return _launch(host, port, **kwargs)

@@ -1,0 +1,225 @@
+"""Every block: output shapes, gradients reaching every parameter, and the ordering really run."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from idfy.config import BLOCK_ORDERS, ConvSpec, parse_order
+from idfy.layers import (
+    Conv1x1Head,
+    FCContext,
+    FlattenHead,
+    GaussianFilterBank,
+    GaussianStream,
+    GhostModule,
+    GlobalContext,
+    ImageInjection,
+    ResidualBlock,
+    SubstreamFusion,
+    gaussian_kernel1d,
+    get_act_layer,
+    get_norm_layer,
+    make_conv,
+    resize_image,
+)
+
+
+def _grads_reach_every_parameter(module: nn.Module, *inputs: torch.Tensor) -> torch.Tensor:
+    out = module(*inputs)
+    (out.float() ** 2).mean().backward()
+    missing = [n for n, p in module.named_parameters() if p.grad is None or not torch.isfinite(p.grad).all()]
+    assert not missing, f"no gradient for {missing}"
+    return out
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        ConvSpec(),
+        ConvSpec(kind="dilated", dilation=3),
+        ConvSpec(kind="group", groups=4),
+        ConvSpec(kind="sparse", groups=2, dilation=2),
+        ConvSpec(kind="ghost", ghost_ratio=2),
+        ConvSpec(kind="ghost", ghost_ratio=3, groups=2, dilation=2),
+    ],
+)
+@pytest.mark.parametrize("stride", [1, 2])
+def test_make_conv_shapes(spec: ConvSpec, stride: int) -> None:
+    conv = make_conv(spec, in_chs=8, out_chs=12, kernel_size=3, stride=stride)
+    out = _grads_reach_every_parameter(conv, torch.randn(2, 8, 15, 16))
+    assert out.shape == (2, 12, 8 if stride == 2 else 15, 8 if stride == 2 else 16)
+
+
+def test_conv_kinds_are_what_they_say() -> None:
+    c = make_conv(ConvSpec(kind="sparse", groups=4, dilation=2), in_chs=8, out_chs=8)
+    assert isinstance(c, nn.Conv2d) and c.groups == 4 and c.dilation == (2, 2)
+    assert make_conv(ConvSpec(kind="regular", groups=4, dilation=2), in_chs=8, out_chs=8).groups == 1
+    g = make_conv(ConvSpec(kind="ghost", ghost_ratio=2), in_chs=8, out_chs=10)
+    assert isinstance(g, GhostModule) and g.primary.out_channels == 5 and g.cheap.groups == 5
+
+
+def test_ghost_module_cheap_features_come_from_primary() -> None:
+    g = GhostModule(in_chs=4, out_chs=6, ratio=3)
+    x = torch.randn(1, 4, 9, 9)
+    out = g(x)
+    prim = g.primary(x)
+    assert out.shape == (1, 6, 9, 9)
+    torch.testing.assert_close(out[:, :2], prim)
+
+
+@pytest.mark.parametrize(
+    "order", [*BLOCK_ORDERS, "conv-relu-bn-conv-relu-bn-add", "bn-conv-relu-conv-add-relu"]
+)
+@pytest.mark.parametrize(("cin", "cout", "stride"), [(8, 8, 1), (8, 16, 2), (3, 8, 1)])
+def test_residual_block_shapes_and_grads(order: str, cin: int, cout: int, stride: int) -> None:
+    block = ResidualBlock(in_chs=cin, out_chs=cout, stride=stride, order=order)
+    out = _grads_reach_every_parameter(block, torch.randn(2, cin, 12, 12))
+    assert out.shape == (2, cout, 12 // stride, 12 // stride)
+
+
+@pytest.mark.parametrize("order", [*BLOCK_ORDERS, "relu-bn-conv-conv-bn-add-relu-bn"])
+def test_residual_block_runs_its_ops_in_that_order(order: str) -> None:
+    block = ResidualBlock(in_chs=4, out_chs=4, order=order)
+    calls: list[str] = []
+    kinds = {nn.Conv2d: "conv", nn.BatchNorm2d: "bn", nn.ReLU: "relu"}
+    for m in block.modules():
+        if type(m) in kinds:
+            kind = kinds[type(m)]
+            m.register_forward_hook(lambda mod, i, o, k=kind: calls.append(k))
+    add_at: list[int] = []
+    block.post.register_forward_pre_hook(lambda mod, i: add_at.append(len(calls)))
+    block(torch.randn(1, 4, 6, 6))
+    tokens = list(parse_order(order))
+    got = calls[: add_at[0]] + ["add"] + calls[add_at[0] :]
+    assert got == tokens
+
+
+def test_residual_block_starts_as_identity_when_branch_ends_in_norm() -> None:
+    block = ResidualBlock(in_chs=4, out_chs=4, order="preact")
+    assert block.last_branch_norm() is None  # pre-activation ends in a conv
+    block = ResidualBlock(in_chs=4, out_chs=4, order="relu_before_add")
+    assert block.last_branch_norm() is None
+    block = ResidualBlock(in_chs=4, out_chs=4, order="relu_preact")
+    assert isinstance(block.last_branch_norm(), nn.BatchNorm2d)
+
+
+def test_shortcut_projection_uses_1x1_stride_2() -> None:
+    block = ResidualBlock(in_chs=3, out_chs=8, stride=2, order="original")
+    conv = block.shortcut[0]
+    assert isinstance(conv, nn.Conv2d) and conv.kernel_size == (1, 1) and conv.stride == (2, 2)
+    assert isinstance(ResidualBlock(in_chs=8, out_chs=8).shortcut, nn.Identity)
+
+
+def test_gaussian_kernel_is_normalised_and_differentiable() -> None:
+    sigma = torch.tensor(1.5, requires_grad=True)
+    k = gaussian_kernel1d(sigma, 5)
+    assert k.shape == (11,)
+    torch.testing.assert_close(k.sum(), torch.tensor(1.0))
+    assert torch.argmax(k) == 5
+    k[0].backward()
+    assert sigma.grad is not None and sigma.grad > 0
+
+
+def test_gaussian_bank_blurs_and_dog_is_band_pass() -> None:
+    bank = GaussianFilterBank(channels=2, sigmas=(1.0, 2.0), dog=False)
+    x = torch.zeros(1, 2, 21, 21)
+    x[0, :, 10, 10] = 1.0
+    out = bank(x)
+    assert out.shape == (1, 4, 21, 21)
+    torch.testing.assert_close(out[0, 0].sum(), torch.tensor(1.0))
+    assert out[0, 2, 10, 10] < out[0, 0, 10, 10]  # wider sigma spreads more
+    dog = GaussianFilterBank(channels=2, sigmas=(1.0, 2.0), dog=True)
+    d = dog(torch.ones(1, 2, 21, 21))
+    assert d.shape == (1, 2, 21, 21)
+    assert d[..., 8:13, 8:13].abs().max() < 1e-5  # a constant image has no band-pass response
+
+
+def test_gaussian_stream_learnable_sigma_gets_gradient() -> None:
+    stream = GaussianStream(in_chs=4, out_chs=3, sigmas=(1.0, 2.0), learnable=True)
+    out = _grads_reach_every_parameter(stream, torch.randn(2, 4, 10, 10))
+    assert out.shape == (2, 3, 10, 10)
+    assert isinstance(stream.bank.log_sigma, nn.Parameter)
+    fixed = GaussianStream(in_chs=4, out_chs=3, sigmas=(1.0,))
+    assert "bank.log_sigma" not in dict(fixed.named_parameters())
+
+
+def test_global_context_attention_pooling() -> None:
+    gc = GlobalContext(in_chs=8, out_chs=5, reduction=4)
+    x = torch.randn(2, 8, 6, 7)
+    out = _grads_reach_every_parameter(gc, x)
+    assert out.shape == (2, 5, 6, 7)
+    assert torch.allclose(out[..., 0, 0], out[..., 5, 6])  # broadcast over H×W
+    # with a constant score the attention is a plain average
+    nn.init.zeros_(gc.score.weight)
+    nn.init.zeros_(gc.score.bias)
+    ref = gc.transform(x.mean(dim=(2, 3), keepdim=True))
+    torch.testing.assert_close(gc(x)[..., :1, :1], ref)
+
+
+def test_fc_context() -> None:
+    fc = FCContext(in_chs=8, out_chs=6, reduction=2)
+    out = _grads_reach_every_parameter(fc, torch.randn(3, 8, 5, 5))
+    assert out.shape == (3, 6, 5, 5)
+
+
+@pytest.mark.parametrize("project", [True, False])
+def test_substream_fusion_cat(project: bool) -> None:
+    fusion = SubstreamFusion(
+        in_chs=8,
+        streams={
+            "gaussian": GaussianStream(in_chs=8, out_chs=4, sigmas=(1.0,)),
+            "dense": FCContext(in_chs=8, out_chs=2),
+        },
+        widths=[4, 2],
+        project=project,
+    )
+    out = _grads_reach_every_parameter(fusion, torch.randn(2, 8, 6, 6))
+    assert out.shape == (2, 8 if project else 14, 6, 6)
+
+
+@pytest.mark.parametrize("mode", ["bicubic", "bilinear", "area"])
+@pytest.mark.parametrize("project", [True, False])
+def test_image_injection(mode: str, project: bool) -> None:
+    inj = ImageInjection(in_chs=6, img_chs=3, mode=mode, project=project)
+    x, img = torch.randn(2, 6, 14, 14), torch.rand(2, 3, 56, 56)
+    out = inj(x, img) if not project else _grads_reach_every_parameter(inj, x, img)
+    assert out.shape == (2, 6 if project else 9, 14, 14)
+    if not project:
+        torch.testing.assert_close(out[:, 6:], resize_image(img, (14, 14), mode=mode))
+
+
+def test_resize_modes_differ_and_bicubic_is_default() -> None:
+    img = torch.rand(1, 3, 64, 64)
+    a = resize_image(img, (16, 16))
+    b = resize_image(img, (16, 16), mode="bilinear")
+    c = resize_image(img, (16, 16), mode="area")
+    assert a.shape == b.shape == c.shape == (1, 3, 16, 16)
+    assert not torch.allclose(a, b) and not torch.allclose(b, c)
+    assert resize_image(img, (64, 64)) is img
+
+
+def test_heads() -> None:
+    fh = FlattenHead(in_features=8 * 4 * 4, widths=[16, 8], num_outputs=5)
+    out = _grads_reach_every_parameter(fh, torch.randn(2, 8, 4, 4))
+    assert out.shape == (2, 5) and fh.pre_logits(torch.randn(2, 8, 4, 4)).shape == (2, 8)
+    assert sum(isinstance(m, nn.Linear) for m in fh.modules()) == 3
+    ch = Conv1x1Head(in_chs=8, widths=[16, 12], num_outputs=14)
+    out = _grads_reach_every_parameter(ch, torch.randn(2, 8, 5, 5))
+    assert out.shape == (2, 14) and ch.num_features == 12
+
+
+def test_factories() -> None:
+    assert isinstance(get_norm_layer("batch")(8), nn.BatchNorm2d)
+    gn = get_norm_layer("group")(12)
+    assert isinstance(gn, nn.GroupNorm) and gn.num_groups == 6
+    assert isinstance(get_norm_layer("none")(8), nn.Identity)
+    assert isinstance(get_act_layer("gelu")(), nn.GELU)
+    with pytest.raises(ValueError, match="unknown norm"):
+        get_norm_layer("layer")
+
+
+def test_blocks_reject_unknown_keywords() -> None:
+    with pytest.raises(TypeError):
+        ResidualBlock(in_chs=4, out_chs=4, strid=2)  # type: ignore[call-arg]

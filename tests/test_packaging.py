@@ -1,0 +1,60 @@
+"""The project installs: presets ship inside the wheel, the CLI runs, the README example works."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.slow
+def test_wheel_ships_presets(tmp_path: Path) -> None:
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    wheel = next(tmp_path.glob("idfy-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    for preset in ("seed_model1", "seed_model2", "full", "small", "tiny"):
+        assert f"idfy/_presets/{preset}.yaml" in names
+    assert "idfy/layers/residual.py" in names
+
+
+def test_cli_presets_lists_parameter_counts() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "idfy", "presets"], check=True, capture_output=True, text=True, cwd=ROOT
+    ).stdout
+    assert "seed_model2" in out and "4,848,437" in out
+
+
+def test_cli_unknown_command_exits_2() -> None:
+    res = subprocess.run(
+        [sys.executable, "-m", "idfy", "frobnicate"], capture_output=True, text=True, cwd=ROOT
+    )
+    assert res.returncode == 2 and "unknown command" in res.stderr
+
+
+def test_readme_python_example_prints_seed_model2_stage_shapes() -> None:
+    text = (ROOT / "README.md").read_text()
+    code = text.split("```python\n", 1)[1].split("```", 1)[0]
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True, cwd=ROOT
+    ).stdout
+    assert "(8, 112, 112)" in out and "(16, 56, 56)" in out and "(24, 28, 28)" in out
