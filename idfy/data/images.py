@@ -19,7 +19,7 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 from torch import Tensor
 
-__all__ = ["DecodedImage", "ImageError", "IMAGE_EXTENSIONS", "decode_image", "load_image"]
+__all__ = ["IMAGE_EXTENSIONS", "DecodedImage", "ImageError", "decode_image", "load_image"]
 
 IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".pbm", ".jfif"}
@@ -90,10 +90,14 @@ def _open(data: bytes, name: str, max_pixels: int) -> Image.Image:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             im = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError as exc:
-        raise ImageError(f"{name}: the image is enormous and was refused before decoding ({exc})") from exc
+        raise ImageError(
+            f"{name}: the image is enormous; refused before decoding as a possible decompression bomb ({exc})"
+        ) from exc
     except UnidentifiedImageError as exc:
         raise ImageError(f"{name}: not an image, or an image format that cannot be read ({_HINT})") from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        if "truncated" in str(exc).lower():
+            raise ImageError(f"{name}: the file is truncated (it ends inside the image header)") from exc
         raise ImageError(f"{name}: the image header is damaged ({exc})") from exc
     w, h = im.size
     if w < 1 or h < 1:
@@ -117,7 +121,7 @@ def _decode(im: Image.Image, name: str) -> Image.Image:
         raise ImageError(f"{name}: the image is enormous and was refused ({exc})") from exc
     except (OSError, SyntaxError, ValueError, EOFError, IndexError) as exc:
         msg = str(exc)
-        if "truncated" in msg or isinstance(exc, EOFError):
+        if "truncated" in msg.lower() or isinstance(exc, EOFError):
             raise ImageError(f"{name}: the file is truncated (the image data ends early)") from exc
         raise ImageError(f"{name}: the image data is corrupt and cannot be decoded ({msg})") from exc
     return im
@@ -127,7 +131,7 @@ def _orient(im: Image.Image, notes: list[str]) -> Image.Image:
     """Apply the EXIF orientation tag, if any."""
     try:
         orientation = im.getexif().get(0x0112, 1)
-    except Exception:  # noqa: BLE001 - a broken EXIF block must not make the image unusable
+    except Exception:  # a broken EXIF block must not make the image unusable
         notes.append("the EXIF block is unreadable; orientation ignored")
         return im
     if orientation in (None, 1):

@@ -21,12 +21,12 @@ from torch import Tensor
 
 from .base import ImageSet, masks_to_boxes
 
-__all__ = ["SHAPE_CLASSES", "SHAPES_DEFAULT_N", "TEST_SEED_OFFSET", "make_shapes", "render_shapes"]
+__all__ = ["SHAPES_DEFAULT_N", "SHAPE_CLASSES", "TEST_SEED_OFFSET", "make_shapes", "render_shapes"]
 
 SHAPE_CLASSES = ("circle", "square", "triangle", "cross", "ring", "star", "crescent")
 SHAPES_DEFAULT_N = {"train": 6000, "test": 1000}
 TEST_SEED_OFFSET = 1_000_003
-_CHUNK = 500
+_CHUNK_PIXELS = 256 * 64 * 64  # images per chunk x pixels: keeps the working set cache-sized
 _MIN_SIZE = 16
 _SIZE_RANGE = (0.15, 0.60)  # object diameter as a fraction of the image side
 _CLUTTER_KINDS = ("line", "blob", "arc", "corner", "line")
@@ -74,7 +74,9 @@ def _grid(size: int) -> tuple[Tensor, Tensor]:
     return c.view(1, 1, size), c.view(1, size, 1)
 
 
-def _local(xs: Tensor, ys: Tensor, cx: Tensor, cy: Tensor, angle: Tensor, scale: Tensor) -> tuple[Tensor, Tensor]:
+def _local(
+    xs: Tensor, ys: Tensor, cx: Tensor, cy: Tensor, angle: Tensor, scale: Tensor
+) -> tuple[Tensor, Tensor]:
     """Rotated, scaled coordinates ``(b, S, S)`` around per-image centres (all args ``(b,)``)."""
     dx = xs - cx.view(-1, 1, 1)
     dy = ys - cy.view(-1, 1, 1)
@@ -131,7 +133,9 @@ def _background(gen: torch.Generator, p: _Params, size: int, xs: Tensor, ys: Ten
     a_str = _between(gen, -0.18, 0.18, b, 3) * on[:, 1:]
     noise_amp = _between(gen, 0.03, 0.2, b, 1, 1, 1)
     low = torch.randn(b, 3, 6, 6, generator=gen)
-    smooth = F.interpolate(low, size=(size, size), mode="bicubic", align_corners=False) * noise_amp
+    quarter = max(size // 4, 6)
+    smooth = F.interpolate(low, size=(quarter, quarter), mode="bicubic", align_corners=False) * noise_amp
+    smooth = F.interpolate(smooth, size=(size, size), mode="bilinear", align_corners=False)
     bg = smooth.add_(p.base.view(b, 3, 1, 1))
     bg.add_(a_ramp.view(b, 3, 1, 1) * ramp.unsqueeze(1))
     bg.add_(a_str.view(b, 3, 1, 1) * stripes.unsqueeze(1))
@@ -152,10 +156,16 @@ def _clutter_mask(kind: str, u: Tensor, v: Tensor, thick: Tensor) -> Tensor:
     raise ValueError(f"unknown clutter {kind!r}")
 
 
-def _draw_clutter(gen: torch.Generator, img: Tensor, p: _Params, xs: Tensor, ys: Tensor) -> None:
-    """Paint fragments (smaller than the object) into ``img`` ``(b, 3, S, S)`` in place."""
-    b, _, size, _ = img.shape
-    for kind in _CLUTTER_KINDS:
+def _draw_clutter(gen: torch.Generator, p: _Params, xs: Tensor, ys: Tensor) -> tuple[Tensor, Tensor]:
+    """Draw fragments (smaller than the object) as a layer map.
+
+    Returns uint8 ``(b, S, S)`` ids (0 = background, k = fragment k, later ones on top) and the
+    float ``(b, K + 1, 3)`` colour of each id.
+    """
+    b, size = p.cls.shape[0], xs.shape[-1]
+    layer = torch.zeros(b, size, size, dtype=torch.uint8)
+    palette = torch.zeros(b, len(_CLUTTER_KINDS) + 1, 3)
+    for k, kind in enumerate(_CLUTTER_KINDS, start=1):
         active = _rand(gen, b) < 0.65
         length = (_between(gen, 0.35, 0.85, b) * p.radius).clamp_(min=1.5)
         cx = _rand(gen, b) * size
@@ -163,10 +173,10 @@ def _draw_clutter(gen: torch.Generator, img: Tensor, p: _Params, xs: Tensor, ys:
         angle = _rand(gen, b) * (2 * math.pi)
         thick = (_between(gen, 0.5, 1.1, b) / length).view(-1, 1, 1)
         same = _rand(gen, b, 1) < 0.3
-        color = torch.where(same, p.color, _rand(gen, b, 3))
+        palette[:, k] = torch.where(same, p.color, _rand(gen, b, 3))
         u, v = _local(xs, ys, cx, cy, angle, length)
-        mask = _clutter_mask(kind, u, v, thick) & active.view(-1, 1, 1)
-        img.copy_(torch.where(mask.unsqueeze(1), color.view(b, 3, 1, 1), img))
+        layer.masked_fill_(_clutter_mask(kind, u, v, thick) & active.view(-1, 1, 1), k)
+    return layer, palette
 
 
 def _render_chunk(gen: torch.Generator, b: int, size: int) -> tuple[Tensor, Tensor, Tensor]:
@@ -174,16 +184,22 @@ def _render_chunk(gen: torch.Generator, b: int, size: int) -> tuple[Tensor, Tens
     xs, ys = _grid(size)
     p = _draw_params(gen, b, size)
     img = _background(gen, p, size, xs, ys)
-    _draw_clutter(gen, img, p, xs, ys)
+    layer, palette = _draw_clutter(gen, p, xs, ys)
+    clutter = palette[torch.arange(b).view(-1, 1, 1), layer.long()].permute(0, 3, 1, 2)  # (b, 3, S, S)
+    img = torch.where((layer > 0).unsqueeze(1), clutter, img)
     u, v = _local(xs, ys, p.cx, p.cy, p.angle, p.radius)
     masks = _object_masks(p, u, v)
     shade = (1.0 + 0.12 * u).unsqueeze(1)  # gentle lighting across the object
-    obj = p.color.view(b, 3, 1, 1) * shade
-    img = torch.where(masks.unsqueeze(1), obj, img)
+    img = torch.where(masks.unsqueeze(1), p.color.view(b, 3, 1, 1) * shade, img)
     sigma = _between(gen, 0.005, 0.05, b, 1, 1, 1)
     img.add_(torch.randn(b, 1, size, size, generator=gen) * sigma)
     out = img.mul_(255.0).round_().clamp_(0, 255).to(torch.uint8)
     return out, p.cls.clone(), masks
+
+
+def _chunk_size(size: int) -> int:
+    """Images rendered per chunk at ``size`` x ``size`` (results depend on it: keep it fixed)."""
+    return max(8, _CHUNK_PIXELS // (size * size))
 
 
 def _chunk_seed(seed: int, split: str, chunk: int) -> int:
@@ -206,9 +222,10 @@ def render_shapes(
     if size < _MIN_SIZE:
         raise ValueError(f"size must be >= {_MIN_SIZE} pixels for shapes; got {size}")
     parts = []
-    for i, start in enumerate(range(0, n, _CHUNK)):
+    chunk = _chunk_size(size)
+    for i, start in enumerate(range(0, n, chunk)):
         gen = torch.Generator().manual_seed(_chunk_seed(seed, split, i))
-        parts.append(_render_chunk(gen, min(_CHUNK, n - start), size))
+        parts.append(_render_chunk(gen, min(chunk, n - start), size))
     images, labels, masks = (torch.cat(t) for t in zip(*parts))
     return images, labels, masks
 

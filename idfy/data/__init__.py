@@ -1,0 +1,39 @@
+"""Datasets for idfy's training demos, held as tensors on the device and batched by tensor ops.
+
+Built-in sets: ``shapes`` (procedural, no download), ``fashion-canvas`` and ``fashion-mnist``; plus
+user data (class folders, CSV, YOLO, Pascal VOC, COCO). Start with :func:`make_dataset` and
+:func:`iterate_batches`; :func:`load_image` decodes untrusted image files safely.
+"""
+
+from .base import ImageSet, convert_channels, hflip_batch, iterate_batches, masks_to_boxes, resize_images
+from .fashion import FASHION_CLASSES, find_fashion_files, load_fashion, read_idx
+from .folders import USER_FORMATS, detect_format, load_user_dataset
+from .images import IMAGE_EXTENSIONS, DecodedImage, ImageError, decode_image, load_image
+from .registry import describe_datasets, list_datasets, make_dataset
+from .shapes import SHAPE_CLASSES, render_shapes
+
+__all__ = [
+    "FASHION_CLASSES",
+    "IMAGE_EXTENSIONS",
+    "SHAPE_CLASSES",
+    "USER_FORMATS",
+    "DecodedImage",
+    "ImageError",
+    "ImageSet",
+    "convert_channels",
+    "decode_image",
+    "describe_datasets",
+    "detect_format",
+    "find_fashion_files",
+    "hflip_batch",
+    "iterate_batches",
+    "list_datasets",
+    "load_fashion",
+    "load_image",
+    "load_user_dataset",
+    "make_dataset",
+    "masks_to_boxes",
+    "read_idx",
+    "render_shapes",
+    "resize_images",
+]
