@@ -1,0 +1,53 @@
+"""``python -m idfy predict IMAGE... --checkpoint RUN_OR_CKPT``: the (x1, y1, x2, y2, label) tuple per image,
+in pixels and normalized, with the class name and score; an overlay PNG and a JSON per image."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("images", nargs="+", metavar="IMAGE", help="image files (PNG, JPEG, ...)")
+    parser.add_argument("--checkpoint", "-c", required=True, metavar="RUN_OR_CKPT",
+                        help="a run folder (best.pt, else last.pt) or a .pt file")  # fmt: skip
+    parser.add_argument("--out", default="predictions", help="folder for <name>.overlay.png and <name>.json")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--top", type=int, default=3, help="also print the top-k class probabilities")
+
+
+def run(args: argparse.Namespace) -> int:
+    from idfy.data import ImageError
+    from idfy.predict import Predictor, draw_overlay
+
+    predictor = Predictor.from_checkpoint(args.checkpoint, device=args.device)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    failures = 0
+    for src in args.images:
+        try:
+            image = predictor.load(src)
+        except (ImageError, FileNotFoundError, OSError) as e:
+            print(f"{src}: error: {e}")
+            failures += 1
+            continue
+        p = predictor.predict(image, stage_views=False)
+        h, w = p.image_size
+        print(f"{src} ({w}×{h}): {p.class_name} (label {p.label}, score {p.score:.3f})")
+        if p.box is not None:
+            px = ", ".join(f"{v:.1f}" for v in p.box_pixels or ())
+            nm = ", ".join(f"{v:.4f}" for v in p.box)
+            print(f"  pixels     (x1, y1, x2, y2, label) = ({px}, {p.label})")
+            print(f"  normalized (x1, y1, x2, y2, label) = ({nm}, {p.label})")
+        top = sorted(p.probs.items(), key=lambda kv: -kv[1])[: max(0, args.top)]
+        if top:
+            print("  top: " + ", ".join(f"{k} {v:.3f}" for k, v in top))
+        stem = Path(src).stem
+        draw_overlay(image, p).save(out / f"{stem}.overlay.png")
+        record = {"image": str(src), "checkpoint": args.checkpoint, **p.to_dict()}
+        (out / f"{stem}.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
+    print(f"overlays and JSON in {out}/")
+    return 1 if failures else 0

@@ -1,0 +1,153 @@
+"""``python -m idfy train``: train a preset or config on a dataset, writing a run folder.
+
+Also runs data-parallel under ``torchrun --nproc-per-node N -m idfy train ...`` (only rank 0 prints).
+Ctrl-C stops the run cleanly (final evaluation, checkpoint, plots); a second Ctrl-C aborts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from idfy.config import ModelConfig
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    m = parser.add_argument_group("model")
+    m.add_argument("--preset", default="small", help="preset name or YAML path (default: small)")
+    m.add_argument("--config", metavar="YAML", help="model config YAML (overrides --preset)")
+    m.add_argument("--set", metavar="KEY=VALUE", action="append", default=[],
+                   help="change one model option, e.g. --set stages.0.inject=false (repeatable; YAML values)")  # fmt: skip
+    d = parser.add_argument_group("data")
+    d.add_argument(
+        "--data", default=None, help="shapes, fashion-canvas, fashion-mnist or a path (default: shapes)"
+    )
+    d.add_argument(
+        "--data-dir", default=None, help="where the Fashion-MNIST files (or relative user data) are"
+    )
+    d.add_argument("--size", type=int, default=None, help="input side in pixels (default 64)")
+    d.add_argument("--n-train", type=int, default=None, help="number of training images (default: the set's)")
+    d.add_argument("--n-test", type=int, default=None, help="number of held-out images (default: the set's)")
+    t = parser.add_argument_group("training")
+    t.add_argument("--train-config", metavar="YAML", help="a train.yaml to start from (flags override it)")
+    t.add_argument("--time", type=float, default=None, dest="time_budget_s",
+                   help="time budget in seconds (default 90 unless --epochs/--max-steps is given)")  # fmt: skip
+    t.add_argument("--epochs", type=int, default=None)
+    t.add_argument("--max-steps", type=int, default=None)
+    t.add_argument("--batch-size", type=int, default=None)
+    t.add_argument("--lr", type=float, default=None)
+    t.add_argument("--weight-decay", type=float, default=None)
+    t.add_argument("--optimizer", choices=["adamw", "sgd"], default=None)
+    t.add_argument("--schedule", choices=["cosine", "onecycle", "constant"], default=None)
+    t.add_argument("--warmup", type=int, default=None, help="warm-up steps")
+    t.add_argument("--grad-clip", type=float, default=None, help="clip the gradient norm (0 turns it off)")
+    t.add_argument("--seed", type=int, default=None)
+    t.add_argument("--deterministic", action="store_true", default=None, help="reproducible (slower) kernels")
+    t.add_argument("--no-augment", action="store_false", dest="augment", default=None, help="no random flips")
+    t.add_argument(
+        "--no-amp", action="store_false", dest="amp", default=None, help="no bf16 autocast on CUDA"
+    )
+    t.add_argument(
+        "--eval-every", type=int, default=None, help="steps between evaluations (0: only at the end)"
+    )
+    t.add_argument("--sample-every", type=int, default=None, help="steps between sample predictions")
+    t.add_argument("--checkpoint-every", type=int, default=None, help="steps between last.pt checkpoints")
+    t.add_argument("--log-every", type=int, default=None, help="steps between progress lines")
+    t.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:1, ...")
+    o = parser.add_argument_group("output")
+    o.add_argument("--out", default=None, help="run folder (default runs/<preset>-<data>-<size>-<time>)")
+    o.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")
+    o.add_argument("--no-bar", action="store_true", help="plain lines even on a terminal")
+
+
+_TRAIN_FLAGS = (
+    "data", "data_dir", "size", "n_train", "n_test", "time_budget_s", "epochs", "max_steps", "batch_size", "lr",
+    "weight_decay", "optimizer", "schedule", "warmup", "grad_clip", "seed", "deterministic", "augment", "amp",
+    "eval_every", "sample_every", "checkpoint_every", "log_every", "device",
+)  # fmt: skip
+
+
+def _train_config(args: argparse.Namespace) -> Any:
+    from idfy.train_config import TrainConfig
+
+    base = TrainConfig()
+    if args.train_config:
+        base = TrainConfig.from_yaml(Path(args.train_config).read_text(encoding="utf-8"))
+    changes = {k: getattr(args, k) for k in _TRAIN_FLAGS if getattr(args, k) is not None}
+    if "grad_clip" in changes and changes["grad_clip"] <= 0:
+        changes["grad_clip"] = None
+    limits = ("time_budget_s", "epochs", "max_steps")
+    if not args.train_config and any(k in changes for k in limits):
+        # an explicit limit replaces the default 90 s budget instead of adding to it
+        changes = {**{k: None for k in limits}, **changes}
+    return base.replace(**changes)
+
+
+def model_config(args: argparse.Namespace) -> ModelConfig:
+    """The design from --config / --preset plus every --set KEY=VALUE."""
+    import yaml
+
+    from idfy.presets import load_config_file, load_preset
+
+    cfg = load_config_file(args.config) if args.config else load_preset(args.preset)
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"--set {item!r}: expected KEY=VALUE, e.g. --set stages.0.inject=false")
+        cfg = cfg.set(key.strip(), yaml.safe_load(value))
+    return cfg
+
+
+def _default_out(cfg: ModelConfig, tc: Any) -> Path:
+    data = Path(tc.data).name or "data"
+    return Path("runs") / f"{cfg.name}-{data}-{tc.size}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def run(args: argparse.Namespace) -> int:
+    from idfy.events import Done, Failed
+    from idfy.progress import ConsoleProgress
+    from idfy.train import train
+
+    tc = _train_config(args)
+    cfg = model_config(args)
+    if args.resume and not args.out:
+        raise ValueError("--resume needs --out RUN_FOLDER (the folder holding last.pt)")
+    out = Path(args.out) if args.out else _default_out(cfg, tc)
+    main_rank = int(os.environ.get("RANK", "0")) == 0
+    show = ConsoleProgress(bar=False if args.no_bar else None) if main_rank else None
+    stop = threading.Event()
+    restore = _install_sigint(stop)
+    code = 1
+    try:
+        for ev in train(cfg, tc, out_dir=out, resume=args.resume, stop=stop):
+            if show is not None:
+                show(ev)
+            if isinstance(ev, Done):
+                code = 0
+            elif isinstance(ev, Failed):
+                code = 1
+    finally:
+        restore()
+    return code
+
+
+def _install_sigint(stop: threading.Event) -> Any:
+    """First Ctrl-C sets ``stop`` (a clean finish); a second raises KeyboardInterrupt. Returns an undo."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def handler(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        print("\nstopping after this step (Ctrl-C again to abort)", flush=True)
+
+    old = signal.signal(signal.SIGINT, handler)
+    return lambda: signal.signal(signal.SIGINT, old)

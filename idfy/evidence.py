@@ -1,0 +1,52 @@
+"""Committed evidence: the model benchmark and the ablations under ``benchmarks/results/``.
+
+Readers only: the files are written by ``benchmarks/compare_models.py`` and ``python -m idfy ablate --out``.
+Layout::
+
+    benchmarks/results/models.json              one row per model (idfy presets and timm baselines) and task
+    benchmarks/results/ablations/<claim>/result.json   one ablation (see idfy.ablate.AblationResult.to_dict)
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+__all__ = ["load_ablations", "load_model_results", "results_root"]
+
+
+def results_root() -> Path | None:
+    """``benchmarks/results`` of the checkout (or ``$IDFY_RESULTS``); None when absent (e.g. an installed wheel)."""
+    import os
+
+    env = os.environ.get("IDFY_RESULTS")
+    root = Path(env) if env else Path(__file__).resolve().parent.parent / "benchmarks" / "results"
+    return root if root.is_dir() else None
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def load_model_results(root: Path | None = None) -> dict[str, Any] | None:
+    """The model benchmark (``models.json``) or None."""
+    root = root or results_root()
+    return _read(root / "models.json") if root else None
+
+
+def load_ablations(root: Path | None = None) -> list[dict[str, Any]]:
+    """Every committed ablation, sorted by folder name; each dict gains ``"claim"`` (the folder name)."""
+    root = root or results_root()
+    if root is None or not (root / "ablations").is_dir():
+        return []
+    out = []
+    for path in sorted((root / "ablations").glob("*/result.json")):
+        data = _read(path)
+        if data is not None and isinstance(data.get("rows"), list):
+            out.append({**data, "claim": path.parent.name})
+    return out

@@ -1,0 +1,105 @@
+"""Terminal display of a training run's events: a tqdm bar on a terminal, plain lines otherwise."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, TextIO
+
+from idfy.events import Checkpoint, Done, Eval, Event, Failed, Samples, Start, Step
+
+__all__ = ["ConsoleProgress", "format_metrics"]
+
+
+def format_metrics(m: dict[str, Any]) -> str:
+    """``acc 81.2% · IoU 0.634 · loc-acc 70.1%`` from an :func:`idfy.metrics.evaluate` dict."""
+    parts = [f"acc {100 * m['accuracy']:.1f}%"] if "accuracy" in m else []
+    if "mean_iou" in m:
+        parts.append(f"IoU {m['mean_iou']:.3f}")
+    if "loc_accuracy" in m:
+        parts.append(f"loc-acc {100 * m['loc_accuracy']:.1f}%")
+    return " · ".join(parts)
+
+
+class ConsoleProgress:
+    """Feed it every event (``progress(event)``). On a terminal (and with tqdm installed) a bar over the steps
+    (or the seconds of a time budget) shows loss, lr and speed; elsewhere each event is one line."""
+
+    def __init__(self, stream: TextIO | None = None, bar: bool | None = None) -> None:
+        self.stream = stream or sys.stdout
+        self.use_bar = self.stream.isatty() if bar is None else bar
+        self.bar: Any = None
+        self.by_time = False
+        self.last_eval_short = ""
+
+    def __call__(self, ev: Event) -> None:
+        if isinstance(ev, Start):
+            self._start(ev)
+        elif isinstance(ev, Step):
+            self._step(ev)
+        elif isinstance(ev, Eval):
+            m = ev.metrics
+            key = "loc_accuracy" if "loc_accuracy" in m else "accuracy"
+            self.last_eval_short = f"{'loc-acc' if key == 'loc_accuracy' else 'acc'} {100 * m[key]:.1f}%"
+            self._line(f"eval  step {ev.step:>6} | {format_metrics(m)}{'  (best)' if ev.is_best else ''}")
+        elif isinstance(ev, Checkpoint):
+            if not self.use_bar:
+                self._line(f"saved {ev.kind}.pt at step {ev.step}: {ev.path}")
+        elif isinstance(ev, Samples):
+            pass
+        elif isinstance(ev, Done):
+            self._close()
+            self._line(
+                f"done: {ev.reason} after {ev.step} steps in {ev.elapsed:.1f} s | {format_metrics(ev.metrics)}"
+                + (f" | best: {ev.checkpoint}" if ev.checkpoint else "")
+            )
+        elif isinstance(ev, Failed):
+            self._close()
+            self._line(f"failed at step {ev.step}: {ev.message}")
+
+    def _start(self, ev: Start) -> None:
+        cfg, tc = ev.model_config, ev.train_config
+        self._line(
+            f"training {cfg.name} ({ev.num_params:,} params) on {tc.data}: {ev.n_train} train / {ev.n_test} test, "
+            f"{len(ev.classes)} classes, {ev.task}, {cfg.input.channels}×{cfg.input.size[0]}×{cfg.input.size[1]}, "
+            f"device {ev.device}" + (f" ×{ev.world_size} processes" if ev.world_size > 1 else "")
+        )
+        for note in ev.notes:
+            self._line(f"note: {note}")
+        if ev.resumed_step:
+            self._line(f"resumed at step {ev.resumed_step}")
+        if not self.use_bar:
+            return
+        try:
+            from tqdm import tqdm
+        except ImportError:
+            self.use_bar = False
+            return
+        if ev.total_steps is not None:
+            total, unit = ev.total_steps, "step"
+        else:
+            total, unit, self.by_time = tc.time_budget_s, "s", True
+        self.bar = tqdm(total=total, initial=0 if self.by_time else ev.resumed_step, unit=unit, file=self.stream,
+                        dynamic_ncols=True, bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} {unit} [{elapsed}<{remaining}{postfix}]")  # fmt: skip
+
+    def _step(self, ev: Step) -> None:
+        if self.bar is not None:
+            self.bar.n = min(ev.elapsed, self.bar.total) if self.by_time else ev.step
+            short = f"step {ev.step} loss {ev.loss:.3f} lr {ev.lr:.1e} {ev.images_per_s:,.0f} img/s"
+            self.bar.set_postfix_str(short + (f" | {self.last_eval_short}" if self.last_eval_short else ""))
+            return
+        self._line(
+            f"step {ev.step:>6} | epoch {ev.epoch:6.2f} | loss {ev.loss:.3f} (l1 {ev.box_l1:.3f} "
+            f"giou {ev.giou:.3f} cls {ev.cls:.3f}) | lr {ev.lr:.2e} | {ev.images_per_s:,.0f} img/s | "
+            f"{ev.elapsed:7.1f} s"
+        )
+
+    def _line(self, text: str) -> None:
+        if self.bar is not None:
+            self.bar.write(text, file=self.stream)
+        else:
+            print(text, file=self.stream, flush=True)
+
+    def _close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None

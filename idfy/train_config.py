@@ -1,0 +1,168 @@
+"""``TrainConfig`` (everything about a training run except the design), the device choice, and the
+adaptation of a design to a dataset."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import torch
+import yaml
+
+from idfy.config import ConfigError, ModelConfig
+from idfy.losses import LossWeights
+from idfy.optim import SCHEDULES
+
+__all__ = ["TrainConfig", "adapt_config", "resolve_device"]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything about a training run except the model design.
+
+    A run ends at whichever limit comes first: ``epochs``, ``time_budget_s`` (seconds of wall time, evaluations
+    included), ``max_steps``; at least one is needed. Runs bounded by steps/epochs only are reproducible
+    with ``deterministic=True`` (the learning rate of a time-budgeted run depends on the clock).
+    ``warmup``: steps of linear warm-up (``cosine`` / ``constant``). ``batch_size`` is the global batch
+    (split across processes under torchrun). ``amp`` (bf16 autocast) and ``channels_last`` apply on CUDA only.
+    ``eval_every`` / ``sample_every`` / ``checkpoint_every`` / ``log_every`` count steps (0 = never).
+    """
+
+    data: str = "shapes"
+    data_dir: str | None = None
+    size: int = 64
+    n_train: int | None = None
+    n_test: int | None = None
+    batch_size: int = 64
+    optimizer: Literal["adamw", "sgd"] = "adamw"
+    lr: float = 2e-3
+    weight_decay: float = 0.05
+    momentum: float = 0.9
+    schedule: Literal["cosine", "onecycle", "constant"] = "cosine"
+    warmup: int = 50
+    epochs: int | None = None
+    time_budget_s: float | None = 90.0
+    max_steps: int | None = None
+    seed: int = 0
+    deterministic: bool = False
+    grad_clip: float | None = 2.0
+    amp: bool = True
+    channels_last: bool = True
+    augment: bool = True
+    eval_every: int = 250
+    sample_every: int = 100
+    checkpoint_every: int = 250
+    log_every: int = 10
+    num_samples: int = 8
+    device: str = "auto"
+    box_l1_weight: float = 5.0
+    giou_weight: float = 2.0
+    cls_weight: float = 1.0
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` naming the first bad option."""
+        if self.epochs is None and self.time_budget_s is None and self.max_steps is None:
+            raise ValueError("give a limit: epochs, time_budget_s (--time) or max_steps")
+        for name in ("epochs", "max_steps", "n_train", "n_test"):
+            v = getattr(self, name)
+            if v is not None and v < 1:
+                raise ValueError(f"{name}={v}: must be at least 1 (or left unset)")
+        if self.time_budget_s is not None and not (
+            self.time_budget_s > 0 and math.isfinite(self.time_budget_s)
+        ):
+            raise ValueError(f"time_budget_s={self.time_budget_s}: must be a positive number of seconds")
+        if not 8 <= self.size <= 1024:
+            raise ValueError(f"size={self.size}: must be between 8 and 1024 pixels")
+        if not 1 <= self.batch_size <= 65536:
+            raise ValueError(f"batch_size={self.batch_size}: must be between 1 and 65536")
+        if self.optimizer not in ("adamw", "sgd"):
+            raise ValueError(f"optimizer={self.optimizer!r}: use 'adamw' or 'sgd'")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule={self.schedule!r}: use one of {', '.join(SCHEDULES)}")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise ValueError(f"lr={self.lr}: must be a positive number")
+        if self.weight_decay < 0 or not 0 <= self.momentum < 1:
+            raise ValueError("weight_decay must be >= 0 and momentum in [0, 1)")
+        if self.grad_clip is not None and not self.grad_clip > 0:
+            raise ValueError(f"grad_clip={self.grad_clip}: must be positive (or unset to turn it off)")
+        for name in ("warmup", "eval_every", "sample_every", "checkpoint_every", "num_samples"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name}={getattr(self, name)}: must be >= 0")
+        if self.log_every < 1:
+            raise ValueError(f"log_every={self.log_every}: must be at least 1")
+        if min(self.box_l1_weight, self.giou_weight, self.cls_weight) < 0:
+            raise ValueError("loss weights must be >= 0")
+
+    @property
+    def loss_weights(self) -> LossWeights:
+        return LossWeights(box_l1=self.box_l1_weight, giou=self.giou_weight, cls=self.cls_weight)
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        """Strict: unknown keys raise ``ValueError`` listing the valid ones."""
+        if not isinstance(data, dict):
+            raise ValueError(f"train config: expected a mapping, got {type(data).__name__}")
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ValueError(
+                f"train config: unknown option(s) {', '.join(unknown)}; valid: {', '.join(sorted(names))}"
+            )
+        return cls(**data)
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+    @classmethod
+    def from_yaml(cls, text: str) -> TrainConfig:
+        return cls.from_dict(yaml.safe_load(text) or {})
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """``"auto"`` -> CUDA when available, else CPU; anything else as ``torch.device`` (checked)."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(name)
+    except RuntimeError as e:
+        raise ValueError(f"device {name!r}: {e}") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {name!r}: CUDA is not available here; use --device cpu or auto")
+    return dev
+
+
+def adapt_config(
+    cfg: ModelConfig, *, task: str, num_classes: int, channels: int, size: tuple[int, int]
+) -> tuple[ModelConfig, int, list[str]]:
+    """Fit a design to a dataset: task, classes, input size and (if the design allows) channels.
+
+    Returns:
+        (adapted config, channel count to feed the model, notes for the person).
+    """
+    notes: list[str] = []
+    base = cfg.replace(task=task, num_classes=num_classes).set("input.size", list(size))
+    try:
+        adapted = base.set("input.channels", channels)
+        feed = channels
+    except ConfigError as e:
+        adapted = base
+        feed = base.input.channels
+        notes.append(
+            f"the data has {channels} channel(s) but the design needs {feed} ({e}); images are converted"
+        )
+    if (cfg.task, cfg.num_classes, tuple(cfg.input.size), cfg.input.channels) != (
+        adapted.task, adapted.num_classes, tuple(adapted.input.size), adapted.input.channels
+    ):  # fmt: skip
+        notes.append(
+            f"model adapted to the data: task {adapted.task}, {adapted.num_classes} classes, "
+            f"{adapted.input.channels}×{adapted.input.size[0]}×{adapted.input.size[1]} input"
+        )
+    return adapted, feed, notes

@@ -1,0 +1,91 @@
+"""Ablation machinery: variants, claim shortcuts, cache, statistics (training replaced by a fake)."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import pytest
+
+import idfy
+from idfy.ablate import AblationResult, RunFinished, apply_variant, parse_vary, run_ablation, variants_for
+from idfy.config import ConfigError
+
+
+def test_parse_vary() -> None:
+    assert parse_vary("input.scale=1,10,255") == ("input.scale", [1, 10, 255])
+    assert parse_vary("block.order=original, preact") == ("block.order", ["original", "preact"])
+    assert parse_vary("injection=none,all") == ("injection", ["none", "all"])
+    with pytest.raises(ConfigError, match="KEY=V1,V2"):
+        parse_vary("input.scale")
+
+
+def test_injection_shortcut() -> None:
+    base = idfy.load_preset("small")
+    none = apply_variant(base, "injection", "none")
+    assert not none.inject.stem and not none.inject.head and not any(s.inject for s in none.stages)
+    allv = apply_variant(base, "injection", "all")
+    assert allv.inject.stem and allv.inject.head and all(s.inject for s in allv.stages)
+    assert apply_variant(base, "injection", "head").inject.head
+    with pytest.raises(ConfigError, match="injection='everywhere'"):
+        apply_variant(base, "injection", "everywhere")
+
+
+def test_other_shortcuts() -> None:
+    base = idfy.load_preset("small")
+    assert all(s.gaussian.enabled for s in apply_variant(base, "gaussian", "on").stages)
+    fc = apply_variant(base, "dense", "fc")
+    assert [s.dense.kind for s in fc.stages] == ["none", "none", "fc"]
+    reg = apply_variant(base, "convs", "regular")
+    assert {s.conv.kind for s in reg.stages} == {"regular"} and reg.stem.conv.kind == "regular"
+
+
+def test_variants_are_deduplicated_and_base_first() -> None:
+    base = idfy.load_preset("small")
+    vs = variants_for(base, ["stages.*.down=avgpool,maxpool,conv", "input.scale=10,1"])
+    labels = [v.label for v in vs]
+    assert labels == ["base=small", "stages.*.down=maxpool", "stages.*.down=conv", "input.scale=1"]
+
+
+def _fake_world(monkeypatch: pytest.MonkeyPatch, calls: list) -> None:
+    import idfy.data
+    import idfy.train
+    from idfy.events import Done
+
+    fake_set = SimpleNamespace(task="localize")
+    monkeypatch.setattr(idfy.data, "make_dataset", lambda *a, **k: fake_set)
+
+    def fake_train(cfg, tc, *, data=None, **kw):
+        calls.append((cfg.input.scale, tc.seed))
+        score = 0.5 + (0.2 if cfg.input.scale == 10 else 0.0) + 0.01 * tc.seed
+        yield Done(
+            step=10, reason="max_steps", metrics={"loc_accuracy": score, "accuracy": score}, elapsed=1.0
+        )
+
+    monkeypatch.setattr(idfy.train, "train", fake_train)
+
+
+def test_run_ablation_statistics_and_cache(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    from idfy.train import TrainConfig
+
+    calls: list = []
+    _fake_world(monkeypatch, calls)
+    base = idfy.load_preset("tiny")  # scale 10
+    tc = TrainConfig(max_steps=10, time_budget_s=None)
+    events = list(run_ablation(base, ["input.scale=1"], seeds=3, train_config=tc, cache_dir=tmp_path))
+    result = events[-1]
+    assert isinstance(result, AblationResult)
+    assert len(calls) == 6 and sum(isinstance(e, RunFinished) for e in events) == 6
+    base_row, var = result.rows
+    assert base_row.mean == pytest.approx(0.71) and var.mean == pytest.approx(0.51)
+    assert var.delta == pytest.approx(-0.2)
+    assert var.p_value is not None and var.p_value < 0.05 and var.significant
+    assert "| input.scale=1 |" in result.to_markdown()
+    json.dumps(result.to_dict())
+    # a second run is served from the cache: no training at all
+    calls.clear()
+    again = list(run_ablation(base, ["input.scale=1"], seeds=3, train_config=tc, cache_dir=tmp_path))
+    assert calls == [] and again[-1].rows[1].mean == pytest.approx(0.51)
+    # a changed recipe is a different run
+    list(run_ablation(base, ["input.scale=1"], seeds=1, train_config=tc.replace(lr=1e-3), cache_dir=tmp_path))
+    assert len(calls) == 2

@@ -1,0 +1,135 @@
+"""CLI smoke: ``train`` -> ``eval`` -> ``predict`` -> ``export`` on a tiny run, plus user errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from idfy.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "assets" / "examples" / "shapes_star.png"
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("cli") / "run"
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    code = main([
+        "train", "--preset", "tiny", "--data", "shapes", "--size", "32", "--n-train", "32", "--n-test", "16",
+        "--batch-size", "16", "--max-steps", "6", "--eval-every", "3", "--log-every", "3", "--no-bar",
+        "--set", "head.widths=[32]", "--out", str(out),
+    ])  # fmt: skip
+    torch.set_num_threads(threads)
+    assert code == 0
+    return out
+
+
+def test_train_writes_the_run_folder(run_dir: Path, capsys) -> None:
+    for name in (
+        "config.yaml",
+        "train.yaml",
+        "metrics.csv",
+        "curves.png",
+        "samples.png",
+        "best.pt",
+        "last.pt",
+    ):
+        assert (run_dir / name).is_file(), name
+    assert "widths: [32]" in (run_dir / "config.yaml").read_text()  # --set reached the model
+    train_yaml = (run_dir / "train.yaml").read_text()
+    assert (
+        "max_steps: 6" in train_yaml and "time_budget_s: null" in train_yaml
+    )  # --max-steps replaced the 90 s
+
+
+def test_eval(run_dir: Path, capsys, tmp_path) -> None:
+    assert main(["eval", str(run_dir), "--n", "16", "--json", str(tmp_path / "m.json")]) == 0
+    out = capsys.readouterr().out
+    assert "shapes/test: 16 images" in out and "loc-acc" in out and "circle" in out
+    assert json.loads((tmp_path / "m.json").read_text())["n"] == 16
+
+
+def test_predict_prints_tuples_and_writes_files(run_dir: Path, capsys, tmp_path) -> None:
+    assert (
+        main(["predict", str(EXAMPLE), "--checkpoint", str(run_dir / "last.pt"), "--out", str(tmp_path)]) == 0
+    )
+    out = capsys.readouterr().out
+    assert "pixels     (x1, y1, x2, y2, label) = (" in out and "normalized (x1, y1, x2, y2, label) = (" in out
+    rec = json.loads((tmp_path / "shapes_star.json").read_text())
+    assert len(rec["tuple_pixels"]) == 5 and rec["image_size"] == [128, 128]
+    assert (tmp_path / "shapes_star.overlay.png").is_file()
+
+
+def test_predict_reports_a_bad_image(run_dir: Path, capsys, tmp_path) -> None:
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"nope")
+    assert main(["predict", str(bad), str(EXAMPLE), "-c", str(run_dir), "--out", str(tmp_path)]) == 1
+    assert "bad.png: error:" in capsys.readouterr().out
+
+
+def test_export_onnx_with_parity_and_safetensors(run_dir: Path, capsys, tmp_path) -> None:
+    pytest.importorskip("onnxruntime")
+    argv = [
+        "export",
+        str(run_dir),
+        "--onnx",
+        str(tmp_path / "m.onnx"),
+        "--safetensors",
+        str(tmp_path / "w.st"),
+    ]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "exporter dynamo" in out and "parity vs onnxruntime: max |diff| = " in out and "(ok)" in out
+    assert (tmp_path / "w.st").stat().st_size > 0 and (tmp_path / "m.onnx").stat().st_size > 0
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["train", "--preset", "nope", "--max-steps", "1"], "unknown preset"),
+        (["train", "--set", "stages.9.width=4", "--max-steps", "1"], "stage 9 does not exist"),
+        (["train", "--resume", "--max-steps", "1"], "--resume needs --out"),
+        (["eval", "/no/such/run"], "does not exist"),
+        (["export", "/no/such/run"], "say what to write"),
+    ],
+)
+def test_user_errors_are_one_line(argv, words, capsys) -> None:
+    assert main(argv) == 2
+    assert words in capsys.readouterr().err
+
+
+def test_console_progress_bar_and_plain_lines() -> None:
+    import io
+
+    import idfy
+    from idfy.events import Done, Eval, Start, Step
+    from idfy.progress import ConsoleProgress
+    from idfy.train import TrainConfig
+
+    tc = TrainConfig(max_steps=20, time_budget_s=None)
+    start = Start(
+        model_config=idfy.load_preset("tiny"), train_config=tc, n_train=10, n_test=5, classes=["a"], task="localize",
+        device="cpu", world_size=1, num_params=123, steps_per_epoch=2, total_steps=20,
+    )  # fmt: skip
+    step = Step(
+        step=10, epoch=1.0, loss=1.5, box_l1=0.1, giou=0.5, cls=0.4, lr=1e-3, images_per_s=100.0, elapsed=2.0
+    )
+    metrics = {"accuracy": 0.5, "mean_iou": 0.25, "loc_accuracy": 0.125}
+    events = [start, step, Eval(step=10, metrics=metrics, elapsed=2.0, is_best=True),
+              Done(step=20, reason="max_steps", metrics=metrics, elapsed=4.0)]  # fmt: skip
+    for bar in (False, True):
+        buf = io.StringIO()
+        show = ConsoleProgress(stream=buf, bar=bar)
+        for ev in events:
+            show(ev)
+        text = buf.getvalue()
+        assert "training tiny (123 params)" in text and "acc 50.0% · IoU 0.250 · loc-acc 12.5%" in text
+        assert "done: max_steps after 20 steps" in text
+        assert (
+            "step     10 | epoch   1.00 | loss 1.500" in text
+        ) is not bar  # the bar shows it in its postfix

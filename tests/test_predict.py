@@ -1,0 +1,114 @@
+"""Prediction: every example image, any input form and size, stage views, overlays, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import idfy
+from idfy.data import ImageError, make_dataset
+from idfy.events import Done
+from idfy.predict import Prediction, Predictor, draw_overlay
+from idfy.train import TrainConfig, train
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = sorted((ROOT / "assets" / "examples").glob("*.png"))
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    out = tmp_path_factory.mktemp("run")
+    data = (
+        make_dataset("shapes", split="train", size=32, n=32),
+        make_dataset("shapes", split="test", size=32, n=8),
+    )
+    tc = TrainConfig(size=32, batch_size=16, max_steps=4, time_budget_s=None, eval_every=0, sample_every=0)
+    events = list(train(idfy.load_preset("tiny"), tc, out_dir=out, data=data))
+    torch.set_num_threads(threads)
+    assert isinstance(events[-1], Done)
+    return out
+
+
+@pytest.fixture(scope="module")
+def predictor(run_dir) -> Predictor:
+    return Predictor.from_checkpoint(run_dir, device="cpu")
+
+
+def test_examples_exist_and_are_small() -> None:
+    assert len(EXAMPLES) >= 4
+    assert all(p.stat().st_size < 50 * 1024 for p in EXAMPLES)
+    meta = json.loads((ROOT / "assets" / "examples" / "examples.json").read_text())
+    assert {m["file"] for m in meta} == {p.name for p in EXAMPLES}
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_predict_every_example(predictor: Predictor, path: Path) -> None:
+    p = predictor.predict(path)
+    h, w = p.image_size
+    assert (h, w) == Image.open(path).size[::-1]
+    x1, y1, x2, y2 = p.box
+    assert 0 <= x1 <= x2 <= 1 and 0 <= y1 <= y2 <= 1
+    assert p.box_pixels == pytest.approx((x1 * w, y1 * h, x2 * w, y2 * h))
+    assert p.tuple == (*p.box, p.label) and p.tuple_pixels[-1] == p.label
+    assert p.class_name == predictor.classes[p.label] and p.probs[p.class_name] == pytest.approx(p.score)
+    assert sum(p.probs.values()) == pytest.approx(1.0, abs=1e-5)
+    overlay = draw_overlay(predictor.load(path), p)
+    assert overlay.mode == "RGB" and overlay.width >= w
+    json.dumps(p.to_dict())
+
+
+def test_stage_views_follow_the_network(predictor: Predictor) -> None:
+    p = predictor.predict(EXAMPLES[0])
+    names = [v.name for v in p.stage_views]
+    assert names == ["stem", "stages.0", "stages.1", "stages.2"]  # tiny injects at the stem and every stage
+    shapes = predictor.cfg.stage_shapes()
+    for v, (c, h, w) in zip(p.stage_views[1:], shapes):
+        assert v.shape == (c, h, w) and v.features.shape == (h, w) and v.top.shape == (4, h, w)
+        assert v.injected.shape == (3, h, w) and v.injected.dtype == np.float32
+        assert v.injected.min() >= 0.0 and v.injected.max() <= 1.0  # the image, not the 0–10 scaled input
+        assert len(v.top_channels) == 4 and all(0 <= i < c for i in v.top_channels)
+
+
+def test_any_input_form_gives_the_same_prediction(predictor: Predictor) -> None:
+    path = EXAMPLES[0]
+    ref = predictor.predict(path, stage_views=False)
+    arr = np.array(Image.open(path).convert("RGB"))
+    forms = [path.read_bytes(), str(path), Image.open(path), arr, torch.from_numpy(arr).permute(2, 0, 1),
+             torch.from_numpy(arr).permute(2, 0, 1).float() / 255]  # fmt: skip
+    for form in forms:
+        p = predictor.predict(form, stage_views=False)
+        assert p.label == ref.label and p.box == pytest.approx(ref.box, abs=1e-5)
+
+
+def test_boxes_map_back_to_the_original_size(predictor: Predictor) -> None:
+    img = torch.randint(0, 256, (3, 90, 200), dtype=torch.uint8)
+    p = predictor.predict(img)
+    x1, _, x2, y2 = p.box_pixels
+    assert p.image_size == (90, 200) and x2 <= 200 and y2 <= 90
+    assert x1 == pytest.approx(p.box[0] * 200) and y2 == pytest.approx(p.box[3] * 90)
+    grey = torch.randint(0, 256, (1, 40, 40), dtype=torch.uint8)  # converted to the model's 3 channels
+    assert isinstance(predictor.predict(grey), Prediction)
+
+
+def test_bad_images_raise_image_error(predictor: Predictor, tmp_path) -> None:
+    with pytest.raises(ImageError):
+        predictor.predict(b"this is not an image")
+    (tmp_path / "x.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    with pytest.raises(ImageError):
+        predictor.predict(tmp_path / "x.png")
+    with pytest.raises(ImageError, match="C = 1 or 3"):
+        predictor.predict(torch.zeros(5, 8, 8))
+
+
+def test_from_model_and_classification(run_dir) -> None:
+    cfg = idfy.load_preset("tiny").replace(task="classify", num_classes=3).set("input.size", [32, 32])
+    p = Predictor.from_model(idfy.build_model(cfg), ["a", "b", "c"]).predict(EXAMPLES[0])
+    assert p.box is None and p.tuple is None and p.class_name in {"a", "b", "c"}
+    assert draw_overlay(Image.open(EXAMPLES[0]), p).size == (256, 256)  # 128 px enlarged for the label
