@@ -37,7 +37,7 @@ from _meta import machine_info
 import idfy
 from idfy.data import make_dataset
 from idfy.events import Done, Failed, Start
-from idfy.train import TrainConfig, adapt_config, train
+from idfy.train import TrainConfig, train
 
 IDFY_MODELS = ("tiny", "small", "full", "seed_model2")
 TIMM_MODELS = ("resnet18", "mobilenetv3_small_100", "ghostnet_100", "efficientnet_b0")
@@ -79,30 +79,22 @@ def latency_ms(model: nn.Module, shape: tuple[int, int, int], batch: int, budget
     return statistics.median(times)
 
 
-def build(kind: str, name: str, task: str, train_set: Any) -> tuple[nn.Module, idfy.ModelConfig | None]:
-    """The model for ``task``: an adapted idfy preset, or a timm network with the matching head."""
-    c, h, w = train_set.channels, *train_set.size
+def build(kind: str, name: str, train_set: Any) -> tuple[nn.Module | None, idfy.ModelConfig]:
+    """(model, design): an idfy preset is built by the engine itself (adapted to the data); a timm network gets
+    ``in_chans`` and ``num_classes`` (4 box values + C logits for localization) for the task."""
     if kind == "idfy":
-        cfg, feed, _ = adapt_config(
-            idfy.load_preset(name),
-            task=train_set.task,
-            num_classes=train_set.num_classes,
-            channels=c,
-            size=(h, w),
-        )
-        return idfy.build_model(cfg), cfg
+        return None, idfy.load_preset(name)
     outputs = train_set.num_classes + (4 if train_set.task == "localize" else 0)
-    return timm_model(name, channels=c, outputs=outputs), None
+    net = timm_model(name, channels=train_set.channels, outputs=outputs)
+    return net, idfy.load_preset("tiny").replace(name=name)
 
 
 def run_task(kind: str, name: str, task: str, sets: tuple[Any, Any], tc: TrainConfig) -> dict[str, Any]:
-    train_set, test_set = sets
-    model, cfg = build(kind, name, task, train_set)
-    base_cfg = cfg or idfy.load_preset("tiny")
+    model, design = build(kind, name, sets[0])
     done: Done | None = None
     failed = None
     device = "cpu"
-    for ev in train(base_cfg, tc, data=sets, model=model):
+    for ev in train(design, tc, data=sets, model=model):
         if isinstance(ev, Start):
             device = ev.device
         elif isinstance(ev, Done):

@@ -1,0 +1,69 @@
+"""timm reference models for :func:`idfy.analysis.compare`, counted exactly like idfy designs.
+
+Each baseline is built untrained (``pretrained=False``, no download) with the compared design's number of
+outputs and input channels, on the ``meta`` device, and traced once at batch 1 with
+:func:`idfy.tracing.trace_model` (same MAC / FLOP conventions). Results are cached per
+(model, outputs, channels, size).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import torch
+
+from idfy.tracing import trace_model
+
+__all__ = ["BASELINES", "baseline_row", "baseline_rows"]
+
+#: timm model names used as references.
+BASELINES = ("resnet18", "mobilenetv3_small_100", "ghostnet_100")
+
+
+@functools.lru_cache(maxsize=64)
+def baseline_row(
+    name: str, num_classes: int, in_chans: int, size: tuple[int, int], batch_size: int = 32
+) -> dict:
+    """Params, MACs, FLOPs (batch 1) and training memory (at ``batch_size``, same estimate as
+    ``Report.memory``) of timm model ``name`` for inputs (in_chans, *size).
+
+    Returns a comparison row (``kind == "baseline"``); treat it as read-only (it is cached).
+    """
+    import timm
+
+    with torch.device("meta"):
+        model = timm.create_model(name, pretrained=False, num_classes=num_classes, in_chans=in_chans).eval()
+    trace = trace_model(model, torch.empty(1, in_chans, *size, device="meta"))
+    params = sum(p.numel() for p in model.parameters())
+    buffers = sum(b.numel() * b.element_size() for b in model.buffers())
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad) * 4
+    memory = {
+        "weights": params * 4 + buffers,
+        "grads": trainable,
+        "optimizer": 2 * trainable,
+        "activations": trace.modules[""].act_bytes * batch_size,
+    }
+    memory["total"] = sum(memory.values())
+    return {
+        "name": name,
+        "kind": "baseline",
+        "fingerprint": None,
+        "input_shape": [in_chans, *size],
+        "output_shape": list(trace.output_shape),
+        "params": params,
+        "macs": trace.macs,
+        "flops": trace.flops,
+        "stage_out_shapes": [],
+        "memory": memory,
+        "memory_total": memory["total"],
+    }
+
+
+def baseline_rows(
+    *, num_classes: int, in_chans: int, size: tuple[int, int], batch_size: int = 32
+) -> list[dict]:
+    """One fresh row (a copy of the cached one) per model in :data:`BASELINES`."""
+    return [
+        dict(baseline_row(n, num_classes, in_chans, (int(size[0]), int(size[1])), batch_size))
+        for n in BASELINES
+    ]

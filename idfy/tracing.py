@@ -1,0 +1,297 @@
+"""One instrumented forward pass: MACs per module (``torch.utils.flop_counter`` formulas) and tensor shapes.
+
+:class:`MacCounter` is a ``TorchDispatchMode`` that applies the formulas of
+``torch.utils.flop_counter.flop_registry`` to every aten op, decomposing composite ops that have no formula
+exactly as ``FlopCounterMode`` does, so its total equals ``FlopCounterMode.get_total_flops()`` (checked in
+``tests/test_analysis.py``). It skips ``FlopCounterMode``'s module tracker (forward hooks on the model attribute
+the counts instead) and records the op types that ran without a formula.
+
+Conventions: ``flops`` counts 2 per multiply-accumulate (flop_counter); ``macs`` = ``flops // 2``. Only
+convolutions, matrix products (mm, addmm, bmm, baddbmm) and attention kernels have formulas: normalisation,
+activations, pooling, interpolation, softmax and element-wise arithmetic count zero.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils.flop_counter import flop_registry
+
+__all__ = ["MacCounter", "ModuleStat", "Trace", "trace_model"]
+
+#: ops that move no data through arithmetic (views, metadata, allocation): not reported as "uncounted".
+_NO_COMPUTE = frozenset(
+    {
+        "aten.alias",
+        "aten.arange",
+        "aten.as_strided",
+        "aten.clone",
+        "aten.copy_",
+        "aten.detach",
+        "aten.empty",
+        "aten.empty_like",
+        "aten.expand",
+        "aten.flatten",
+        "aten.lift_fresh",
+        "aten.permute",
+        "aten.select",
+        "aten.slice",
+        "aten.squeeze",
+        "aten.t",
+        "aten.transpose",
+        "aten.unsqueeze",
+        "aten.view",
+        "aten._unsafe_view",
+        "aten._to_copy",
+        "aten.zeros",
+        "aten.zeros_like",
+        "aten.ones_like",
+        "aten.fill_",
+    }
+)
+#: OpOverloads known to have no CompositeImplicit decomposition (filled lazily, process-wide).
+_ATOMIC: set[Any] = set()
+
+_aten = torch.ops.aten
+#: no-formula ops whose output has the shape and dtype of their first argument. On ``meta`` tensors their
+#: Python meta kernels cost ~0.3 ms a call, so :class:`MacCounter` makes the output directly. None of them
+#: decomposes into an op with a formula, so the count is unchanged.
+_SAME_SHAPE = frozenset(
+    {
+        _aten.batch_norm.default,
+        _aten.layer_norm.default,
+        _aten.group_norm.default,
+        _aten.relu.default,
+        _aten.gelu.default,
+        _aten.silu.default,
+        _aten.leaky_relu.default,
+        _aten.hardswish.default,
+        _aten.hardsigmoid.default,
+        _aten.sigmoid.default,
+        _aten.tanh.default,
+        _aten.exp.default,
+        _aten.neg.default,
+        _aten.pow.Tensor_Scalar,
+    }
+)
+_IN_PLACE = frozenset({_aten.relu_.default, _aten.add_.Tensor, _aten.mul_.Tensor, _aten.hardswish_.default})
+_BINARY = frozenset({_aten.add.Tensor, _aten.sub.Tensor, _aten.mul.Tensor, _aten.div.Tensor})
+
+
+def _broadcast(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
+    if a == b:
+        return a
+    n = max(len(a), len(b))
+    a, b = (1,) * (n - len(a)) + a, (1,) * (n - len(b)) + b
+    return tuple(y if x == 1 else x for x, y in zip(a, b))
+
+
+def _meta_output(func: Any, args: tuple, kwargs: dict) -> Tensor | None:
+    """The output of a no-formula op on meta tensors, made without its (slow) meta kernel; ``None`` if unknown."""
+    if func in _SAME_SHAPE:
+        x = args[0]
+        return torch.empty(x.shape, dtype=x.dtype, device="meta")
+    if func in _IN_PLACE:
+        return args[0]
+    if func is _aten.dropout.default:  # (input, p, train): eval mode hands back the input itself
+        train = args[2] if len(args) > 2 else kwargs.get("train", True)
+        x = args[0]
+        return torch.empty(x.shape, dtype=x.dtype, device="meta") if train else x
+    if func in _BINARY and not kwargs:
+        a, b = args[0], args[1]
+        shape_b = tuple(b.shape) if isinstance(b, Tensor) else ()
+        dtype = torch.result_type(a, b)
+        return torch.empty(_broadcast(tuple(a.shape), shape_b), dtype=dtype, device="meta")
+    if func is _aten.cat.default:
+        tensors = [t for t in args[0] if t.dim() > 1 or t.numel() > 0]
+        dim = args[1] if len(args) > 1 else kwargs.get("dim", 0)
+        shape = list(tensors[0].shape)
+        dim = dim % len(shape)
+        shape[dim] = sum(t.shape[dim] for t in tensors)
+        dtype = tensors[0].dtype
+        for t in tensors[1:]:
+            dtype = torch.promote_types(dtype, t.dtype)
+        return torch.empty(shape, dtype=dtype, device="meta")
+    return None
+
+
+class MacCounter(TorchDispatchMode):
+    """Counts FLOPs (2 per MAC) of the ops run inside it, with ``torch.utils.flop_counter``'s formulas.
+
+    Attributes:
+        flops: running total (read it from hooks to attribute counts to modules).
+        by_op: FLOPs per op type (``"aten.convolution"`` ...).
+        uncounted: op types that ran without a formula (zero FLOPs), views and allocations excluded.
+
+    Args:
+        meta: inputs are ``meta`` tensors; enables fast output construction for common no-formula ops
+            (element-wise, norms, activations, ``cat``) instead of their slow Python meta kernels.
+    """
+
+    def __init__(self, meta: bool = False) -> None:
+        super().__init__()
+        self.meta = meta
+        self.flops = 0
+        self.by_op: dict[str, int] = defaultdict(int)
+        self.uncounted: set[str] = set()
+
+    def __torch_dispatch__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
+        kwargs = kwargs or {}
+        packet = func._overloadpacket
+        formula = flop_registry.get(packet)
+        if formula is None and self.meta:
+            out = _meta_output(func, args, kwargs)
+            if out is not None:
+                self.uncounted.add(str(packet))
+                return out
+        if formula is None and func not in _ATOMIC:
+            with self:
+                out = func.decompose(*args, **kwargs)
+            if out is not NotImplemented:
+                return out
+            _ATOMIC.add(func)
+        out = func(*args, **kwargs)
+        if formula is None:
+            name = str(packet)
+            if name not in _NO_COMPUTE:
+                self.uncounted.add(name)
+        else:
+            n = int(formula(*args, **kwargs, out_val=out))
+            self.flops += n
+            self.by_op[str(packet)] += n
+        return out
+
+
+@dataclass
+class ModuleStat:
+    """What one module did in the traced forward pass (batch dimension dropped from shapes).
+
+    ``macs``, ``params`` and ``act_bytes`` include the module's children. ``act_bytes``: bytes of the outputs
+    of the leaf modules inside it at batch 1 (identities and pass-through outputs excluded).
+    """
+
+    name: str
+    kind: str
+    in_shape: tuple[int, ...] | None = None
+    out_shape: tuple[int, ...] | None = None
+    macs: int = 0
+    params: int = 0
+    act_bytes: int = 0
+    leaf: bool = False
+    calls: int = 0
+    conv: tuple[int, int, int, int] | None = None  # (kernel, stride, groups, dilation) of a Conv2d
+
+
+@dataclass
+class Trace:
+    """Result of :func:`trace_model`. ``flops`` in flop_counter's convention (2 per MAC)."""
+
+    modules: dict[str, ModuleStat]
+    output_shape: tuple[int, ...]
+    flops: int
+    by_op: dict[str, int] = field(default_factory=dict)
+    uncounted_ops: list[str] = field(default_factory=list)
+
+    @property
+    def macs(self) -> int:
+        return self.flops // 2
+
+
+def _shape(obj: Any) -> tuple[int, ...] | None:
+    """Shape of a tensor (or of the first tensor in a tuple) without the batch dimension."""
+    if isinstance(obj, Tensor):
+        return tuple(obj.shape[1:])
+    if isinstance(obj, (tuple, list)) and obj and isinstance(obj[0], Tensor):
+        return tuple(obj[0].shape[1:])
+    return None
+
+
+def _make_hooks(stat: ModuleStat, counter: MacCounter, starts: dict[str, int]) -> tuple[Callable, Callable]:
+    name = stat.name
+
+    def pre_hook(module: nn.Module, args: tuple) -> None:
+        starts[name] = counter.flops
+        if stat.in_shape is None and args:
+            stat.in_shape = _shape(args[0])
+
+    def post_hook(module: nn.Module, args: tuple, out: Any) -> None:
+        stat.macs += (counter.flops - starts[name]) // 2
+        stat.calls += 1
+        stat.out_shape = _shape(out)
+        if stat.leaf and isinstance(out, Tensor) and not (args and out is args[0]):
+            stat.act_bytes += out.numel() * out.element_size()
+
+    return pre_hook, post_hook
+
+
+def _params_by_prefix(model: nn.Module, modules: dict[str, ModuleStat]) -> None:
+    for pname, p in model.named_parameters():
+        parts = pname.split(".")[:-1]
+        n = p.numel()
+        modules[""].params += n
+        for i in range(1, len(parts) + 1):
+            stat = modules.get(".".join(parts[:i]))
+            if stat is not None:
+                stat.params += n
+
+
+def _act_by_prefix(modules: dict[str, ModuleStat]) -> None:
+    leaves = [(name, s.act_bytes) for name, s in modules.items() if s.leaf and name]
+    for name, nbytes in leaves:
+        parts = name.split(".")
+        modules[""].act_bytes += nbytes
+        for i in range(1, len(parts)):
+            stat = modules.get(".".join(parts[:i]))
+            if stat is not None:
+                stat.act_bytes += nbytes
+
+
+def trace_model(model: nn.Module, x: Tensor) -> Trace:
+    """Run ``model(x)`` once under :class:`MacCounter` with hooks on every module.
+
+    Args:
+        model: any ``nn.Module`` (in eval mode for inference counts); hooks are removed afterwards.
+        x: input batch (B, C, H, W); real or ``meta`` tensors.
+
+    Returns:
+        :class:`Trace` with per-module stats keyed by module name (``""`` is the whole model).
+    """
+    counter = MacCounter(meta=x.device.type == "meta")
+    starts: dict[str, int] = {}
+    modules: dict[str, ModuleStat] = {}
+    handles = []
+    for name, module in model.named_modules():
+        is_leaf = next(iter(module.children()), None) is None and not isinstance(module, nn.Identity)
+        stat = ModuleStat(name=name, kind=type(module).__name__, leaf=is_leaf)
+        if isinstance(module, nn.Conv2d):
+            stat.conv = (module.kernel_size[0], module.stride[0], module.groups, module.dilation[0])
+        modules[name] = stat
+        if name == "":
+            continue
+        pre, post = _make_hooks(stat, counter, starts)
+        handles.append(module.register_forward_pre_hook(pre))
+        handles.append(module.register_forward_hook(post))
+    try:
+        with torch.inference_mode(), counter:
+            out = model(x)
+    finally:
+        for h in handles:
+            h.remove()
+    root = modules[""]
+    root.in_shape, root.out_shape = tuple(x.shape[1:]), _shape(out)
+    root.macs, root.calls = counter.flops // 2, 1
+    _params_by_prefix(model, modules)
+    _act_by_prefix(modules)
+    return Trace(
+        modules=modules,
+        output_shape=_shape(out) or (),
+        flops=counter.flops,
+        by_op=dict(counter.by_op),
+        uncounted_ops=sorted(counter.uncounted),
+    )

@@ -1,0 +1,138 @@
+"""The explorer's page: header, the Design / Compare tabs, the optional Train / Predict / Evidence tabs, the API.
+
+``launch()`` serves it on 127.0.0.1 with no share link, no analytics, system fonts only (nothing is fetched
+from a CDN), a 5 MB upload cap and a queue of at most two concurrent analyses.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import html
+import importlib
+import importlib.util
+import logging
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from idfy.ui import api, compare_tab, design_tab
+
+__all__ = ["OPTIONAL_TABS", "build_app", "device_label", "launch", "launch_kwargs", "theme"]
+
+log = logging.getLogger("idfy.ui")
+
+#: Tabs built by other modules when they exist: (label, module); each module exposes ``build(config_state)``.
+OPTIONAL_TABS = (
+    ("Train", "idfy.ui.train_tab"),
+    ("Predict", "idfy.ui.predict_tab"),
+    ("Evidence", "idfy.ui.evidence_tab"),
+)
+CSS_PATH = Path(__file__).with_name("theme.css")
+MAX_FILE_SIZE = "5mb"
+SYSTEM_FONTS = ("system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "sans-serif")
+MONO_FONTS = ("ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "DejaVu Sans Mono", "monospace")
+
+
+def device_label() -> str:
+    """Where models are built: the CUDA device name, or ``cpu (N threads)``."""
+    import torch
+
+    if torch.cuda.is_available():
+        return f"cuda · {torch.cuda.get_device_name(0)}"
+    return f"cpu · {torch.get_num_threads()} threads"
+
+
+def theme() -> gr.themes.Base:
+    """Soft theme with system fonts only (no Google Fonts request)."""
+    return gr.themes.Soft(
+        primary_hue="indigo", neutral_hue="slate", font=list(SYSTEM_FONTS), font_mono=list(MONO_FONTS)
+    ).set(
+        body_background_fill="#f6f7fb",
+        block_radius="10px",
+        block_label_background_fill="transparent",
+        block_title_background_fill="transparent",
+        block_label_text_color="*neutral_500",
+        block_title_text_color="*neutral_600",
+        block_title_text_weight="600",
+        block_label_padding="0 0 2px 0",
+        block_title_padding="0 0 2px 0",
+        block_label_text_size="*text_sm",
+        block_title_text_size="*text_sm",
+        form_gap_width="0px",
+        block_padding="8px 10px",
+        layout_gap="10px",
+    )
+
+
+def _header() -> str:
+    return (
+        '<div class="idfy-header"><div><div class="idfy-title">idfy <span>architecture explorer</span></div>'
+        '<div class="idfy-subtitle">“I’m Different From You” CNN — change a design option and see what it costs: '
+        "parameters, MACs, memory, shapes, receptive field and the diagram.</div></div>"
+        f'<div class="idfy-device" id="idfy-device" title="device used for analysis and latency">'
+        f"<span>device</span> {html.escape(device_label())}</div></div>"
+    )
+
+
+def _optional_tab(module: str) -> Any | None:
+    if importlib.util.find_spec(module) is None:
+        return None
+    try:
+        return importlib.import_module(module)
+    except Exception:
+        log.exception("could not import %s; its tab is left out", module)
+        return None
+
+
+def build_app() -> gr.Blocks:
+    """The whole explorer as a ``gr.Blocks`` (queue configured; launch with :func:`launch_kwargs`)."""
+    with gr.Blocks(title="idfy · architecture explorer", delete_cache=(3600, 3600)) as demo:
+        config_state = gr.State("")  # the current valid design as YAML (shared with the other tabs)
+        measured = gr.State({})  # {fingerprint: latency} measured in this session
+        saved = gr.State({})  # {name: yaml} saved for the Compare tab
+        gr.HTML(_header(), padding=False, elem_id="idfy-header")
+        with gr.Tabs(elem_id="tabs"):
+            with gr.Tab("Design", id="design", elem_id="tab-design"):
+                design_tab.build(demo, config_state, measured)
+            with gr.Tab("Compare", id="compare", elem_id="tab-compare") as tab:
+                compare_tab.build(tab, config_state, saved)
+            for label, module in OPTIONAL_TABS:
+                mod = _optional_tab(module)
+                if mod is not None:
+                    with gr.Tab(label, id=label.lower(), elem_id=f"tab-{label.lower()}"):
+                        mod.build(config_state)
+        api.register()
+    demo.queue(default_concurrency_limit=2, max_size=64)
+    return demo
+
+
+def launch_kwargs(host: str = "127.0.0.1", port: int | None = 7860) -> dict[str, Any]:
+    """Keyword arguments for ``gr.Blocks.launch`` (theme, CSS and limits live there in Gradio 6)."""
+    return {
+        "server_name": host,
+        "server_port": port,
+        "share": False,
+        "show_error": True,  # every handler turns failures into short, clean messages
+        "max_file_size": MAX_FILE_SIZE,
+        "theme": theme(),
+        "css_paths": [CSS_PATH],
+        "footer_links": ["api"],
+        "ssr_mode": False,
+        "mcp_server": False,
+        "pwa": False,
+        "enable_monitoring": False,
+        "favicon_path": None,
+    }
+
+
+def launch(
+    host: str = "127.0.0.1", port: int = 7860, *, block: bool = True, quiet: bool = False
+) -> tuple[gr.Blocks, str]:
+    """Build and serve the explorer; returns ``(demo, local_url)`` (after the server stops when ``block``)."""
+    demo = build_app()
+    _, url, _ = demo.launch(prevent_thread_lock=not block, quiet=quiet, **launch_kwargs(host, port))
+    return demo, url

@@ -1,0 +1,178 @@
+"""Compare tab: 2–4 designs side by side — a table with deltas against the first, bar charts, and the
+diagrams next to each other with the differences to the first design marked (``idfy.diagram.diagram_diff``).
+
+Designs are presets, the design being edited ("current design") or designs saved in this session.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+from typing import Any
+
+import gradio as gr
+
+from idfy.config import ConfigError, ModelConfig
+from idfy.ui import formatting as fmt
+from idfy.ui.design_tab import plot_data, run_safely
+from idfy.ui.limits import check_numbers
+from idfy.ui.state import CURRENT, SAVED_PREFIX, design_choices, resolve_design, save_design
+
+__all__ = ["DEFAULT_DESIGNS", "build", "compare_designs", "on_compare", "on_save"]
+
+DEFAULT_DESIGNS = ["seed_model2", "small", CURRENT]
+MAX_DESIGNS = 4
+#: Batch of ``Report.memory`` (``analyze``'s default ``batch_size``), which ``compare`` rows carry.
+REPORT_BATCH = 32
+
+
+@functools.lru_cache(maxsize=64)
+def _diagram_svg(cfg: ModelConfig, first: ModelConfig | None) -> str:
+    """``cfg``'s stage diagram; with ``first``, the differences to it are marked."""
+    from idfy.diagram import diagram, diagram_diff, render
+
+    dot = diagram(cfg, detail="stages") if first is None else diagram_diff(first, cfg)
+    return render(dot, fmt="svg").decode()
+
+
+def _label(ref: str) -> str:
+    return ref[len(SAVED_PREFIX) :] if ref.startswith(SAVED_PREFIX) else ref
+
+
+def compare_designs(cfgs: list[ModelConfig], baselines: bool = True) -> Any:
+    """``idfy.analysis.compare`` after the memory guard (the returned ``Comparison``)."""
+    from idfy.analysis import compare
+
+    if not 1 <= len(cfgs) <= MAX_DESIGNS:
+        raise ConfigError(f"choose 2 to {MAX_DESIGNS} designs to compare (got {len(cfgs)})")
+    comparison = compare(cfgs, baselines=baselines)  # counts on the meta device
+    for row in comparison.rows:
+        if row.get("kind") == "design":
+            check_numbers(row["memory"], REPORT_BATCH, row["params"])
+    return comparison
+
+
+def _diff_note(first: ModelConfig, cfg: ModelConfig) -> str:
+    from idfy.diagram import config_diff
+
+    changes = [c for c in config_diff(first, cfg) if c[0] not in ("name", "description")]
+    if not changes:
+        return "same options as the first design"
+    shown = [f"{k}: {_short(old)} → {_short(new)}" for k, old, new in changes[:6]]
+    more = f" (+{len(changes) - 6} more)" if len(changes) > 6 else ""
+    return "; ".join(shown) + more
+
+
+def _short(value: Any) -> str:
+    text = "off" if value is None else str(value)
+    return text if len(text) <= 40 else text[:37] + "…"
+
+
+def on_compare(
+    refs: list[str] | None, baselines: bool, saved: dict[str, str] | None, current_yaml: str
+) -> tuple[Any, Any, Any, Any]:
+    """(error html, table update, bar figure, diagrams html) for the chosen designs."""
+
+    def run() -> tuple[Any, Any, Any, Any]:
+        chosen = list(dict.fromkeys(refs or []))
+        if len(chosen) < 2:
+            raise ConfigError(
+                "choose at least two designs to compare (a preset, the current design or a saved one)"
+            )
+        if len(chosen) > MAX_DESIGNS:
+            raise ConfigError(f"choose at most {MAX_DESIGNS} designs")
+        cfgs = [resolve_design(r, saved, current_yaml).replace(name=_label(r)) for r in chosen]
+        comparison = compare_designs(cfgs, baselines=bool(baselines))
+        headers, rows = fmt.compare_table(comparison.rows)
+        items = [(cfgs[0].name, _diagram_svg(cfgs[0], None), "first design: the reference for the deltas")]
+        items += [(c.name, _diagram_svg(c, cfgs[0]), _diff_note(cfgs[0], c)) for c in cfgs[1:]]
+        return (
+            fmt.error_html(None),
+            gr.update(value=rows, headers=headers),
+            plot_data(fmt.compare_figure(comparison.rows)),
+            fmt.diagram_grid_html(items),
+        )
+
+    return run_safely(run, lambda msg: (fmt.error_html(msg), gr.update(), gr.update(), gr.update()))
+
+
+def on_save(
+    name: str, saved: dict[str, str] | None, current_yaml: str, refs: list[str] | None
+) -> tuple[Any, Any, Any]:
+    """Store the current design under ``name``; returns (saved state, dropdown update, message html)."""
+
+    def run() -> tuple[Any, Any, Any]:
+        new = save_design(saved, name, current_yaml)
+        ref = SAVED_PREFIX + name.strip()
+        value = list(refs or [])
+        if ref not in value and len(value) < MAX_DESIGNS:
+            value.append(ref)
+        msg = f'<div class="idfy-ok">Saved “{html.escape(name.strip())}” for this session.</div>'
+        return new, gr.update(choices=design_choices(new), value=value), msg
+
+    return run_safely(run, lambda msg: (gr.update(), gr.update(), fmt.error_html(msg)))
+
+
+def build(tab: gr.Tab, config_state: gr.State, saved: gr.State) -> None:
+    """Create the Compare tab inside ``tab``."""
+    gr.HTML(
+        '<p class="idfy-lead">Pick 2–4 designs: the first is the reference for every delta. '
+        "timm models are reference rows (their MACs come from the same counter).</p>",
+        padding=False,
+    )
+    with gr.Row(equal_height=False, elem_id="compare-bar"):
+        designs = gr.Dropdown(
+            choices=design_choices({}),
+            value=DEFAULT_DESIGNS,
+            multiselect=True,
+            max_choices=MAX_DESIGNS,
+            label="Designs (first = reference)",
+            elem_id="compare-designs",
+            scale=4,
+        )
+        baselines = gr.Checkbox(
+            value=True, label="timm reference rows", elem_id="compare-baselines", scale=1, min_width=160
+        )
+        run_btn = gr.Button("Compare", variant="primary", elem_id="compare-run", scale=0, min_width=110)
+    with gr.Row(equal_height=False, elem_id="save-bar"):
+        save_name = gr.Textbox(
+            label="Save current design as",
+            placeholder="e.g. wider-stage-2",
+            max_lines=1,
+            elem_id="save-name",
+            scale=4,
+        )
+        save_btn = gr.Button("Save", elem_id="save-design", scale=0, min_width=110)
+    message = gr.HTML("", elem_id="compare-error", padding=False)
+    table = gr.Dataframe(
+        headers=fmt.COMPARE_HEADERS,
+        label="Designs side by side (change against the first in brackets)",
+        interactive=False,
+        wrap=True,
+        elem_id="compare-table",
+        max_height=460,
+        column_widths=["20%", "12%", "13%", "12%", "13%", "7%", "23%"],
+    )
+    figure = gr.Plot(show_label=False, elem_id="compare-figure")
+    diagrams = gr.HTML("", elem_id="compare-diagrams", padding=False)
+
+    inputs = [designs, baselines, saved, config_state]
+    gr.on(
+        triggers=[run_btn.click, designs.change, baselines.change, tab.select],
+        fn=on_compare,
+        inputs=inputs,
+        outputs=[message, table, figure, diagrams],
+        api_name="compare_designs",
+        api_visibility="undocumented",
+        trigger_mode="always_last",
+        show_progress="minimal",
+    )
+    gr.on(
+        triggers=[save_btn.click, save_name.submit],
+        fn=on_save,
+        inputs=[save_name, saved, config_state, designs],
+        outputs=[saved, designs, message],
+        api_name="save_design",
+        api_visibility="undocumented",
+        show_progress="hidden",
+    )

@@ -1,0 +1,326 @@
+"""Evidence tab: the committed benchmark (Pareto charts against the timm baselines) and ablations of the seed's
+claims, plus a small ablation of the current design run live from the browser."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import gradio as gr
+import plotly.graph_objects as go
+
+from idfy.ablate import MACROS, AblationResult, RunFinished, RunStarted, run_ablation
+from idfy.config import ConfigError, ModelConfig
+from idfy.evidence import load_ablations, load_model_results
+
+__all__ = ["ablation_figure", "ablation_table", "build", "model_table", "pareto_figure", "run_small_ablation"]
+
+log = logging.getLogger("idfy.ui")
+
+#: Limits of an ablation started from the browser (a short demo, not a study).
+MAX_SEEDS, MAX_STEPS, MAX_VARIANTS, N_TRAIN, N_TEST = 3, 400, 4, 2000, 500
+KEY_CHOICES = [
+    *MACROS,
+    "block.order",
+    "input.scale",
+    "inject.mode",
+    "stages.*.down",
+    "stages.*.conv.kind",
+]
+DEFAULT_VALUES = {
+    "injection": "none,all",
+    "gaussian": "off,on",
+    "dense": "none,gc,fc",
+    "convs": "regular,mix",
+    "block.order": "original,preact",
+    "input.scale": "1,10,255",
+    "inject.mode": "bicubic,bilinear,area",
+    "stages.*.down": "avgpool,maxpool,conv",
+    "stages.*.conv.kind": "regular,ghost",
+}
+_IDFY_COLOR, _BASE_COLOR = "#4f46e5", "#94a3b8"
+
+
+def model_table(results: dict[str, Any] | None) -> list[list[Any]]:
+    """Rows of the model benchmark: model, family, params, MACs, latency b1 / b64, each task's metric."""
+    if not results:
+        return []
+    rows = []
+    for r in results.get("rows", []):
+        tasks = r.get("tasks", {})
+        rows.append(
+            [
+                r["model"],
+                r.get("family", ""),
+                f"{r.get('params', 0) / 1e6:.3f} M",
+                f"{r.get('macs', 0) / 1e6:.1f} M",
+                _ms(r.get("latency_b1_ms")),
+                _ms(r.get("latency_b64_ms")),
+                *(_pct(tasks.get(t, {}).get("score")) for t in results.get("tasks", [])),
+            ]
+        )
+    return rows
+
+
+def _ms(v: float | None) -> str:
+    return "—" if v is None else f"{v:.1f} ms"
+
+
+def _pct(v: float | None) -> str:
+    return "—" if v is None else f"{v * 100:.1f} %"
+
+
+def pareto_figure(results: dict[str, Any] | None, task: str, x: str = "macs") -> go.Figure:
+    """Score on ``task`` against MACs (``x="macs"``) or batch-1 latency (``x="latency_b1_ms"``), log x."""
+    fig = go.Figure()
+    if results:
+        for family, color in (("idfy", _IDFY_COLOR), ("timm", _BASE_COLOR)):
+            pts = [
+                r
+                for r in results.get("rows", [])
+                if r.get("family") == family and r.get("tasks", {}).get(task)
+            ]
+            fig.add_trace(
+                go.Scatter(
+                    x=[(r[x] / 1e6 if x == "macs" else r[x]) for r in pts],
+                    y=[r["tasks"][task]["score"] * 100 for r in pts],
+                    text=[r["model"] for r in pts],
+                    mode="markers+text",
+                    textposition="top center",
+                    marker={"size": 11, "color": color},
+                    name=family,
+                )
+            )
+    fig.update_layout(
+        height=320,
+        margin={"l": 50, "r": 10, "t": 36, "b": 40},
+        title={
+            "text": f"{task}: score vs {'MACs (M)' if x == 'macs' else 'batch-1 CPU latency (ms)'}",
+            "font": {"size": 13},
+        },
+        xaxis={"type": "log", "title": "MACs (millions)" if x == "macs" else "latency (ms)"},
+        yaxis={"title": "score (%)"},
+        template="plotly_white",
+        legend={"orientation": "h", "y": -0.25},
+    )
+    return fig
+
+
+def ablation_table(result: dict[str, Any]) -> list[list[Any]]:
+    """Rows: variant, params, MACs, mean ± std, Δ vs base, p, significant."""
+    out = []
+    for r in result.get("rows", []):
+        p = r.get("p_value")
+        out.append(
+            [
+                r["variant"],
+                f"{r['params']:,}",
+                f"{r['macs'] / 1e6:.1f} M",
+                f"{r['mean'] * 100:.1f} ± {r['std'] * 100:.1f} %",
+                "—" if r["variant"].startswith("base") else f"{r['delta'] * 100:+.1f} pt",
+                "—" if p is None else f"{p:.3f}",
+                "—" if p is None else ("yes" if r.get("significant") else "no"),
+            ]
+        )
+    return out
+
+
+def ablation_figure(result: dict[str, Any]) -> go.Figure:
+    """Bars of the metric per variant with ± std and each seed as a dot."""
+    rows = result.get("rows", [])
+    fig = go.Figure(
+        go.Bar(
+            x=[r["variant"] for r in rows],
+            y=[r["mean"] * 100 for r in rows],
+            error_y={"type": "data", "array": [r["std"] * 100 for r in rows]},
+            marker_color=[
+                _IDFY_COLOR
+                if r["variant"].startswith("base")
+                else ("#16a34a" if r.get("significant") else _BASE_COLOR)
+                for r in rows
+            ],
+            name="mean ± std",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=[r["variant"] for r in rows for _ in r["values"]],
+            y=[v * 100 for r in rows for v in r["values"]],
+            mode="markers",
+            marker={"color": "#111827", "size": 6},
+            name="seeds",
+        )
+    )
+    fig.update_layout(
+        height=300,
+        margin={"l": 50, "r": 10, "t": 30, "b": 60},
+        yaxis={"title": f"{result.get('metric', 'score')} (%)"},
+        template="plotly_white",
+        showlegend=False,
+        title={"text": "green: significant vs base (Welch p < 0.05)", "font": {"size": 12}},
+    )
+    return fig
+
+
+_HEADERS = ["variant", "params", "MACs", "score", "Δ vs base", "p (Welch)", "significant"]
+
+
+def run_small_ablation(
+    config_yaml: str, key: str, values: str, seeds: float, steps: float, size: float, data: str
+) -> Iterator[tuple[str, list[list[Any]], go.Figure | None]]:
+    """Generator for the live ablation: yields (progress markdown, table rows, figure)."""
+    from idfy.ablate import parse_vary, variants_for
+    from idfy.train import TrainConfig
+
+    try:
+        base = ModelConfig.from_yaml(config_yaml) if config_yaml.strip() else ModelConfig()
+        spec = f"{key}={values}"
+        parse_vary(spec)
+        n_var = len(variants_for(base, [spec]))
+        if n_var > MAX_VARIANTS:
+            raise ConfigError(
+                f"{n_var} variants; the browser runs at most {MAX_VARIANTS} (use the CLI for more)"
+            )
+        if n_var < 2:
+            raise ConfigError("every value gives the base design itself; choose values that change it")
+        tc = TrainConfig(
+            data=data,
+            size=int(size),
+            n_train=N_TRAIN,
+            n_test=N_TEST,
+            max_steps=int(min(steps, MAX_STEPS)),
+            time_budget_s=None,
+            batch_size=64,
+            eval_every=0,
+            sample_every=0,
+            checkpoint_every=0,
+        )
+        tc.validate()
+    except (ConfigError, ValueError) as e:
+        yield f"**Cannot start:** {e}", [], None
+        return
+    lines: list[str] = []
+    try:
+        for ev in run_ablation(base, [spec], seeds=int(min(seeds, MAX_SEEDS)), train_config=tc):
+            if isinstance(ev, RunStarted):
+                lines.append(f"- [{ev.index}/{ev.total}] **{ev.variant}**, seed {ev.seed} …")
+                yield "\n".join(lines[-12:]), [], None
+            elif isinstance(ev, RunFinished):
+                score = ev.metrics.get("loc_accuracy", ev.metrics.get("accuracy", 0.0))
+                lines[-1] = (
+                    f"- [{ev.index}/{ev.total}] **{ev.variant}**, seed {ev.seed}: {score * 100:.1f} % ({ev.seconds:.0f} s)"
+                )
+                yield "\n".join(lines[-12:]), [], None
+            elif isinstance(ev, AblationResult):
+                d = ev.to_dict()
+                note = "".join(f"\n\n> {n}" for n in ev.notes)
+                yield (
+                    f"**Done** — {ev.metric} on `{data}` at {int(size)} px, {int(steps)} steps per run.{note}",
+                    ablation_table(d),
+                    ablation_figure(d),
+                )
+    except (ConfigError, ValueError, FileNotFoundError) as e:
+        yield f"**Stopped:** {e}", [], None
+    except Exception:  # never show a traceback in the page
+        log.exception("ablation failed")
+        yield "**Stopped:** the ablation failed unexpectedly; the server log has the details.", [], None
+
+
+def build(config_state: gr.State) -> None:
+    """Build the Evidence tab inside the current ``gr.Tab``."""
+    results = load_model_results()
+    ablations = {a["claim"]: a for a in load_ablations()}
+    tasks = list(results.get("tasks", [])) if results else []
+    gr.Markdown(
+        "### Does the design win?\nCommitted results of `benchmarks/compare_models.py` and `python -m idfy ablate` "
+        "(see `benchmarks/README.md` for the commands, machine and versions). Scores: localization accuracy "
+        "(IoU ≥ 0.5 and correct label) for localization tasks, accuracy for classification."
+    )
+    if results:
+        gr.Markdown(
+            f"<small>{results.get('recipe_text', '')} · measured on {results.get('machine', '?')}</small>"
+        )
+        gr.Dataframe(
+            value=model_table(results),
+            headers=["model", "family", "params", "MACs", "CPU b1", "CPU b64", *tasks],
+            interactive=False,
+            elem_id="evidence-models",
+        )
+        with gr.Row():
+            for task in tasks[:2]:
+                gr.Plot(pareto_figure(results, task, "macs"))
+        with gr.Row():
+            for task in tasks[:2]:
+                gr.Plot(pareto_figure(results, task, "latency_b1_ms"))
+    else:
+        gr.Markdown("_No committed model benchmark found (benchmarks/results/models.json)._")
+    gr.Markdown("### Seed claims, ablated")
+    if ablations:
+        names = list(ablations)
+        first = ablations[names[0]]
+        with gr.Row():
+            claim = gr.Dropdown(names, value=names[0], label="claim", scale=1)
+            info = gr.Markdown(_claim_info(first))
+        with gr.Row():
+            table = gr.Dataframe(value=ablation_table(first), headers=_HEADERS, interactive=False, scale=3)
+            plot = gr.Plot(ablation_figure(first), scale=2)
+
+        def show(name: str) -> tuple[str, list[list[Any]], go.Figure]:
+            a = ablations.get(name)
+            if a is None:
+                raise gr.Error(f"unknown ablation {name!r}")
+            return _claim_info(a), ablation_table(a), ablation_figure(a)
+
+        claim.change(show, [claim], [info, table, plot], api_name="evidence_ablation", show_progress="hidden")
+    else:
+        gr.Markdown("_No committed ablations found (benchmarks/results/ablations/)._")
+
+    with gr.Accordion("Ablate the current design (short live run)", open=False):
+        gr.Markdown(
+            f"Trains each variant of the **current design** for a few hundred steps on a small dataset "
+            f"(≤ {MAX_VARIANTS} variants, ≤ {MAX_SEEDS} seeds, ≤ {MAX_STEPS} steps; {N_TRAIN} training images). "
+            "On a laptop CPU expect about a minute per run at 48 px."
+        )
+        with gr.Row():
+            key = gr.Dropdown(KEY_CHOICES, value="injection", label="option", allow_custom_value=True)
+            values = gr.Textbox(DEFAULT_VALUES["injection"], label="values (comma-separated)")
+            data = gr.Dropdown(["shapes", "fashion-canvas"], value="shapes", label="data")
+        with gr.Row():
+            seeds = gr.Slider(1, MAX_SEEDS, value=2, step=1, label="seeds")
+            steps = gr.Slider(20, MAX_STEPS, value=150, step=10, label="steps per run")
+            size = gr.Slider(32, 96, value=48, step=16, label="input size (px)")
+        with gr.Row():
+            start = gr.Button("Start ablation", variant="primary")
+            stop = gr.Button("Stop")
+        progress = gr.Markdown()
+        live_table = gr.Dataframe(headers=_HEADERS, interactive=False)
+        live_plot = gr.Plot()
+        key.change(
+            lambda k: DEFAULT_VALUES.get(k, ""), [key], [values], api_visibility="private", queue=False
+        )
+        job = start.click(
+            run_small_ablation,
+            [config_state, key, values, seeds, steps, size, data],
+            [progress, live_table, live_plot],
+            api_name="ablate",
+            concurrency_limit=1,
+            concurrency_id="training",
+        )
+        stop.click(
+            lambda: "**Stopped.** Finished runs are kept in the table above when it completed.",
+            None,
+            [progress],
+            cancels=[job],
+            api_visibility="private",
+            queue=False,
+        )
+
+
+def _claim_info(a: dict[str, Any]) -> str:
+    recipe = a.get("recipe", {})
+    return (
+        f"**{a['claim']}** — base `{a.get('base')}`, metric `{a.get('metric')}`, {len(a.get('seeds', []))} seeds, "
+        f"data `{recipe.get('data')}` at {recipe.get('size')} px, {recipe.get('max_steps')} steps; "
+        f"device {a.get('device', '?')}.  \n`{a.get('command', '')}`"
+    )

@@ -1,0 +1,400 @@
+"""Cards, tables and plotly figures from an :class:`idfy.analysis.Report` — plain functions, no Gradio.
+
+Every number carries its convention: MACs are fvcore's (one fused multiply-add = 1), FLOPs are
+``torch.utils.flop_counter``'s (2 per MAC).
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+__all__ = [
+    "COMPARE_HEADERS",
+    "STAGE_HEADERS",
+    "Figure",
+    "cards_html",
+    "compare_figure",
+    "compare_table",
+    "diagram_grid_html",
+    "diagram_html",
+    "error_html",
+    "fmt_bytes",
+    "fmt_count",
+    "fmt_shape",
+    "part_label",
+    "path_figure",
+    "stage_figure",
+    "stage_table",
+    "summary_line",
+]
+
+STAGE_HEADERS = ["stage", "shape in → out", "injected image", "params", "MACs", "RF / jump", "act. memory"]
+_PALETTE = ("#4f46e5", "#0ea5e9", "#f59e0b", "#10b981", "#ef4444", "#8b5cf6", "#64748b")
+
+
+# --------------------------------------------------------------------------- numbers
+def fmt_count(n: float | None, unit: str = "") -> str:
+    """``4848437`` -> ``4.85 M``; small numbers stay exact (``812``)."""
+    if n is None or (isinstance(n, float) and not math.isfinite(n)):
+        return "—"
+    n = float(n)
+    for div, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(n) >= div:
+            v = n / div
+            digits = 2 if abs(v) < 10 else 1 if abs(v) < 100 else 0
+            return f"{v:.{digits}f} {suffix}{unit}".rstrip()
+    return f"{n:,.0f} {unit}".rstrip() if n == int(n) else f"{n:.3g} {unit}".rstrip()
+
+
+def fmt_bytes(n: float | None) -> str:
+    """``3.5e8`` -> ``334 MiB``."""
+    if n is None:
+        return "—"
+    n = float(n)
+    for div, suffix in ((2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
+        if n >= div:
+            v = n / div
+            return f"{v:.{2 if v < 10 else 1 if v < 100 else 0}f} {suffix}"
+    return f"{n:.0f} B"
+
+
+def fmt_shape(shape: Sequence[int] | None) -> str:
+    """``(3, 224, 224)`` -> ``3×224×224``; ``None`` -> ``—``."""
+    if shape is None:
+        return "—"
+    return "×".join(str(int(s)) for s in shape)
+
+
+def _ms(x: Any) -> str:
+    return "—" if x is None else f"{float(x):.1f} ms" if float(x) >= 1 else f"{float(x) * 1000:.0f} µs"
+
+
+# --------------------------------------------------------------------------- headline
+def _card(title: str, value: str, sub: str, kind: str, tip: str = "") -> str:
+    t = f' title="{html.escape(tip)}"' if tip else ""
+    return (
+        f'<div class="idfy-card idfy-card-{kind}"{t}><div class="idfy-card-title">{html.escape(title)}</div>'
+        f'<div class="idfy-card-value" data-card="{kind}">{html.escape(value)}</div>'
+        f'<div class="idfy-card-sub">{html.escape(sub)}</div></div>'
+    )
+
+
+def summary_line(report: Any) -> str:
+    """``full · 3×224×224 → 24×112×112 → 48×56×56 → 96×28×28 · fingerprint 1a2b…``."""
+    shapes = [fmt_shape(report.input_shape)] + [fmt_shape(r.out_shape) for r in report.stages]
+    return " → ".join(shapes)
+
+
+def cards_html(report: Any, latency: Mapping[str, Any] | None = None, note: str = "") -> str:
+    """The headline cards: Params · MACs · FLOPs · train memory · latency · device."""
+    mem = report.memory or {}
+    trainable = report.params_trainable
+    p_sub = f"{report.params_total:,}" + (
+        "" if trainable == report.params_total else f" · {trainable:,} trainable"
+    )
+    lat = latency or getattr(report, "latency", None)
+    if lat and lat.get("batch1"):
+        b1, bn = lat["batch1"], lat.get("batchN") or {}
+        lat_value = _ms(b1.get("median_ms"))
+        lat_sub = f"batch 1 median · p90 {_ms(b1.get('p90_ms'))}"
+        if bn.get("median_ms") is not None:
+            lat_sub += f" · batch {bn.get('batch', report.batch_size)}: {_ms(bn['median_ms'])}"
+    else:
+        lat_value, lat_sub = "—", "press “Measure latency”"
+    mem_sub = (
+        f"batch {report.batch_size}: weights {fmt_bytes(mem.get('weights'))} · "
+        f"activations {fmt_bytes(mem.get('activations'))}"
+    )
+    cards = [
+        _card("Params", fmt_count(report.params_total), p_sub, "params"),
+        _card(
+            "MACs",
+            fmt_count(report.macs),
+            "fvcore: 1 multiply-add = 1",
+            "macs",
+            "multiply-accumulates per image, fvcore convention",
+        ),
+        _card("FLOPs", fmt_count(report.flops), "torch flop_counter: 2 per MAC", "flops"),
+        _card(
+            "Train memory",
+            fmt_bytes(mem.get("total")),
+            mem_sub,
+            "memory",
+            "weights + gradients + Adam state + activations (estimate)",
+        ),
+        _card("Latency", lat_value, lat_sub, "latency"),
+        _card("Device", str(report.device), "where the model is built and timed", "device"),
+    ]
+    head = (
+        f'<div class="idfy-summary"><span class="idfy-name">{html.escape(str(report.name))}</span>'
+        f'<span class="idfy-shapes">{html.escape(summary_line(report))}</span>'
+        f'<span class="idfy-fp" title="config fingerprint">#{html.escape(str(report.fingerprint)[:8])}</span></div>'
+    )
+    extra = f'<div class="idfy-note">{html.escape(note)}</div>' if note else ""
+    return f'<div class="idfy-cards-wrap">{head}<div class="idfy-cards">{"".join(cards)}</div>{extra}</div>'
+
+
+def error_html(message: str | None) -> str:
+    """A red box with the message (empty string when there is nothing wrong)."""
+    if not message:
+        return ""
+    where, _, rest = str(message).partition(": ")
+    if rest and len(where) <= 40:
+        body = f"<b>{html.escape(where)}</b>: {html.escape(rest)}"
+    else:
+        body = html.escape(str(message))
+    return (
+        '<div class="idfy-error" role="alert"><span class="idfy-error-icon">!</span>'
+        f'<div><div class="idfy-error-body">{body}</div>'
+        '<div class="idfy-error-hint">The numbers on the right are still those of the last valid design.</div>'
+        "</div></div>"
+    )
+
+
+# --------------------------------------------------------------------------- per-stage table
+def part_label(name: str) -> str:
+    """``stages.0`` -> ``stage 1``, ``head_inject`` -> ``head inject``; other names unchanged."""
+    if name.startswith("stages.") and name[7:].isdigit():
+        return f"stage {int(name[7:]) + 1}"
+    return name.replace("_", " ")
+
+
+_NBSP = "\u00a0"
+
+
+def _keep_together(text: str) -> str:
+    """Spaces that must not wrap inside a narrow table cell (``14.5 M``, ``stage 1``)."""
+    return text.replace(" ", _NBSP)
+
+
+def stage_table(report: Any) -> list[list[Any]]:
+    """Rows for :data:`STAGE_HEADERS` (strings, formatted for reading; short values never wrap)."""
+    rows = []
+    for r in report.stages:
+        rf = getattr(r, "rf", None)
+        rf_text = "—" if rf is None else _keep_together(f"{rf} / {r.jump}")
+        if getattr(r, "rf_global", False):
+            rf_text += " · global"
+        rows.append(
+            [
+                _keep_together(part_label(str(r.name))),
+                f"{fmt_shape(r.in_shape)} → {fmt_shape(r.out_shape)}",
+                fmt_shape(r.inject_shape) if r.inject_shape else "—",
+                f"{int(r.params):,}",
+                _keep_together(fmt_count(r.macs)),
+                rf_text,
+                _keep_together(fmt_bytes(r.act_bytes)),
+            ]
+        )
+    return rows
+
+
+# --------------------------------------------------------------------------- figures
+Figure = dict[str, Any]
+"""A plotly figure as plain JSON data (``{"data": [...], "layout": {...}}``): building ``go.Figure`` objects
+validates every property and costs ~20 ms per chart, too slow for a per-keystroke update."""
+
+_AXIS = {"automargin": True, "gridcolor": "rgba(120,120,140,0.18)", "zeroline": False}
+
+
+def _bar(x: list[str], y: list[float], name: str, colors: list[str], axis: str) -> dict[str, Any]:
+    return {
+        "type": "bar",
+        "x": x,
+        "y": y,
+        "name": name,
+        "marker": {"color": colors},
+        "text": [fmt_count(v) for v in y],
+        "textposition": "auto",
+        "xaxis": "x" if axis == "1" else "x2",
+        "yaxis": "y" if axis == "1" else "y2",
+        "hovertemplate": "%{x}: %{y:,}<extra>" + name + "</extra>",
+    }
+
+
+def _figure(
+    data: list[dict[str, Any]], titles: tuple[str, str], title: str, height: int = 300, log: bool = False
+) -> Figure:
+    """Two panels side by side (x/y and x2/y2) with a title; no plotly import, no validation."""
+    y_kind = {"type": "log"} if log else {}
+    return {
+        "data": data,
+        "layout": {
+            "title": {"text": title, "x": 0.01, "font": {"size": 14}},
+            "height": height,
+            "margin": {"l": 10, "r": 10, "t": 42, "b": 10},
+            "paper_bgcolor": "rgba(0,0,0,0)",
+            "plot_bgcolor": "rgba(0,0,0,0)",
+            "font": {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 12},
+            "showlegend": False,
+            "bargap": 0.25,
+            "xaxis": {**_AXIS, "domain": [0, 0.47]},
+            "xaxis2": {**_AXIS, "domain": [0.53, 1], "anchor": "y2"},
+            "yaxis": {**_AXIS, **y_kind},
+            "yaxis2": {**_AXIS, **y_kind, "anchor": "x2"},
+            "annotations": [
+                {
+                    "text": titles[0],
+                    "x": 0.235,
+                    "y": 1.0,
+                    "xref": "paper",
+                    "yref": "paper",
+                    "showarrow": False,
+                    "yanchor": "bottom",
+                    "font": {"size": 12},
+                },
+                {
+                    "text": titles[1],
+                    "x": 0.765,
+                    "y": 1.0,
+                    "xref": "paper",
+                    "yref": "paper",
+                    "showarrow": False,
+                    "yanchor": "bottom",
+                    "font": {"size": 12},
+                },
+            ],
+        },
+    }
+
+
+def _twin_bars(
+    left: Mapping[str, float], right: Mapping[str, float], titles: tuple[str, str], title: str
+) -> Figure:
+    """Two bar charts side by side in one figure (params | MACs)."""
+    data = []
+    for axis, values, name in (("1", left, titles[0]), ("2", right, titles[1])):
+        keys = list(values)
+        colors = [_PALETTE[j % len(_PALETTE)] for j in range(len(keys))]
+        data.append(_bar(keys, [float(values[k]) for k in keys], name, colors, axis))
+    return _figure(data, titles, title)
+
+
+def _relabel(d: Mapping[str, float]) -> dict[str, float]:
+    return {part_label(k): v for k, v in d.items()}
+
+
+def stage_figure(report: Any) -> Figure:
+    """Params and MACs by stage (stem, stages, head)."""
+    return _twin_bars(
+        _relabel(report.params_by_stage),
+        _relabel(report.macs_by_stage),
+        ("params", "MACs (fvcore)"),
+        "By stage",
+    )
+
+
+def path_figure(report: Any) -> Figure:
+    """Params and MACs by path (main stream, sub-streams, injection, head)."""
+    return _twin_bars(report.params_by_path, report.macs_by_path, ("params", "MACs (fvcore)"), "By path")
+
+
+# --------------------------------------------------------------------------- diagram
+_SVG_PROLOG = re.compile(r"^.*?(?=<svg\b)", re.S)
+
+
+_SVG_SIZE = re.compile(r'\s(?:width|height)="[^"]*"')
+
+
+def _inline_svg(svg: str | bytes) -> str:
+    """The ``<svg>`` element alone (no XML prolog / doctype), without its fixed width and height so CSS can
+    fit it to the frame (its ``viewBox`` keeps the aspect ratio)."""
+    text = _SVG_PROLOG.sub("", svg.decode() if isinstance(svg, bytes) else svg, count=1)
+    end = text.find(">")
+    if end < 0:
+        return ""
+    return _SVG_SIZE.sub("", text[:end]) + text[end:]
+
+
+def diagram_html(svg: str | bytes, caption: str = "") -> str:
+    """Inline SVG inside the pan/zoom viewport the diagram component's script drives."""
+    cap = f'<div class="idfy-diagram-caption">{html.escape(caption)}</div>' if caption else ""
+    return f'<div class="idfy-diagram-canvas">{_inline_svg(svg)}</div>{cap}'
+
+
+def diagram_grid_html(items: Sequence[tuple[str, str | bytes, str]]) -> str:
+    """Diagrams side by side: ``(title, svg, note)`` per design."""
+    cols = []
+    for title, svg, note in items:
+        cols.append(
+            f'<div class="idfy-grid-cell"><div class="idfy-grid-title">{html.escape(title)}</div>'
+            f'<div class="idfy-grid-note">{html.escape(note)}</div>'
+            f'<div class="idfy-grid-svg">{_inline_svg(svg)}</div></div>'
+        )
+    return f'<div class="idfy-grid" style="--cols:{max(1, len(items))}">{"".join(cols)}</div>'
+
+
+# --------------------------------------------------------------------------- compare
+COMPARE_HEADERS = [
+    "design",
+    "params",
+    "MACs (fvcore)",
+    "FLOPs",
+    "train memory",
+    "output",
+    "stage outputs (C×H×W)",
+]
+
+
+def _with_delta(row: Mapping[str, Any], key: str, first: bool, fmt_fn: Any = fmt_count) -> str:
+    value = row.get(key)
+    if value is None:
+        return "—"
+    text = fmt_fn(value)
+    if first:
+        return text
+    d, pct = row.get(f"delta_{key}"), row.get(f"delta_{key}_pct")
+    if d is None:
+        return text
+    if d == 0:
+        return f"{text}  (=)"
+    return (
+        f"{text}  ({pct:+.0f} %)" if pct is not None else f"{text}  ({'+' if d > 0 else '−'}{fmt_fn(abs(d))})"
+    )
+
+
+def compare_table(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[list[Any]]]:
+    """Headers and formatted rows for ``Comparison.rows``; changes against the first row in brackets."""
+    out = []
+    for i, r in enumerate(rows):
+        shapes = " → ".join(fmt_shape(s) for s in r.get("stage_out_shapes") or []) or "—"
+        name = str(r.get("name"))
+        if i == 0:
+            name += " (reference)"
+        elif r.get("kind") == "baseline":
+            name += " · timm"
+        out.append(
+            [
+                name,
+                _with_delta(r, "params", i == 0),
+                _with_delta(r, "macs", i == 0),
+                _with_delta(r, "flops", i == 0),
+                _with_delta(r, "memory_total", i == 0, fmt_bytes),
+                fmt_shape(r.get("output_shape")),
+                shapes,
+            ]
+        )
+    return list(COMPARE_HEADERS), out
+
+
+def compare_figure(rows: Sequence[Mapping[str, Any]]) -> Figure:
+    """Params and MACs per design (timm reference rows in grey), log scale."""
+    names = [str(r.get("name", f"#{i}")) for i, r in enumerate(rows)]
+    colors = [
+        "#94a3b8" if r.get("kind") == "baseline" else _PALETTE[j % len(_PALETTE)] for j, r in enumerate(rows)
+    ]
+    data = [
+        _bar(names, [float(r.get(key) or 0) for r in rows], title, colors, axis)
+        for axis, key, title in (("1", "params", "params"), ("2", "macs", "MACs (fvcore)"))
+    ]
+    return _figure(
+        data,
+        ("params", "MACs (fvcore)"),
+        "Params and MACs (log scale; grey: timm reference models)",
+        height=340,
+        log=True,
+    )

@@ -1,0 +1,202 @@
+"""The explorer in Chromium (Playwright): presets, controls, errors, shareable links, compare, screenshots.
+
+Screenshots go to ``tests/artifacts/`` (git-ignored).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from idfy import build_model, load_preset
+from idfy.config import ModelConfig
+
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("app")]
+
+LOCAL = ("http://127.0.0.1", "data:", "blob:", "about:")
+
+
+def _count(cfg: ModelConfig) -> str:
+    return f"{sum(p.numel() for p in build_model(cfg).parameters()):,}"
+
+
+def open_app(page: Any, url: str, query: str = "") -> None:
+    """Open the page and wait until the load chain (results, diagram, address bar) has finished."""
+    page.goto(url + query)
+    page.wait_for_selector("[data-card=params]")
+    page.wait_for_selector("#diagram svg")
+    page.wait_for_function("() => location.search.includes('cfg=')")
+
+
+def exact_params(page: Any) -> str:
+    return page.locator(".idfy-card-params .idfy-card-sub").inner_text().split("·")[0].strip()
+
+
+def wait_params(page: Any, expected: str) -> None:
+    page.wait_for_function(
+        "(x) => { const e = document.querySelector('.idfy-card-params .idfy-card-sub');"
+        " return e && e.innerText.split('·')[0].trim() === x; }",
+        arg=expected,
+    )
+
+
+def control(page: Any, key: str, kind: str = "input, textarea") -> Any:
+    return page.locator(f"#c-{key.replace('.', '-')}").locator(kind).first
+
+
+def open_accordion(page: Any, elem_id: str) -> None:
+    acc = page.locator(f"#{elem_id}")
+    button = acc.locator("button.label-wrap").first
+    if "open" not in (button.get_attribute("class") or ""):
+        button.click()
+
+
+def pick_preset(page: Any, name: str) -> None:
+    page.locator("#preset input").click()
+    page.get_by_role("option", name=name, exact=True).click()
+
+
+def table_text(page: Any) -> str:
+    return page.locator("#stage-table").inner_text()
+
+
+def test_first_render_is_local_and_shows_the_device(page: Any, app_url: str, artifacts: Path) -> None:
+    open_app(page, app_url)
+    assert exact_params(page) == _count(load_preset("full"))
+    assert re.search(r"(cpu|cuda)", page.locator("#idfy-device").inner_text())
+    page.wait_for_selector("#fig-stage .main-svg", state="attached")  # plotly, loaded from the app itself
+    page.wait_for_timeout(300)
+    outside = [u for u in page.idfy_requests if not u.startswith(LOCAL)]
+    assert not outside, f"requests left 127.0.0.1: {outside}"
+    page.screenshot(path=str(artifacts / "design.png"))
+    page.screenshot(path=str(artifacts / "design_full.png"), full_page=True)
+    page.set_viewport_size({"width": 1440, "height": 1700})  # tall: cards, table, diagram and charts at once
+    page.wait_for_timeout(400)
+    page.screenshot(path=str(artifacts / "design_tall.png"))
+
+
+def test_seed_model2_preset_shows_the_seed_shapes(page: Any, app_url: str) -> None:
+    open_app(page, app_url)
+    before = page.url
+    pick_preset(page, "seed_model2")
+    wait_params(page, "4,848,437")
+    text = table_text(page)
+    for row in ("3×224×224 → 8×112×112", "8×112×112 → 16×56×56", "16×56×56 → 24×28×28"):
+        assert row in text
+    assert _count(load_preset("seed_model2")) == "4,848,437"
+    page.wait_for_function("(u) => location.href !== u", arg=before)
+    token = parse_qs(urlparse(page.url).query)["cfg"][0]
+    assert ModelConfig.from_url(token) == load_preset("seed_model2")
+
+
+def test_toggling_a_stage_injection_changes_params(page: Any, app_url: str) -> None:
+    open_app(page, app_url, "?preset=seed_model2")
+    wait_params(page, "4,848,437")
+    open_accordion(page, "stage-2")
+    control(page, "stages.1.inject").check()
+    expected = _count(load_preset("seed_model2").set("stages.1.inject", True))
+    wait_params(page, expected)
+    assert "3×112×112" in table_text(page)  # S1b: the image resized to the stage's input
+
+
+def test_invalid_combination_shows_why_and_keeps_the_numbers(
+    page: Any, app_url: str, artifacts: Path
+) -> None:
+    open_app(page, app_url)
+    before = exact_params(page)
+    groups = control(page, "stages.0.conv.groups")
+    groups.fill("5")
+    error = page.locator("#design-error .idfy-error")
+    error.wait_for()
+    assert "groups=5" in error.inner_text() and "stage 1" in error.inner_text()
+    assert exact_params(page) == before
+    assert page.locator("#diagram svg").count() == 1
+    page.screenshot(path=str(artifacts / "design_error.png"))
+    groups.fill("2")
+    error.wait_for(state="detached")
+    wait_params(page, _count(load_preset("full").set("stages.0.conv.groups", 2)))
+
+
+def test_a_shared_link_restores_every_control(page: Any, app_url: str) -> None:
+    cfg = load_preset("seed_model2").set("stages.1.width", 20).set("head.widths", [128, 32])
+    open_app(page, app_url, "?cfg=" + cfg.to_url())
+    wait_params(page, _count(cfg))
+    assert "16×56×56" not in table_text(page) and "20×56×56" in table_text(page)
+    assert page.locator("#preset input").input_value() == "seed_model2"
+    open_accordion(page, "stage-2")
+    assert control(page, "stages.1.width").input_value() == "20"
+    open_accordion(page, "acc-head")
+    assert control(page, "head.widths").input_value() == "128, 32"
+
+
+def test_every_change_is_written_to_the_address_bar(page: Any, app_url: str) -> None:
+    open_app(page, app_url, "?preset=tiny")
+    before = page.url
+    page.locator("#c-stages-count input[type=number]").fill("2")
+    page.locator("#c-stages-count input[type=number]").press("Enter")
+    page.wait_for_function("(u) => location.href !== u", arg=before)
+    token = parse_qs(urlparse(page.url).query)["cfg"][0]
+    assert len(ModelConfig.from_url(token).stages) == 2
+    page.locator("#stage-3").wait_for(state="hidden")
+    open_accordion(page, "share-acc")
+    assert page.locator("#share-link textarea, #share-link input").first.input_value().endswith(token)
+
+
+def test_measure_latency(page: Any, app_url: str) -> None:
+    open_app(page, app_url, "?preset=tiny")
+    page.locator("#measure").click()
+    page.wait_for_function(
+        "() => /ms|µs/.test(document.querySelector('[data-card=latency]').innerText)", timeout=60_000
+    )
+
+
+def test_upload_yaml_loads_it_and_bad_files_explain(page: Any, app_url: str, tmp_path: Path) -> None:
+    open_app(page, app_url)
+    open_accordion(page, "share-acc")
+    good = tmp_path / "mine.yaml"
+    good.write_text(load_preset("small").set("stages.0.width", 40).to_yaml())
+    page.locator("input[type=file][accept='.yaml, .yml']").set_input_files(str(good))
+    wait_params(page, _count(load_preset("small").set("stages.0.width", 40)))
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("stages: [{width: 8, widht: 4}]\n")
+    page.locator("input[type=file][accept='.yaml, .yml']").set_input_files(str(bad))
+    page.locator("#design-error .idfy-error").wait_for()
+    assert "Did you mean 'width'" in page.locator("#design-error").inner_text()
+
+
+def test_diagram_zoom_buttons(page: Any, app_url: str) -> None:
+    open_app(page, app_url, "?preset=seed_model2")
+    width = "() => document.querySelector('#diagram svg').getBoundingClientRect().width"
+    before = page.evaluate(width)
+    page.locator("#diagram [data-zoom=in]").click()
+    assert page.evaluate(width) > before * 1.2
+    page.locator("#diagram [data-zoom=fit]").click()
+    fits = "() => { const v = document.querySelector('.idfy-diagram-viewport'); return v.scrollHeight <= v.clientHeight + 2; }"
+    assert page.evaluate(fits)
+
+
+def test_compare_tab(page: Any, app_url: str, artifacts: Path) -> None:
+    open_app(page, app_url)
+    page.get_by_role("tab", name="Compare").click()
+    page.wait_for_function(
+        "() => document.querySelectorAll('#compare-diagrams svg').length === 3", timeout=30_000
+    )
+    text = page.locator("#compare-table").inner_text()
+    assert "seed_model2 (reference)" in text and "resnet18 · timm" in text
+    assert "8×112×112 → 16×56×56 → 24×28×28" in text
+    page.screenshot(path=str(artifacts / "compare.png"), full_page=True)
+
+
+def test_screenshots_of_the_other_tabs(page: Any, app_url: str, artifacts: Path) -> None:
+    open_app(page, app_url)
+    for name in ("Train", "Predict", "Evidence"):
+        tab = page.get_by_role("tab", name=name)
+        if tab.count() == 0:
+            continue
+        tab.click()
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(artifacts / f"{name.lower()}.png"), full_page=True)

@@ -1,0 +1,88 @@
+"""Cards, tables and figures made from real reports (plain functions, no browser)."""
+
+from __future__ import annotations
+
+import pytest
+
+from idfy import load_preset
+from idfy.analysis import analyze, compare
+from idfy.ui import formatting as fmt
+
+
+@pytest.mark.parametrize(
+    ("n", "text"),
+    [
+        (812, "812"),
+        (177_778, "178 k"),
+        (4_848_437, "4.85 M"),
+        (33_384_528, "33.4 M"),
+        (1.8e9, "1.80 G"),
+        (None, "—"),
+    ],
+)
+def test_fmt_count(n: float | None, text: str) -> None:
+    assert fmt.fmt_count(n) == text
+
+
+def test_fmt_bytes_and_shape() -> None:
+    assert fmt.fmt_bytes(512) == "512 B"
+    assert fmt.fmt_bytes(3 * 2**20) == "3.00 MiB"
+    assert fmt.fmt_bytes(1.5 * 2**30) == "1.50 GiB"
+    assert fmt.fmt_shape((3, 224, 224)) == "3×224×224"
+    assert fmt.fmt_shape(None) == "—"
+    assert fmt.part_label("stages.2") == "stage 3"
+    assert fmt.part_label("head_inject") == "head inject"
+
+
+def test_cards_state_each_convention() -> None:
+    report = analyze(load_preset("seed_model2"))
+    html = fmt.cards_html(report)
+    assert "4,848,437" in html and "4.85 M" in html
+    assert "fvcore: 1 multiply-add = 1" in html and "2 per MAC" in html
+    assert "Measure latency" in html
+    lat = {"batch1": {"median_ms": 2.5, "p90_ms": 3.0}, "batchN": {"median_ms": 20.0, "batch": 8}}
+    html = fmt.cards_html(report, latency=lat)
+    assert "2.5 ms" in html and "batch 8: 20.0 ms" in html
+    assert "8×112×112" in fmt.summary_line(report)
+
+
+def test_stage_table_shows_the_seed_shapes() -> None:
+    rows = fmt.stage_table(analyze(load_preset("seed_model2")))
+    shapes = [r[1] for r in rows]
+    assert shapes[:3] == ["3×224×224 → 8×112×112", "8×112×112 → 16×56×56", "16×56×56 → 24×28×28"]
+    assert [r[0].replace("\u00a0", " ") for r in rows] == ["stage 1", "stage 2", "stage 3", "head"]
+    assert all(len(r) == len(fmt.STAGE_HEADERS) for r in rows)
+
+
+def test_figures_have_both_panels() -> None:
+    report = analyze(load_preset("full"))
+    for fig in (fmt.stage_figure(report), fmt.path_figure(report)):
+        assert len(fig["data"]) == 2
+        assert fig["data"][1]["xaxis"] == "x2"
+    assert "gaussian" in fmt.path_figure(report)["data"][0]["x"]
+    import plotly.graph_objects as go
+
+    go.Figure(fmt.stage_figure(report))  # the plain JSON is a valid plotly figure
+
+
+def test_error_html_escapes_and_highlights_the_place() -> None:
+    html = fmt.error_html("stage 2 block 1: groups=5 does not divide <16> channels")
+    assert "<b>stage 2 block 1</b>" in html and "&lt;16&gt;" in html
+    assert fmt.error_html(None) == ""
+
+
+def test_inline_svg_drops_prolog_and_fixed_size() -> None:
+    svg = '<?xml version="1.0"?>\n<!DOCTYPE svg>\n<svg width="100pt" height="300pt" viewBox="0 0 100 300"><g/></svg>'
+    html = fmt.diagram_html(svg, "cap")
+    assert html.count("<svg") == 1 and "<?xml" not in html and 'width="100pt"' not in html
+    assert 'viewBox="0 0 100 300"' in html and "cap" in html
+
+
+def test_compare_table_and_figure() -> None:
+    cmp = compare([load_preset("seed_model2"), load_preset("tiny")], baselines=False)
+    headers, rows = fmt.compare_table(cmp.rows)
+    assert headers == fmt.COMPARE_HEADERS
+    assert rows[0][0] == "seed_model2 (reference)"
+    assert "%" in rows[1][1]  # params change against the first design
+    assert rows[0][6] == "8×112×112 → 16×56×56 → 24×28×28"
+    assert len(fmt.compare_figure(cmp.rows)["data"]) == 2

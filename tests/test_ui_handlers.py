@@ -1,0 +1,137 @@
+"""Event handlers of the Design and Compare tabs as plain functions (no server, no browser)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from idfy import build_model, load_preset
+from idfy.config import ModelConfig
+from idfy.ui import compare_tab, design_tab
+from idfy.ui.controls import KEYS, config_to_values
+from idfy.ui.state import CURRENT, SAVED_PREFIX
+
+N = len(KEYS)
+FIELDS = design_tab.RESULT_FIELDS
+
+
+def _call(cfg: ModelConfig, **changes: Any) -> dict[str, Any]:
+    values = config_to_values(cfg)
+    values.update(changes)
+    out = design_tab.design_change(*[values[k] for k in KEYS], cfg.to_yaml(), {})
+    return dict(zip(FIELDS, out))
+
+
+def _is_noop(update: Any) -> bool:
+    return isinstance(update, dict) and update.get("__type__") == "update" and len(update) == 1
+
+
+def test_design_change_returns_numbers_shapes_and_state() -> None:
+    cfg = load_preset("seed_model2")
+    out = _call(cfg, **{"stages.1.inject": True})
+    new = ModelConfig.from_yaml(out["config"])
+    assert new.stages[1].inject
+    params = sum(p.numel() for p in build_model(new).parameters())
+    assert f"{params:,}" in out["cards"]
+    assert out["error"] == ""
+    # S1b: stage 2 downsamples by a strided conv, so the image is injected at the incoming 112×112
+    assert out["table"][1][2] == "3×112×112"
+    assert ModelConfig.from_url(out["token"]) == new
+    details = dict(zip(design_tab.DETAIL_FIELDS, design_tab.on_details(out["config"], "stages", None)))
+    assert Path(details["yaml_file"]).read_text() == details["yaml"] == out["config"]
+    assert "<svg" in details["diagram"] and Path(details["svg_file"]).read_text().count("<svg") == 1
+    again = design_tab.on_details(out["config"], "stages", details["rendered"])
+    assert all(_is_noop(u) for u in again)  # nothing is resent for a design already on screen
+
+
+def test_invalid_combination_shows_the_message_and_keeps_everything_else() -> None:
+    out = _call(load_preset("full"), **{"stages.0.conv.groups": 5})
+    assert "groups=5" in out["error"] and "idfy-error" in out["error"]
+    assert all(_is_noop(out[k]) for k in FIELDS[1:])
+
+
+def test_unexpected_failure_is_logged_not_shown(monkeypatch: pytest.MonkeyPatch, caplog: Any) -> None:
+    def boom(*_: Any, **__: Any) -> None:
+        raise RuntimeError("secret internal detail")
+
+    monkeypatch.setattr(design_tab, "_analyze", boom)
+    with caplog.at_level(logging.ERROR, logger="idfy.ui"):
+        out = _call(load_preset("tiny"), **{"stages.0.width": 24})
+    assert design_tab.INTERNAL_ERROR.split("(")[0].strip() in out["error"]
+    assert "secret" not in out["error"] and "Traceback" not in out["error"]
+    assert "secret internal detail" in caplog.text
+
+
+def test_preset_and_page_load_set_every_control() -> None:
+    out = design_tab.on_preset("seed_model2", {})
+    assert len(out) == design_tab.N_LOADED
+    assert out[0] == "seed_model2"
+    values = config_to_values(load_preset("seed_model2"))
+    assert [u["value"] for u in out[1 : 1 + N]] == [values[k] for k in KEYS]
+    cfg = load_preset("tiny").set("stages.1.width", 40)
+    request = SimpleNamespace(query_params={"cfg": cfg.to_url()})
+    out = design_tab.on_page_load({}, request)  # type: ignore[arg-type]
+    assert ModelConfig.from_yaml(out[1 + N + design_tab.N_LAYOUT + FIELDS.index("config")]) == cfg
+    damaged = design_tab.on_page_load({}, SimpleNamespace(query_params={"cfg": "v1.xyz"}))  # type: ignore[arg-type]
+    assert "damaged" in damaged[1 + N + design_tab.N_LAYOUT]
+    nothing = design_tab.on_page_load({}, SimpleNamespace(query_params={}))  # type: ignore[arg-type]
+    assert all(_is_noop(u) for u in nothing)
+
+
+def test_upload_checks_type_size_and_content(tmp_path: Path) -> None:
+    err_at = 1 + N + design_tab.N_LAYOUT
+    good = tmp_path / "d.yaml"
+    good.write_text(load_preset("small").to_yaml())
+    assert (
+        ModelConfig.from_yaml(design_tab.on_upload(str(good), {})[err_at + FIELDS.index("config")]).name
+        == "small"
+    )
+    bad = tmp_path / "d.txt"
+    bad.write_text("x")
+    assert ".yaml or .yml" in design_tab.on_upload(str(bad), {})[err_at]
+    broken = tmp_path / "b.yml"
+    broken.write_text("stages: [1, 2")
+    assert "YAML could not be read" in design_tab.on_upload(str(broken), {})[err_at]
+    big = tmp_path / "big.yaml"
+    big.write_text("#" * 400_000)
+    assert "larger than" in design_tab.on_upload(str(big), {})[err_at]
+    assert "unknown option" in design_tab.on_apply_yaml("name: x\nwidth: 3\n", {})[err_at]
+
+
+def test_diagram_detail_and_png() -> None:
+    yaml_text = load_preset("seed_model2").to_yaml()
+    html, path, *_ = design_tab.on_details(yaml_text, "blocks", None)
+    assert "<svg" in html and Path(path).read_text().lstrip().startswith(("<?xml", "<svg"))
+    png = design_tab.on_png(yaml_text, "stages")
+    assert Path(png["value"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_compare_and_save() -> None:
+    current = load_preset("tiny").to_yaml()
+    saved, dropdown, _msg = compare_tab.on_save("mine", {}, current, ["seed_model2"])
+    assert "mine" in saved and SAVED_PREFIX + "mine" in dropdown["choices"]
+    assert dropdown["value"] == ["seed_model2", SAVED_PREFIX + "mine"]
+    err, table, _fig, diagrams = compare_tab.on_compare(
+        ["seed_model2", CURRENT, SAVED_PREFIX + "mine"], True, saved, current
+    )
+    assert err == ""
+    names = [row[0] for row in table["value"]]
+    assert names[:3] == ["seed_model2 (reference)", "current design", "mine"]
+    assert "resnet18 · timm" in names
+    assert diagrams.count("<svg") == 3
+    err, *_ = compare_tab.on_compare(["seed_model2"], True, {}, current)
+    assert "at least two" in err
+
+
+def test_visibility_rules() -> None:
+    values = config_to_values(load_preset("full"))
+    out = design_tab.visibility(*[values[k] for k in design_tab._VIS_KEYS])
+    assert len(out) == 4 + 4 * 8
+    assert out[0]["visible"] is True  # the stem's options
+    assert [out[4 + 8 * i]["visible"] for i in range(4)] == [True, True, True, False]  # stage rows
+    values["stages.count"] = "x"
+    assert all(_is_noop(u) for u in design_tab.visibility(*[values[k] for k in design_tab._VIS_KEYS]))
