@@ -37,8 +37,10 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-bench: setup
+bench: setup ## quick benchmarks (minutes); the long ones are listed in benchmarks/README.md
 	$(BIN)/python benchmarks/analysis_speed.py
+	$(BIN)/python benchmarks/app_latency.py
+	$(BIN)/python benchmarks/data_speed.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
