@@ -1,7 +1,7 @@
 """The explorer's page: header, the Design / Compare tabs, the optional Train / Predict / Evidence tabs, the API.
 
 ``launch()`` serves it on 127.0.0.1 with no share link, no analytics, system fonts only (nothing is fetched
-from a CDN), a 5 MB upload cap and a queue of at most two concurrent analyses.
+from a CDN), a 100 MB upload cap (checkpoints; images are capped again when decoded) and a queue of at most two concurrent analyses.
 """
 
 from __future__ import annotations
@@ -32,7 +32,9 @@ OPTIONAL_TABS = (
     ("Evidence", "idfy.ui.evidence_tab"),
 )
 CSS_PATH = Path(__file__).with_name("theme.css")
-MAX_FILE_SIZE = "5mb"
+MAX_FILE_SIZE = (
+    "100mb"  # checkpoints (a seed_model2 one is ~19 MB); images are capped again by idfy.data.load_image
+)
 SYSTEM_FONTS = ("system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "sans-serif")
 MONO_FONTS = ("ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "DejaVu Sans Mono", "monospace")
 
@@ -88,6 +90,14 @@ def _optional_tab(module: str) -> Any | None:
         return None
 
 
+def _stop_session_jobs(request: gr.Request) -> None:
+    """A closed page stops its training job, so its slot is freed for the next person."""
+    if importlib.util.find_spec("idfy.ui.jobs") is not None and request.session_hash:
+        from idfy.ui.jobs import REGISTRY
+
+        REGISTRY.stop(request.session_hash)
+
+
 def build_app() -> gr.Blocks:
     """The whole explorer as a ``gr.Blocks`` (queue configured; launch with :func:`launch_kwargs`)."""
     with gr.Blocks(title="idfy · architecture explorer", delete_cache=(3600, 3600)) as demo:
@@ -106,6 +116,7 @@ def build_app() -> gr.Blocks:
                     with gr.Tab(label, id=label.lower(), elem_id=f"tab-{label.lower()}"):
                         mod.build(config_state)
         api.register()
+        demo.unload(_stop_session_jobs)
     demo.queue(default_concurrency_limit=2, max_size=64)
     return demo
 

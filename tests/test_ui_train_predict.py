@@ -1,0 +1,500 @@
+"""Train / Predict tabs without a browser: the job line (limit, place in line, stop, folders), the settings
+checks, a tiny live run (curves, samples, metrics, checkpoint), Stop, failures shown as messages, and
+predictions on every example and on bad uploads."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import struct
+import threading
+import time
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from gradio.components.plot import PlotData
+from PIL import Image
+
+from idfy.config import ConfigError
+from idfy.events import Failed, Samples, Start, Step
+from idfy.ui import jobs, predict_tab, train_tab
+from idfy.ui.jobs import JobError, JobRegistry, ordinal
+from idfy.ui.train_tab import TrainSettings, make_configs, run_training
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = sorted((ROOT / "assets" / "examples").glob("*.png"))
+#: A run small enough for a unit test: 32 px, 25 steps of 16 images, evaluation at the end.
+TINY = TrainSettings(size=32, budget_kind="steps", budget=25, batch_size=16)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _small_and_single_threaded() -> Iterator[None]:
+    """Other tests share the 2 cores: one torch thread, and demo data of a few hundred images."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(train_tab, "N_TRAIN", 400)
+        mp.setattr(train_tab, "N_TEST", 100)
+        yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> JobRegistry:
+    return JobRegistry(1, root=tmp_path_factory.mktemp("jobs"))
+
+
+def _state(status: str) -> str:
+    m = re.search(r'data-state="(\w+)"', status)
+    assert m, status
+    return m.group(1)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(registry: JobRegistry) -> list[tuple[Any, ...]]:
+    """Every page update of one tiny run of session ``trained``."""
+    return list(run_training(TINY, None, "trained", registry=registry))
+
+
+# --------------------------------------------------------------------------- jobs
+def test_ordinal() -> None:
+    assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 101, 111)] == [
+        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st", "111th",
+    ]  # fmt: skip
+
+
+def test_max_trainings_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("IDFY_MAX_TRAININGS", raising=False)
+    assert jobs.max_trainings() == jobs.DEFAULT_MAX_TRAININGS
+    monkeypatch.setenv("IDFY_MAX_TRAININGS", "3")
+    assert jobs.max_trainings() == 3
+    assert JobRegistry().limit == 3
+    for bad in ("0", "two"):
+        monkeypatch.setenv("IDFY_MAX_TRAININGS", bad)
+        with pytest.raises(ValueError, match="IDFY_MAX_TRAININGS"):
+            jobs.max_trainings()
+
+
+def test_line_is_first_come_first_served(tmp_path: Path) -> None:
+    reg = JobRegistry(1, root=tmp_path)
+    a, b, c = reg.submit("a"), reg.submit("b"), reg.submit("c")
+    assert [t.position() for t in (a, b, c)] == [1, 2, 3]
+    assert not c.wait(0.05)  # c is not at the front
+    assert a.wait(0.05) and a.position() == 0
+    assert [b.position(), c.position()] == [1, 2]
+    assert not b.wait(0.05)  # the one slot is taken
+    started = threading.Event()
+
+    def wait_b() -> None:
+        if b.wait(5):
+            started.set()
+
+    th = threading.Thread(target=wait_b)
+    th.start()
+    a.release()
+    th.join(5)
+    assert started.is_set() and reg.counts() == (1, 1)
+    assert c.position() == 1
+    b.release()
+    c.release()
+    assert reg.counts() == (0, 0)
+
+
+def test_stop_while_waiting_leaves_the_line(tmp_path: Path) -> None:
+    reg = JobRegistry(1, root=tmp_path)
+    a, b = reg.submit("a"), reg.submit("b")
+    assert a.wait(0.01)
+    assert reg.stop("b") and b.stop.is_set()
+    assert not b.wait(1)  # gives up at once
+    b.release()
+    assert reg.counts() == (1, 0)
+    assert not reg.stop("nobody")
+    a.release()
+
+
+def test_one_training_per_session_and_a_full_line(tmp_path: Path) -> None:
+    reg = JobRegistry(1, max_waiting=2, root=tmp_path)
+    t = reg.submit("a")
+    with pytest.raises(JobError, match="already has a training"):
+        reg.submit("a")
+    reg.submit("b")
+    with pytest.raises(JobError, match="waiting"):
+        reg.submit("c")
+    t.release()
+    reg.submit("a").release()  # free again once released
+
+
+def test_session_folders_and_forget(tmp_path: Path) -> None:
+    reg = JobRegistry(1, root=tmp_path)
+    folder = reg.session_dir("some session/../x")
+    assert folder.parent == tmp_path and ".." not in folder.name
+    run1, run2 = reg.new_run_dir("some session/../x"), reg.new_run_dir("some session/../x")
+    assert run1 != run2 and run1.parent == folder
+    ckpt = folder / "a.pt"
+    ckpt.write_bytes(b"x")
+    reg.set_latest("some session/../x", ckpt, {"step": 3})
+    assert reg.latest("some session/../x").info == {"step": 3}
+    assert reg.latest("other") is None and reg.latest(None) is None
+    reg.forget("some session/../x")
+    assert not folder.exists() and reg.latest("some session/../x") is None
+
+
+# --------------------------------------------------------------------------- settings
+def test_default_settings_make_a_demo_run() -> None:
+    cfg, tc = make_configs(TrainSettings())
+    assert cfg.name == "tiny"
+    assert (tc.data, tc.size, tc.time_budget_s, tc.max_steps) == ("shapes", 64, 60.0, None)
+    assert (tc.n_train, tc.n_test) == (train_tab.N_TRAIN, train_tab.N_TEST)
+    assert (tc.log_every, tc.sample_every, tc.eval_every) == (5, 25, 100)
+    _, tc = make_configs(TrainSettings(budget_kind="steps", budget=300, optimizer="sgd"))
+    assert (tc.time_budget_s, tc.max_steps, tc.optimizer) == (None, 300, "sgd")
+
+
+def test_current_design_comes_from_the_design_tab() -> None:
+    from idfy import load_preset
+
+    yaml_text = load_preset("seed_model2").to_yaml()
+    cfg, _ = make_configs(TrainSettings(model=train_tab.CURRENT_DESIGN), yaml_text)
+    assert cfg.name == "seed_model2"
+
+
+@pytest.mark.parametrize(
+    ("changes", "config_yaml", "match"),
+    [
+        ({"size": 500}, None, "input size"),
+        ({"size": 16}, None, "input size"),
+        ({"budget": 0}, None, "budget"),
+        ({"budget": 10_000}, None, "budget"),
+        ({"budget_kind": "steps", "budget": 2.5}, None, "whole number of steps"),
+        ({"lr": 0}, None, "learning rate"),
+        ({"lr": float("nan")}, None, "learning rate"),
+        ({"batch_size": 7}, None, "batch size"),
+        ({"dataset": "imagenet"}, None, "dataset"),
+        ({"model": "nope"}, None, "unknown preset"),
+        ({"model": train_tab.CURRENT_DESIGN}, "", "Design tab"),
+        ({"model": train_tab.CURRENT_DESIGN}, "name: x\nstages: 3\n", "stages: expected a list"),
+    ],
+)
+def test_bad_settings_say_which_control(changes: dict[str, Any], config_yaml: str | None, match: str) -> None:
+    with pytest.raises((ConfigError, ValueError), match=match):
+        make_configs(TrainSettings(**{**TrainSettings().__dict__, **changes}), config_yaml)
+
+
+def test_bad_settings_are_a_message_in_the_status(registry: JobRegistry) -> None:
+    (status, *_rest), *more = list(run_training(TrainSettings(lr=-1), None, "bad", registry=registry))
+    assert not more and _state(status) == "failed" and "learning rate" in status
+    assert registry.active("bad") is None  # nothing was queued
+
+
+# --------------------------------------------------------------------------- a live run
+def test_run_streams_curves_samples_and_keeps_the_checkpoint(
+    tiny_run: list[tuple[Any, ...]], registry: JobRegistry
+) -> None:
+    states = [_state(u[0]) for u in tiny_run]
+    assert states[0] == "preparing" and "training" in states and states[-1] == "done"
+    assert all(len(u) == 5 for u in tiny_run)
+    _, curves, image, rows, ckpt = tiny_run[0]  # the first update clears what an earlier run left
+    assert isinstance(curves, PlotData) and (image, rows, ckpt) == (None, [], None)
+    plots = [u[1] for u in tiny_run if isinstance(u[1], PlotData)]
+    assert len(plots) >= 3  # the curves grow while training
+    final = json.loads(plots[-1].plot)
+    names = {t["name"] for t in final["data"]}
+    assert {
+        "loss (total)",
+        "box L1",
+        "GIoU",
+        "class CE",
+        "class accuracy",
+        "mean IoU",
+        "loc. accuracy",
+    } <= names
+    assert (
+        len(next(t for t in final["data"] if t["name"] == "loss (total)")["x"]) == 5
+    )  # a point every 5 steps
+    images = [u[2] for u in tiny_run if isinstance(u[2], Image.Image)]
+    assert images and images[-1].width >= 4 * train_tab._TILE
+    status, _, _image, rows, ckpt = tiny_run[-1]
+    assert "step budget reached at step 25" in status and "checkpoint kept" in status
+    assert "Traceback" not in status
+    assert rows[0][0] == "all" and rows[0][1] == 100 and len(rows) == 1 + 7  # all + the 7 shape classes
+    assert all(str(r[2]).endswith("%") for r in rows)
+    assert Path(ckpt).is_file() and Path(ckpt).name == "idfy-tiny-shapes-32px-step25.pt"
+    latest = registry.latest("trained")
+    assert latest is not None and latest.path == ckpt and latest.info["step"] == 25
+    assert not any(p.name.startswith("run-") for p in Path(ckpt).parent.iterdir())  # run folder cleaned
+    assert registry.active("trained") is None and registry.counts() == (0, 0)
+
+
+def test_stop_ends_the_run_cleanly_and_keeps_its_checkpoint(registry: JobRegistry) -> None:
+    settings = TrainSettings(size=32, budget_kind="seconds", budget=120, batch_size=16)
+    t0 = time.monotonic()
+    updates = []
+    for update in run_training(settings, None, "stopper", registry=registry):
+        updates.append(update)
+        if _state(update[0]) == "training" and isinstance(update[1], PlotData):
+            registry.stop("stopper")  # what the Stop button does
+    status, ckpt = updates[-1][0], updates[-1][4]
+    assert _state(status) == "stopped" and "stopped at step" in status
+    assert Path(ckpt).is_file() and registry.latest("stopper").info["reason"] == "stopped"
+    assert time.monotonic() - t0 < 60
+    assert registry.active("stopper") is None
+
+
+def test_waiting_in_line_shows_the_place_and_can_be_stopped(registry: JobRegistry) -> None:
+    blocker = registry.submit("someone else")
+    assert blocker.wait(1)
+    try:
+        gen = run_training(TINY, None, "patient", registry=registry)
+        status = next(gen)[0]
+        assert _state(status) == "waiting" and "1st in line" in status and "1 at a time" in status
+        registry.stop("patient")
+        rest = list(gen)
+        assert _state(rest[-1][0]) == "stopped" and "before it started" in rest[-1][0]
+    finally:
+        blocker.release()
+    assert registry.counts() == (0, 0)
+
+
+def test_a_second_start_in_the_same_session_is_refused(registry: JobRegistry) -> None:
+    held = registry.submit("busy")
+    try:
+        (status, *_), *_more = list(run_training(TINY, None, "busy", registry=registry))
+        assert _state(status) == "failed" and "already has a training" in status
+    finally:
+        held.release()
+
+
+def _fake_train(*events: Any) -> Any:
+    def train(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        yield from events
+
+    return train
+
+
+def test_nan_is_shown_as_the_engine_says(monkeypatch: pytest.MonkeyPatch, registry: JobRegistry) -> None:
+    msg = "loss became NaN at step 3; lower the lr (now 10) or lower the gradient clipping (now 2)"
+    monkeypatch.setattr("idfy.train.train", _fake_train(Failed(message=msg, step=3)))
+    status = list(run_training(TINY, None, "nan", registry=registry))[-1][0]
+    assert _state(status) == "failed" and "loss became NaN at step 3" in status
+    assert registry.active("nan") is None
+
+
+def test_missing_fashion_files_are_a_message(monkeypatch: pytest.MonkeyPatch, registry: JobRegistry) -> None:
+    def missing(tc: Any) -> Any:
+        raise FileNotFoundError(
+            "Fashion-MNIST files not found in /nowhere; apt-get install dataset-fashion-mnist"
+        )
+
+    monkeypatch.setattr("idfy.train._make_data", missing)  # the real engine turns it into Failed
+    settings = TrainSettings(**{**TINY.__dict__, "dataset": "fashion-canvas"})
+    status = list(run_training(settings, None, "fashion", registry=registry))[-1][0]
+    assert _state(status) == "failed" and "apt-get install dataset-fashion-mnist" in status
+
+
+def test_an_unexpected_error_is_logged_not_shown(
+    monkeypatch: pytest.MonkeyPatch, registry: JobRegistry, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        raise RuntimeError("secret internals")
+        yield  # a generator
+
+    monkeypatch.setattr("idfy.train.train", broken)
+    status = list(run_training(TINY, None, "broken", registry=registry))[-1][0]
+    assert _state(status) == "failed" and "server log" in status and "secret" not in status
+    assert "secret internals" in caplog.text
+    assert registry.counts() == (0, 0)
+
+
+# --------------------------------------------------------------------------- pictures
+def _samples(channels: int, boxes: bool) -> Samples:
+    k = 6
+    b = torch.tensor([[0.1, 0.2, 0.6, 0.7]]).repeat(k, 1)
+    return Samples(
+        step=7,
+        images=torch.rand(k, channels, 28, 28),
+        pred_boxes=b if boxes else None,
+        pred_labels=[0, 1, 2, 0, 1, 2],
+        pred_scores=[0.9] * k,
+        true_boxes=b if boxes else None,
+        true_labels=[0, 1, 1, 0, 2, 2],
+        classes=["a", "b", "c"],
+    )
+
+
+@pytest.mark.parametrize(("channels", "boxes"), [(3, True), (1, True), (1, False)])
+def test_samples_image_is_one_enlarged_grid(channels: int, boxes: bool) -> None:
+    img = train_tab.samples_image(_samples(channels, boxes))
+    assert img.mode == "RGB" and img.width > 4 * train_tab._TILE and img.height > 2 * train_tab._TILE
+    px = img.load()
+    tile_x, tile_y = 8 + int(0.1 * train_tab._TILE), 26 + 8 + int(0.4 * train_tab._TILE)
+    assert (px[tile_x, tile_y] in (train_tab._TRUTH, train_tab._PRED)) == boxes  # the boxes' left edge
+
+
+def test_curves_figure_of_a_classification_run() -> None:
+    steps = [Step(s, s / 10, 1.0 / s, 0.0, 0.0, 1.0 / s, 1e-3, 100.0, s / 5) for s in (5, 10, 15)]
+    fig = train_tab.curves_figure(steps, [])
+    assert [t["name"] for t in fig["data"]] == ["loss (total)", "class CE"]  # box parts are always 0
+    assert "first evaluation" in json.dumps(fig["layout"]["annotations"])
+
+
+def test_metrics_rows() -> None:
+    m = {
+        "n": 10,
+        "accuracy": 0.5,
+        "mean_iou": 0.4321,
+        "loc_accuracy": 0.25,
+        "per_class": {
+            "a": {"n": 0, "accuracy": float("nan"), "iou": float("nan"), "loc_accuracy": float("nan")}
+        },
+    }
+    assert train_tab.metrics_rows(m) == [["all", 10, "50.0 %", "0.432", "25.0 %"], ["a", 0, "—", "—", "—"]]
+    assert train_tab.metrics_rows({"n": 4, "accuracy": 1.0, "per_class": {}}) == [
+        ["all", 4, "100.0 %", "—", "—"]
+    ]
+
+
+def test_start_event_notes_reach_the_status() -> None:
+    view = train_tab.RunView(TINY)
+    start = Start(None, None, 1, 1, ["a"], "localize", "cpu", 1, 1234, 1, 25, notes=["model adapted"])  # type: ignore[arg-type]
+    assert view.apply(start)
+    assert "model adapted" in view.status_html() and "1,234" in view.status_html()
+
+
+# --------------------------------------------------------------------------- predict
+@pytest.fixture(scope="module")
+def checkpoint(tiny_run: list[tuple[Any, ...]]) -> str:
+    return tiny_run[-1][4]
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+def test_predict_every_example(example: Path, tiny_run: Any, registry: JobRegistry) -> None:
+    summary, overlay, probs, views, data = predict_tab.predict_image(
+        str(example), predict_tab.LATEST, None, "trained", registry=registry
+    )
+    assert 'data-state="ok"' in summary and "latest from Train" in summary and "step 25" in summary
+    assert "true: " in summary  # a known example: its truth is shown
+    assert isinstance(overlay, Image.Image) and min(overlay.size) >= 256
+    assert abs(sum(probs.values()) - 1) < 1e-4 and len(probs) == 7
+    x1, y1, x2, y2, label = data["tuple_pixels"]
+    h, w = data["image_size"]
+    assert 0 <= x1 <= x2 <= w and 0 <= y1 <= y2 <= h and label == data["label"]
+    assert len(data["tuple"]) == 5 and all(0 <= v <= 1 for v in data["tuple"][:4])
+    captions = [c for _, c in views]
+    assert "stem · injected 3×16×16" in captions  # the stride-2 stem of tiny
+    assert any(c.startswith("stage 2 · features") for c in captions)
+    assert all(isinstance(im, Image.Image) and min(im.size) >= 64 for im, _ in views)
+
+
+def test_predict_with_an_uploaded_checkpoint(checkpoint: str, tmp_path: Path) -> None:
+    up = tmp_path / "mine.pt"
+    up.write_bytes(Path(checkpoint).read_bytes())
+    summary, overlay, *_ = predict_tab.predict_image(
+        str(EXAMPLES[0]), predict_tab.UPLOADED, str(up), "nobody"
+    )
+    assert "uploaded mine.pt" in summary and overlay is not None
+
+
+def test_no_checkpoint_says_what_to_do(registry: JobRegistry) -> None:
+    summary, overlay, probs, views, data = predict_tab.predict_image(
+        str(EXAMPLES[0]), predict_tab.LATEST, None, "never trained", registry=registry
+    )
+    assert "train a model in the Train tab first or upload a checkpoint" in summary
+    assert (overlay, probs, views, data) == (None, None, [], None)
+
+
+def test_checkpoint_ready_without_an_image(checkpoint: str, registry: JobRegistry) -> None:
+    summary = predict_tab.predict_image(None, predict_tab.LATEST, None, "trained", registry=registry)[0]
+    assert "Checkpoint ready" in summary and "pick an example" in summary
+
+
+def test_bad_checkpoints(tmp_path: Path, checkpoint: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"not a checkpoint at all")
+    summary = predict_tab.predict_image(str(EXAMPLES[0]), predict_tab.UPLOADED, str(junk))[0]
+    assert (
+        "junk.pt" in summary and "not a readable idfy checkpoint" in summary and str(tmp_path) not in summary
+    )
+    summary = predict_tab.predict_image(str(EXAMPLES[0]), predict_tab.UPLOADED, None)[0]
+    assert "upload a checkpoint" in summary
+    other = tmp_path / "weights.bin"
+    other.write_bytes(b"x")
+    assert (
+        ".pt checkpoint" in predict_tab.predict_image(str(EXAMPLES[0]), predict_tab.UPLOADED, str(other))[0]
+    )
+    monkeypatch.setattr(predict_tab, "MAX_CHECKPOINT_BYTES", 1000)
+    summary = predict_tab.predict_image(str(EXAMPLES[0]), predict_tab.UPLOADED, checkpoint)[0]
+    assert "MB a checkpoint may have" in summary
+
+
+def _png_header(width: int, height: int) -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+
+
+def _encode(image: Image.Image, fmt: str = "PNG", **kw: Any) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+BAD = {
+    "text.png": (b"hello, I am a text file", "not an image"),
+    "empty.png": (b"", "empty"),
+    "truncated.png": (EXAMPLES[0].read_bytes()[:400] if EXAMPLES else b"", "truncated"),
+    "enormous.png": (_png_header(10_000, 10_000), "megapixels"),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD))
+def test_bad_uploads_give_a_clear_message(name: str, tmp_path: Path, checkpoint: str) -> None:
+    data, match = BAD[name]
+    path = tmp_path / name
+    path.write_bytes(data)
+    summary, overlay, *_ = predict_tab.predict_image(str(path), predict_tab.UPLOADED, checkpoint)
+    assert 'data-state="err"' in summary and match in summary and "Traceback" not in summary
+    assert overlay is None
+
+
+def test_unusual_images_are_converted_with_a_note(tmp_path: Path, checkpoint: str) -> None:
+    import numpy as np
+
+    frames = [Image.new("RGB", (40, 30), c) for c in ("red", "green", "blue")]
+    cases = {
+        "deep.png": _encode(Image.fromarray(np.full((30, 40), 40000, np.uint16))),
+        "alpha.png": _encode(Image.new("RGBA", (40, 30), (255, 0, 0, 128))),
+        "anim.gif": _encode(frames[0], "GIF", save_all=True, append_images=frames[1:]),
+    }
+    for name, data in cases.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        summary, overlay, _probs, _views, out = predict_tab.predict_image(
+            str(path), predict_tab.UPLOADED, checkpoint
+        )
+        assert 'data-state="ok"' in summary, name
+        assert overlay is not None and out["image_size"] == [30, 40]
+        if name == "anim.gif":
+            assert "animated (3 frames)" in summary
+
+
+def test_the_gradio_handler_opens_uploaded_files_only(checkpoint: str) -> None:
+    summary = predict_tab.predict(str(EXAMPLES[0]), predict_tab.UPLOADED, checkpoint)[0]
+    assert "only uploaded files" in summary
+
+
+def test_example_copies_live_in_a_temporary_folder() -> None:
+    import tempfile
+
+    class Evt:
+        index = 1
+
+    path = Path(predict_tab.pick_example(Evt()))  # type: ignore[arg-type]
+    assert path.read_bytes() == predict_tab.examples()[1].path.read_bytes()
+    assert path.is_relative_to(tempfile.gettempdir())
