@@ -197,7 +197,7 @@ class AblationResult:
 
     def to_markdown(self) -> str:
         lines = [
-            f"| variant | params | MACs | {self.metric} (mean ± std, n={len(self.seeds)}) | Δ vs base | p (Welch) | significant |",
+            f"| variant | params | MACs (design size) | {self.metric} (mean ± std, n={len(self.seeds)}) | Δ vs base | p (Welch) | significant |",
             "|---|---:|---:|---:|---:|---:|:---:|",
         ]
         for r in self.rows:
