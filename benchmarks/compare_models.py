@@ -15,7 +15,8 @@ C logits for localization), and trained by idfy's engine exactly like the idfy p
     python benchmarks/compare_models.py --steps 300 --out benchmarks/results
     python benchmarks/compare_models.py --quick          # smoke run: 2 models, 20 steps
 
-Writes models.json, models.md and Pareto plots (models_pareto_*.png and .html) next to each other.
+Writes models.json, models.md and Pareto plots (models_pareto_*.png, and plotly figures as .plotly.json;
+the app's Evidence tab draws the same charts from models.json).
 """
 
 from __future__ import annotations
@@ -123,11 +124,17 @@ def main() -> None:
     ap.add_argument("--tasks", default=",".join(TASKS))
     ap.add_argument("--models", default=",".join(IDFY_MODELS + TIMM_MODELS))
     ap.add_argument("--latency-budget", type=float, default=3.0, help="seconds per latency setting")
+    ap.add_argument("--replot", action="store_true", help="only redraw the plots and table from OUT/models.json")
     ap.add_argument("--quick", action="store_true", help="smoke run: tiny + resnet18, 20 steps, shapes only")
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (1: stable on a shared machine)")
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "results"))
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    if args.replot:
+        payload = json.loads((Path(args.out) / "models.json").read_text())
+        plots(payload, Path(args.out))
+        (Path(args.out) / "models.md").write_text(markdown(payload))
+        return
     if args.quick:
         args.steps, args.tasks, args.models, args.latency_budget = 20, "shapes", "tiny,resnet18", 0.5
     names = [m.strip() for m in args.models.split(",") if m.strip()]
@@ -287,7 +294,7 @@ def plots(p: dict[str, Any], out: Path) -> None:
             template="plotly_white",
             showlegend=False,
         )
-        pfig.write_html(out / f"models_pareto_{task}.html", include_plotlyjs=True, full_html=True)
+        pfig.write_json(out / f"models_pareto_{task}.plotly.json")  # open with plotly.io.read_json
 
 
 if __name__ == "__main__":
