@@ -126,10 +126,12 @@ def bench_preset(name: str, n_analyze: int, n_diagram: int, n_latency: int, offs
     cached_cfg = cfg.replace(num_classes=7)
     analyze(cached_cfg, device="cpu")
     cached = [timed(lambda: render(diagram(cached_cfg), "svg")) for _ in range(n_diagram)]
-    lat_runs = []
+    lat_runs, lat_parts = [], []
     for _ in range(n_latency):
         c = next(classes)
         lat_runs.append(timed(lambda c=c: analyze(c, device="cpu", latency=True)))
+        lat = analyze(c, device="cpu", latency=True).latency  # cached: the run just timed
+        lat_parts.append({"warmup_ms": round(lat["warmup_ms"], 1), "measure_s": round(lat["elapsed_s"], 3)})
     report = analyze(cfg, device="cpu", latency=True)
     return {
         "preset": name,
@@ -144,12 +146,34 @@ def bench_preset(name: str, n_analyze: int, n_diagram: int, n_latency: int, offs
         "diagram_svg_fresh_ms": stats(fresh),
         "diagram_svg_cached_report_ms": stats(cached),
         "latency_measurement_ms": stats(lat_runs),
+        "latency_runs": lat_parts,
         "latency_result": {
             "batch1_median_ms": report.latency["batch1"]["median_ms"],
             "batch1_p90_ms": report.latency["batch1"]["p90_ms"],
             "batchN": report.latency.get("batchN"),
         },
     }
+
+
+def bench_single_thread(repeats: int) -> dict:
+    """``analyze(full, latency=True)`` again with ``torch.set_num_threads(1)``: shows how much of the latency
+    measurement's time is intra-op threads waiting for a core held by another process."""
+    import torch
+
+    from idfy import load_preset
+    from idfy.analysis import analyze
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        runs, b1 = [], []
+        for k in range(repeats):
+            cfg = load_preset("full").replace(num_classes=5000 + k)
+            runs.append(timed(lambda cfg=cfg: analyze(cfg, device="cpu", latency=True)))
+            b1.append(analyze(cfg, device="cpu", latency=True).latency["batch1"]["median_ms"])
+    finally:
+        torch.set_num_threads(threads)
+    return {"latency_measurement_ms": stats(runs), "batch1_median_ms": stats(b1)}
 
 
 def bench_reference(repeats: int) -> dict:
@@ -196,6 +220,7 @@ def bench_reference(repeats: int) -> dict:
 
 def to_markdown(data: dict) -> str:
     m = data["machine"]
+    full = next(r for r in data["presets"] if r["preset"] == "full")
     lines = [
         "# analysis speed",
         "",
@@ -240,6 +265,16 @@ def to_markdown(data: dict) -> str:
             f"- {goal['what']}: {goal['measured']:.0f} ms vs ≤ {goal['limit']:.0f} ms — "
             f"**{'met' if goal['met'] else 'NOT met'}**"
         )
+    runs = ", ".join(f"{r['warmup_ms']:.0f} ms / {r['measure_s'] * 1e3:.0f} ms" for r in full["latency_runs"])
+    one = data["full_latency_one_thread"]
+    lines += [
+        "",
+        f"Latency runs of `full` (warm-up call / whole measurement): {runs}; its batch-1 median "
+        f"{full['latency_result']['batch1_median_ms']:.1f} ms with {m['torch_threads']} threads.",
+        f"The same with `torch.set_num_threads(1)`: measurement p50 {one['latency_measurement_ms']['p50']:.0f} ms / "
+        f"max {one['latency_measurement_ms']['max']:.0f} ms, batch-1 median {one['batch1_median_ms']['p50']:.1f} ms "
+        "(when another process holds a core, two intra-op threads wait on each other).",
+    ]
     lines += ["", data["notes"], ""]
     return "\n".join(lines)
 
@@ -287,7 +322,8 @@ def plot(data: dict, path: Path) -> None:
         ax.legend(fontsize=7)
     m = data["machine"]
     fig.suptitle(
-        f"idfy analysis speed — {m['cpu']}, {m['cores']} cores, torch {m['torch']} ({data['date'][:10]})",
+        f"idfy analysis speed — {m['cpu']}, {m['cores']} cores, torch {m['torch']} ({data['date'][:10]}); "
+        f"1-min load average {m['load_average_at_start'][0]:.1f} at start (other jobs on the machine)",
         fontsize=10,
     )
     fig.tight_layout()
@@ -298,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="few repeats, print only (no result files)")
     args = parser.parse_args(argv)
-    n_an, n_dg, n_lat, n_ref = (6, 3, 1, 1) if args.quick else (40, 15, 3, 3)
+    n_an, n_dg, n_lat, n_ref = (6, 3, 1, 1) if args.quick else (40, 15, 5, 3)
     info = machine()
 
     t0 = time.perf_counter()
@@ -313,6 +349,7 @@ def main(argv: list[str] | None = None) -> int:
 
     presets = [bench_preset(n, n_an, n_dg, n_lat, 100 * i) for i, n in enumerate(list_presets())]
     reference = bench_reference(n_ref)
+    single_thread = bench_single_thread(n_lat)
     full = next(r for r in presets if r["preset"] == "full")
     worst_analyze = max(full["analyze_new_classes_ms"]["p95"], full["analyze_new_widths_ms"]["p95"])
     goals = [
@@ -343,11 +380,12 @@ def main(argv: list[str] | None = None) -> int:
         "goals_ms": GOALS_MS,
         "presets": presets,
         "reference": reference,
+        "full_latency_one_thread": single_thread,
         "goals": goals,
         "notes": (
             "analyze builds the model on the CPU (or on meta when large), moves it to the meta device and traces "
             "one batch-1 forward with torch.utils.flop_counter's formulas: no arithmetic and no per-shape kernel "
-            "warm-up, so new widths cost the same as new heads. Latency runs real forwards (budget 1.3 s inside "
+            "warm-up, so new widths cost the same as new heads. Latency runs real forwards (budget 1.2 s inside "
             "the measurement; its first call pays oneDNN's per-shape set-up). Times include Python overhead and "
             "are sensitive to other processes on a 2-core machine: see the load average."
         ),

@@ -124,9 +124,13 @@ def main() -> None:
     ap.add_argument("--tasks", default=",".join(TASKS))
     ap.add_argument("--models", default=",".join(IDFY_MODELS + TIMM_MODELS))
     ap.add_argument("--latency-budget", type=float, default=3.0, help="seconds per latency setting")
-    ap.add_argument("--replot", action="store_true", help="only redraw the plots and table from OUT/models.json")
+    ap.add_argument(
+        "--replot", action="store_true", help="only redraw the plots and table from OUT/models.json"
+    )
     ap.add_argument("--quick", action="store_true", help="smoke run: tiny + resnet18, 20 steps, shapes only")
-    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (1: stable on a shared machine)")
+    ap.add_argument(
+        "--threads", type=int, default=1, help="torch CPU threads (1: stable on a shared machine)"
+    )
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "results"))
     args = ap.parse_args()
     torch.set_num_threads(args.threads)

@@ -37,12 +37,22 @@ def main() -> None:
             t = time.perf_counter()
             make_dataset(name, n=n, size=64, seed=r + 1)
             times.append(time.perf_counter() - t)
-        rows.append({"dataset": name, "n": n, "size": 64, "best_s": min(times), "median_s": sorted(times)[len(times) // 2]})
+        rows.append(
+            {
+                "dataset": name,
+                "n": n,
+                "size": 64,
+                "best_s": min(times),
+                "median_s": sorted(times)[len(times) // 2],
+            }
+        )
     meta = machine_info()
     meta["command"] = "python benchmarks/data_speed.py " + " ".join(sys.argv[1:])
     md = ["| dataset | images | best (s) | median (s) | images/s |", "|---|---:|---:|---:|---:|"]
     for r in rows:
-        md.append(f"| {r['dataset']} | {r['n']} @ 64 px | {r['best_s']:.2f} | {r['median_s']:.2f} | {r['n'] / r['best_s']:,.0f} |")
+        md.append(
+            f"| {r['dataset']} | {r['n']} @ 64 px | {r['best_s']:.2f} | {r['median_s']:.2f} | {r['n'] / r['best_s']:,.0f} |"
+        )
     text = "\n".join(md)
     print(text)
     OUT.mkdir(parents=True, exist_ok=True)

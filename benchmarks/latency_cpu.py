@@ -34,7 +34,9 @@ TIMM = ("mobilenetv3_small_100", "ghostnet_100", "resnet18", "efficientnet_b0")
 
 def build(name: str) -> torch.nn.Module:
     if name in idfy.list_presets():
-        return idfy.build_model(idfy.load_preset(name).set("input.size", [224, 224]).replace(num_classes=10)).eval()
+        return idfy.build_model(
+            idfy.load_preset(name).set("input.size", [224, 224]).replace(num_classes=10)
+        ).eval()
     import timm
 
     return timm.create_model(name, pretrained=False, num_classes=14).eval()
@@ -89,7 +91,9 @@ def main() -> None:
     ]
     for r in sorted(rows, key=lambda r: r["median_ms"]):
         ratio = "—" if r["ratio_to_reference"] is None else f"{r['ratio_to_reference']:.2f}"
-        lines.append(f"| {r['model']} ({r['family']}) | {r['median_ms']:.2f} | {r['p10_ms']:.1f}–{r['p90_ms']:.1f} | {ratio} |")
+        lines.append(
+            f"| {r['model']} ({r['family']}) | {r['median_ms']:.2f} | {r['p10_ms']:.1f}–{r['p90_ms']:.1f} | {ratio} |"
+        )
     text = "\n".join(lines)
     print(text)
     out = Path(__file__).resolve().parent / "results"

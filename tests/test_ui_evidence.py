@@ -1,0 +1,55 @@
+"""Evidence tab: committed results are read and drawn; the live ablation validates its input and runs."""
+
+from __future__ import annotations
+
+import pytest
+
+import idfy
+from idfy.evidence import load_ablations, load_model_results
+from idfy.ui import evidence_tab as ev
+
+
+def test_committed_model_results_are_shown() -> None:
+    results = load_model_results()
+    assert results is not None, "benchmarks/results/models.json is committed"
+    rows = ev.model_table(results)
+    names = [r[0] for r in rows]
+    assert {"small", "resnet18", "mobilenetv3_small_100", "ghostnet_100", "efficientnet_b0"} <= set(names)
+    assert all(len(r) == 6 + len(results["tasks"]) for r in rows)
+    fig = ev.pareto_figure(results, "fashion-canvas", "macs")
+    assert {t.name for t in fig.data} == {"idfy", "timm"}
+    assert sum(len(t.x) for t in fig.data) == len(rows)
+
+
+def test_committed_ablations_cover_every_claim() -> None:
+    claims = {a["claim"] for a in load_ablations()}
+    assert {"s1_injection", "s1d_resize", "s2a_gaussian", "s2b_dense", "s5_downsample", "s7_convs"} <= claims
+    assert {"s8_block_order", "s9_input_scale"} <= claims
+    for a in load_ablations():
+        table = ev.ablation_table(a)
+        assert table[0][0].startswith("base") and len(table) == len(a["rows"])
+        assert len(ev.ablation_figure(a).data) == 2
+
+
+@pytest.mark.parametrize(
+    ("key", "values", "message"),
+    [
+        ("input.scale", "10", "every value gives the base design"),
+        ("injection", "nowhere", "injection='nowhere'"),
+        ("block.order", "a,b,c,d,e", "unknown step"),
+        ("input.scale", "1,2,3,4,5", "the browser runs at most 4"),
+    ],
+)
+def test_live_ablation_refuses_bad_input(key: str, values: str, message: str) -> None:
+    cfg = idfy.load_preset("tiny").to_yaml()
+    out = list(ev.run_small_ablation(cfg, key, values, 1, 20, 32, "shapes"))
+    assert len(out) == 1 and "Cannot start" in out[0][0] and message in out[0][0]
+
+
+@pytest.mark.slow
+def test_live_ablation_runs_and_reports() -> None:
+    cfg = idfy.load_preset("tiny").to_yaml()
+    out = list(ev.run_small_ablation(cfg, "input.scale", "1", 1, 20, 32, "shapes"))
+    progress, table, fig = out[-1]
+    assert progress.startswith("**Done**") and len(table) == 2 and fig is not None
+    assert any("[2/2]" in p for p, _, _ in out)
