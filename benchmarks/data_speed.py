@@ -16,9 +16,9 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _meta import machine_info  # noqa: E402
+from _meta import machine_info
 
-from idfy.data import make_dataset  # noqa: E402
+from idfy.data import make_dataset
 
 OUT = Path(__file__).resolve().parent / "results"
 

@@ -23,9 +23,9 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _meta import machine_info  # noqa: E402
+from _meta import machine_info
 
-import idfy  # noqa: E402
+import idfy
 
 REFERENCE = "mobilenetv3_small_100"
 IDFY = ("tiny", "small", "full", "seed_model2")
