@@ -275,6 +275,12 @@ def to_markdown(data: dict) -> str:
         f"max {one['latency_measurement_ms']['max']:.0f} ms, batch-1 median {one['batch1_median_ms']['p50']:.1f} ms "
         "(when another process holds a core, two intra-op threads wait on each other).",
     ]
+    if all(r["measure_s"] * 1e3 - r["warmup_ms"] < 5 for r in full["latency_runs"]):
+        lines.append(
+            "Every `full` latency measurement above stopped after its warm-up call (a second call of that "
+            "length would not have fit the 1.2 s budget), so the time bound held but its batch-1 number is that "
+            "single cold, contended call (`batch1.cold`), not a warm median."
+        )
     lines += ["", data["notes"], ""]
     return "\n".join(lines)
 

@@ -464,7 +464,7 @@ def _latency(cfg: ModelConfig, dev: torch.device, batch_size: int) -> dict:
     h, w = cfg.input.size
     batch_n = min(8, batch_size) if min(h, w) >= 128 else batch_size
     model = build_model(cfg).eval().to(dev)
-    return measure_latency(model, (cfg.input.channels, h, w), dev, batch_n=batch_n, budget_s=1.3)
+    return measure_latency(model, (cfg.input.channels, h, w), dev, batch_n=batch_n, budget_s=1.2)
 
 
 # --------------------------------------------------------------------------- public API

@@ -90,6 +90,21 @@ def _per_stage(
     return {n: statistics.median(v) for n, v in samples.items() if v}
 
 
+def _over_budget(
+    out: dict, t_first: float, batch_n: int, device: torch.device, budget_s: float, start: float
+) -> dict:
+    """The result when another call after the warm-up would not fit the budget: the warm-up call is the only
+    sample (``cold``: true)."""
+    why = "after the warm-up call, another call of its length would not fit the time budget"
+    out["batch1"] = {"median_ms": t_first * 1e3, "p90_ms": t_first * 1e3, "runs": 1, "cold": True}
+    out["batchN"] = {"batch": batch_n, "skipped": why}
+    out["per_stage_ms"] = {}
+    out["per_stage_skipped"] = why
+    out.update(device=str(device), threads=torch.get_num_threads(), budget_s=budget_s)
+    out["elapsed_s"] = time.perf_counter() - start
+    return out
+
+
 def measure_latency(
     model: nn.Module,
     input_shape: tuple[int, int, int],
@@ -103,8 +118,12 @@ def measure_latency(
     The first call (warm-up: allocator, oneDNN / cuDNN kernel selection for new shapes) is timed
     (``warmup_ms``) but not reported as latency. Each later phase gets a share of the time left: batch 1
     (40 %, at least one run), batch N (its warm-up plus runs, 60 % of the rest; skipped when two calls would
-    not fit, ``batchN["skipped"]`` says why), per part (the remainder; skipped when not even one call fits).
-    So the total stays within ``budget_s`` except for a slow warm-up (then: warm-up + one batch-1 call).
+    not fit, ``batchN["skipped"]`` says why), per part (the remainder, at least one run). So the total stays
+    within ``budget_s`` plus about one batch-1 call — or, when a second call of the warm-up's length would
+    not fit, the warm-up call is the only sample (``batch1["cold"]`` is true) and nothing else runs.
+
+    On a shared machine, torch's intra-op threads can make every call many times slower than on an idle one
+    (threads wait for a core held by another process); ``threads`` records the setting used.
 
     Returns:
         ``{"batch1": {"median_ms", "p90_ms", "runs"}, "batchN": {"median_ms", "p90_ms", "runs", "batch",
@@ -124,6 +143,8 @@ def measure_latency(
         x1 = torch.rand(1, *input_shape, device=device)
         t_first = _time_calls(lambda: model(x1), sync, 0.0, 1)[0]
         out["warmup_ms"] = t_first * 1e3
+        if left() < t_first:  # one more call would overrun: report the warm-up call itself, flagged
+            return _over_budget(out, t_first, batch_n, device, budget_s, start)
         if t_first * 4 < left() * 0.1:
             _time_calls(lambda: model(x1), sync, left() * 0.05, 3)
         out["batch1"] = _summary(_time_calls(lambda: model(x1), sync, left() * 0.4, 200))
@@ -142,11 +163,7 @@ def measure_latency(
                 bn = _summary(_time_calls(lambda: model(xn), sync, max(0.0, share - est), 100))
                 out["batchN"] = {**bn, "batch": batch_n, "per_image_ms": bn["median_ms"] / batch_n}
                 del xn
-        if left() > one:
-            out["per_stage_ms"] = _per_stage(model, x1, sync, left())
-        else:
-            out["per_stage_ms"] = {}
-            out["per_stage_skipped"] = "no time left in the budget after the warm-up and batch 1"
+        out["per_stage_ms"] = _per_stage(model, x1, sync, left())  # at least one run
     out["device"] = str(device)
     out["threads"] = torch.get_num_threads()
     out["budget_s"] = budget_s

@@ -101,5 +101,5 @@ def test_summary_latency_and_cross_check(capsys: pytest.CaptureFixture[str]) -> 
     ]
     assert main(argv) == 0
     out = capsys.readouterr().out
-    assert "latency  (cpu" in out and "batch 4:" in out and "per part (ms, batch 1): stem" in out
+    assert "latency  (cpu" in out and "batch 4:" in out and "per part (ms, batch 1):" in out
     assert "cross-check  flop_counter" in out and "fvcore skips:" in out

@@ -92,7 +92,7 @@ def _latency_lines(lat: dict) -> list[str]:
     b1 = lat["batch1"]
     out = [
         f"latency  ({lat['device']}, {lat['threads']} threads) batch 1: median {b1['median_ms']:.2f} ms, "
-        f"p90 {b1['p90_ms']:.2f} ms ({b1['runs']} runs)"
+        f"p90 {b1['p90_ms']:.2f} ms ({b1['runs']} runs{', cold: the warm-up call only' if b1.get('cold') else ''})"
     ]
     bn = lat.get("batchN")
     if bn and "skipped" in bn:
