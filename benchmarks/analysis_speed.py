@@ -39,6 +39,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _meta import cpu_model  # noqa: E402
+
 RESULTS = ROOT / "benchmarks" / "results"
 
 GOALS_MS = {"analyze_p95": 100.0, "diagram_p95": 300.0, "latency_total": 1500.0}
@@ -63,14 +66,7 @@ def timed(fn: Callable[[], object]) -> float:
 
 
 def machine() -> dict[str, object]:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     import torch
 
     return {

@@ -236,28 +236,7 @@ def _figure(
             "xaxis2": {**_AXIS, "domain": [0.53, 1], "anchor": "y2"},
             "yaxis": {**_AXIS, **y_kind},
             "yaxis2": {**_AXIS, **y_kind, "anchor": "x2"},
-            "annotations": [
-                {
-                    "text": titles[0],
-                    "x": 0.235,
-                    "y": 1.0,
-                    "xref": "paper",
-                    "yref": "paper",
-                    "showarrow": False,
-                    "yanchor": "bottom",
-                    "font": {"size": 12},
-                },
-                {
-                    "text": titles[1],
-                    "x": 0.765,
-                    "y": 1.0,
-                    "xref": "paper",
-                    "yref": "paper",
-                    "showarrow": False,
-                    "yanchor": "bottom",
-                    "font": {"size": 12},
-                },
-            ],
+            "annotations": [subplot_title(titles[0], 0.235), subplot_title(titles[1], 0.765)],
         },
     }
 
@@ -398,3 +377,17 @@ def compare_figure(rows: Sequence[Mapping[str, Any]]) -> Figure:
         height=340,
         log=True,
     )
+
+
+def subplot_title(text: str, x: float) -> dict[str, Any]:
+    """A plotly annotation titling one of two side-by-side subplots (``x`` in paper coordinates)."""
+    return {
+        "text": text,
+        "x": x,
+        "y": 1.0,
+        "xref": "paper",
+        "yref": "paper",
+        "showarrow": False,
+        "yanchor": "bottom",
+        "font": {"size": 12},
+    }

@@ -33,6 +33,7 @@ from idfy.data import describe_datasets
 from idfy.events import Checkpoint, Done, Eval, Failed, Samples, Start, Step
 from idfy.presets import list_presets, load_preset
 from idfy.train_config import TrainConfig
+from idfy.ui.formatting import subplot_title
 from idfy.ui.jobs import REGISTRY, JobError, JobRegistry, ordinal
 
 __all__ = [
@@ -297,8 +298,8 @@ def curves_figure(steps: list[Step], evals: list[Eval], title: str = "") -> dict
         )
     empty_eval = not ex
     annotations = [
-        _subtitle("training loss by step", 0.22),
-        _subtitle("held-out metrics by step (%)", 0.79),
+        subplot_title("training loss by step", 0.22),
+        subplot_title("held-out metrics by step (%)", 0.79),
     ]
     if empty_eval:
         annotations.append(
@@ -329,19 +330,6 @@ def curves_figure(steps: list[Step], evals: list[Eval], title: str = "") -> dict
             "annotations": annotations,
             "uirevision": "train",
         },
-    }
-
-
-def _subtitle(text: str, x: float) -> dict[str, Any]:
-    return {
-        "text": text,
-        "x": x,
-        "y": 1.0,
-        "xref": "paper",
-        "yref": "paper",
-        "showarrow": False,
-        "yanchor": "bottom",
-        "font": {"size": 12},
     }
 
 
