@@ -47,15 +47,9 @@ RESULTS = ROOT / "benchmarks" / "results"
 GOALS_MS = {"analyze_p95": 100.0, "diagram_p95": 300.0, "latency_total": 1500.0}
 
 
-def percentile(values: list[float], q: float) -> float:
-    xs = sorted(values)
-    pos = (len(xs) - 1) * q / 100.0
-    lo = int(pos)
-    hi = min(lo + 1, len(xs) - 1)
-    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
-
-
 def stats(ms: list[float]) -> dict[str, float]:
+    from idfy.latency import percentile  # imported here: the script times `import idfy` itself
+
     return {"p50": statistics.median(ms), "p95": percentile(ms, 95), "max": max(ms), "n": len(ms)}
 
 

@@ -20,7 +20,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-__all__ = ["measure_latency"]
+__all__ = ["measure_latency", "percentile"]
 
 
 def _sync(device: torch.device) -> Callable[[], None]:
@@ -29,7 +29,7 @@ def _sync(device: torch.device) -> Callable[[], None]:
     return lambda: None
 
 
-def _percentile(values: list[float], q: float) -> float:
+def percentile(values: list[float], q: float) -> float:
     """Linear-interpolated percentile ``q`` in [0, 100] of a non-empty list."""
     xs = sorted(values)
     pos = (len(xs) - 1) * q / 100.0
@@ -58,7 +58,7 @@ def _time_calls(
 
 def _summary(times: list[float]) -> dict[str, float]:
     ms = [t * 1e3 for t in times]
-    return {"median_ms": statistics.median(ms), "p90_ms": _percentile(ms, 90), "runs": len(ms)}
+    return {"median_ms": statistics.median(ms), "p90_ms": percentile(ms, 90), "runs": len(ms)}
 
 
 def _per_stage(
