@@ -34,9 +34,23 @@ def _read(path: Path) -> dict[str, Any] | None:
 
 
 def load_model_results(root: Path | None = None) -> dict[str, Any] | None:
-    """The model benchmark (``models.json``) or None."""
+    """The model benchmark (``models.json``) or None.
+
+    When ``latency_cpu_b1.json`` (the interleaved latency run, ``benchmarks/latency_cpu.py``) is there, its
+    batch-1 medians replace the ones measured during the training benchmark, and ``latency_source`` says so.
+    """
     root = root or results_root()
-    return _read(root / "models.json") if root else None
+    data = _read(root / "models.json") if root else None
+    latency = _read(root / "latency_cpu_b1.json") if root else None
+    if data is not None and latency is not None:
+        by_model = {r["model"]: r["median_ms"] for r in latency.get("rows", []) if "median_ms" in r}
+        for row in data.get("rows", []):
+            if row.get("model") in by_model:
+                row["latency_b1_ms"] = by_model[row["model"]]
+        data["latency_source"] = (
+            f"batch-1 latency: {latency.get('command', 'latency_cpu.py')} ({latency.get('date', '')})"
+        )
+    return data
 
 
 def load_ablations(root: Path | None = None) -> list[dict[str, Any]]:

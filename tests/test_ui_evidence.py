@@ -53,3 +53,15 @@ def test_live_ablation_runs_and_reports() -> None:
     progress, table, fig = out[-1]
     assert progress.startswith("**Done**") and len(table) == 2 and fig is not None
     assert any("[2/2]" in p for p, _, _ in out)
+
+
+def test_interleaved_latency_replaces_the_training_run_latency() -> None:
+    import json
+
+    from idfy.evidence import results_root
+
+    results = load_model_results()
+    latency = json.loads((results_root() / "latency_cpu_b1.json").read_text())
+    want = {r["model"]: r["median_ms"] for r in latency["rows"]}
+    got = {r["model"]: r["latency_b1_ms"] for r in results["rows"]}
+    assert all(got[m] == want[m] for m in want if m in got) and "latency_cpu.py" in results["latency_source"]

@@ -263,7 +263,9 @@ def build(config_state: gr.State) -> None:
             claim = gr.Dropdown(names, value=names[0], label="claim", scale=1)
             info = gr.Markdown(_claim_info(first))
         with gr.Row():
-            table = gr.Dataframe(value=ablation_table(first), headers=_HEADERS, interactive=False, scale=3)
+            table = gr.Dataframe(
+                value=ablation_table(first), headers=_HEADERS, interactive=False, wrap=True, scale=3
+            )
             plot = gr.Plot(ablation_figure(first), scale=2)
 
         def show(name: str) -> tuple[str, list[list[Any]], go.Figure]:
