@@ -311,6 +311,7 @@ def run_ablation(
             results[v.label].append(float(metrics[metric]))
             yield RunFinished(v.label, seed, index, total, metrics, False, done.elapsed)
     base_vals = results[variants[0].label]
+    base_mean = _mean_std(base_vals)[0] if base_vals else float("nan")
     rows = []
     for v in variants:
         vals = results[v.label]
@@ -329,7 +330,7 @@ def run_ablation(
                 values=vals,
                 mean=mean,
                 std=sd,
-                delta=mean - (_mean_std(base_vals)[0] if base_vals else float("nan")),
+                delta=mean - base_mean,
                 p_value=p,
                 significant=p is not None and p < 0.05,
             )

@@ -37,6 +37,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@pytest.fixture
+def one_torch_thread() -> Iterator[None]:
+    """Two OpenMP threads on a busy 2-core machine spin and crawl; one is faster and deterministic."""
+    import torch
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
 @pytest.fixture(scope="session")
 def app_url() -> Iterator[str]:
     """The explorer on a free port of 127.0.0.1 (a background server thread), its URL ending in ``/``."""

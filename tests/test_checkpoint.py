@@ -24,13 +24,7 @@ from idfy.data import make_dataset
 from idfy.events import Checkpoint, Done
 from idfy.train import TrainConfig, train
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_round_trip_is_weights_only_loadable(tmp_path) -> None:

@@ -16,14 +16,7 @@ from idfy.metrics import evaluate
 from idfy.optim import lr_factor
 from idfy.train import TrainConfig, adapt_config, train
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Two OpenMP threads on a busy 2-core machine spin and crawl; one is faster and deterministic."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def tiny_tc(**kw) -> TrainConfig:
