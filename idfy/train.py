@@ -319,6 +319,8 @@ class _Run:
                 augment=tc.augment,
                 channels=self.feed_channels,
                 size=self.size,
+                translate=tc.translate,
+                erase=tc.erase,
             )
             for i, batch in enumerate(batches):
                 if i < skip:  # resuming mid-epoch: replay the epoch's draws up to where it stopped

@@ -27,6 +27,8 @@ class TrainConfig:
     with ``deterministic=True`` (the learning rate of a time-budgeted run depends on the clock).
     ``warmup``: steps of linear warm-up (``cosine`` / ``constant``). ``batch_size`` is the global batch
     (split across processes under torchrun). ``amp`` (bf16 autocast) and ``channels_last`` apply on CUDA only.
+    ``augment``: random horizontal flips; ``translate``: random shifts of up to this fraction of the side;
+    ``erase``: probability of random erasing per image (0 turns each off).
     ``eval_every`` / ``sample_every`` / ``checkpoint_every`` / ``log_every`` count steps (0 = never).
     """
 
@@ -51,6 +53,8 @@ class TrainConfig:
     amp: bool = True
     channels_last: bool = True
     augment: bool = True
+    translate: float = 0.0
+    erase: float = 0.0
     eval_every: int = 250
     sample_every: int = 100
     checkpoint_every: int = 250
@@ -90,6 +94,10 @@ class TrainConfig:
         for name in ("warmup", "eval_every", "sample_every", "checkpoint_every", "num_samples"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name}={getattr(self, name)}: must be >= 0")
+        if not 0 <= self.translate <= 0.5:
+            raise ValueError(f"translate={self.translate}: a fraction of the image side in [0, 0.5]")
+        if not 0 <= self.erase <= 1:
+            raise ValueError(f"erase={self.erase}: a probability in [0, 1]")
         if self.log_every < 1:
             raise ValueError(f"log_every={self.log_every}: must be at least 1")
         if min(self.box_l1_weight, self.giou_weight, self.cls_weight) < 0:

@@ -110,14 +110,14 @@ def _final(events) -> Done:
 
 
 def test_resume_in_process_equals_uninterrupted(tmp_path) -> None:
-    """Mid-epoch resume (3 steps per epoch, checkpoint at step 4) with augmentation on."""
+    """Mid-epoch resume (3 steps per epoch, checkpoint at step 4) with flips, shifts and erasing on."""
     data = (
         make_dataset("shapes", split="train", size=32, n=48),
         make_dataset("shapes", split="test", size=32, n=8),
     )
     tc = TrainConfig(
         data="shapes", size=32, batch_size=16, max_steps=10, time_budget_s=None, eval_every=0, sample_every=0,
-        checkpoint_every=4, log_every=5, deterministic=True, augment=True, warmup=2,
+        checkpoint_every=4, log_every=5, deterministic=True, augment=True, warmup=2, translate=0.1, erase=0.5,
     )  # fmt: skip
     cfg = idfy.load_preset("tiny")
     whole = _final(list(train(cfg, tc, out_dir=tmp_path / "a", data=data)))

@@ -22,6 +22,7 @@ def run_dir(tmp_path_factory) -> Path:
     code = main([
         "train", "--preset", "tiny", "--data", "shapes", "--size", "32", "--n-train", "32", "--n-test", "16",
         "--batch-size", "16", "--max-steps", "6", "--eval-every", "3", "--log-every", "3", "--no-bar",
+        "--translate", "0.1", "--erase", "0.25",
         "--set", "head.widths=[32]", "--out", str(out),
     ])  # fmt: skip
     torch.set_num_threads(threads)
@@ -45,6 +46,7 @@ def test_train_writes_the_run_folder(run_dir: Path, capsys) -> None:
     assert (
         "max_steps: 6" in train_yaml and "time_budget_s: null" in train_yaml
     )  # --max-steps replaced the 90 s
+    assert "translate: 0.1" in train_yaml and "erase: 0.25" in train_yaml
 
 
 def test_eval(run_dir: Path, capsys, tmp_path) -> None:

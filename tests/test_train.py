@@ -164,6 +164,8 @@ def test_nan_detection_names_the_step(shapes32, monkeypatch) -> None:
         ({"optimizer": "adam"}, "optimizer"),
         ({"lr": -1.0}, "lr=-1.0"),
         ({"data": "no-such-set"}, "unknown dataset"),
+        ({"translate": 0.9}, "translate=0.9"),
+        ({"erase": 1.5}, "erase=1.5: a probability"),
     ],
 )
 def test_bad_settings_fail_with_a_message(changes, words) -> None:

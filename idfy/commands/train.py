@@ -51,6 +51,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     t.add_argument("--seed", type=int, default=None)
     t.add_argument("--deterministic", action="store_true", default=None, help="reproducible (slower) kernels")
     t.add_argument("--no-augment", action="store_false", dest="augment", default=None, help="no random flips")
+    t.add_argument("--translate", type=float, default=None,
+                   help="random shifts up to this fraction of the side, e.g. 0.1 (default 0: off)")  # fmt: skip
+    t.add_argument("--erase", type=float, default=None,
+                   help="random-erasing probability per image, e.g. 0.5 (default 0: off)")  # fmt: skip
     t.add_argument(
         "--no-amp", action="store_false", dest="amp", default=None, help="no bf16 autocast on CUDA"
     )
@@ -69,7 +73,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 _TRAIN_FLAGS = (
     "data", "data_dir", "size", "n_train", "n_test", "time_budget_s", "epochs", "max_steps", "batch_size", "lr",
-    "weight_decay", "optimizer", "schedule", "warmup", "grad_clip", "seed", "deterministic", "augment", "amp",
+    "weight_decay", "optimizer", "schedule", "warmup", "grad_clip", "seed", "deterministic", "augment", "translate",
+    "erase", "amp",
     "eval_every", "sample_every", "checkpoint_every", "log_every", "device",
 )  # fmt: skip
 

@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from idfy.data.augment import random_erase, random_translate, uniform
+
 __all__ = [
     "TASKS",
     "ImageSet",
@@ -198,12 +200,6 @@ def stable_holdout(key: str, percent: int = 20) -> bool:
     return zlib.crc32(key.encode("utf-8")) % 100 < percent
 
 
-def _uniform(n: int, generator: torch.Generator | None, device: torch.device) -> Tensor:
-    """``n`` uniform [0, 1) floats drawn with ``generator`` (on its own device), moved to ``device``."""
-    gen_device = generator.device if generator is not None else device
-    return torch.rand(n, generator=generator, device=gen_device).to(device)
-
-
 def _order(n: int, shuffle: bool, generator: torch.Generator | None, device: torch.device) -> Tensor:
     """The int64 ``(n,)`` visiting order of one epoch."""
     if not shuffle:
@@ -236,6 +232,8 @@ def iterate_batches(
     channels: int | None = None,
     size: tuple[int, int] | None = None,
     device: torch.device | str | None = None,
+    translate: float = 0.0,
+    erase: float = 0.0,
 ) -> Iterator[tuple[Tensor, Tensor, Tensor | None]]:
     """Yield one epoch of batches cut from the whole on-device tensors of ``ds``.
 
@@ -253,6 +251,8 @@ def iterate_batches(
         channels: convert to 1 or 3 channels (luminance / repetition).
         size: resize to ``(H, W)`` with ``F.interpolate`` (normalized boxes stay valid).
         device: where to put the set and the batches (default: the set's device).
+        translate: random shift of up to this fraction of the side per item (boxes move along); 0 = off.
+        erase: probability of random erasing per item (a noise rectangle); 0 = off.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1; got {batch_size}")
@@ -267,7 +267,12 @@ def iterate_batches(
         idx = order[start : start + batch_size]
         if drop_last and idx.numel() < batch_size:
             break
-        yield _make_batch(ds, idx, generator, augment, channels, size)
+        batch = _make_batch(ds, idx, generator, augment, channels, size)
+        if translate > 0 or erase > 0:
+            images, labels, boxes = batch
+            images, boxes = random_translate(images, boxes, translate, generator)
+            batch = (random_erase(images, erase, generator).contiguous(), labels, boxes)
+        yield batch
 
 
 def _make_batch(
@@ -287,6 +292,6 @@ def _make_batch(
     if size is not None:
         images = resize_images(images, size).clamp_(0.0, 1.0)
     if augment:
-        flip = _uniform(idx.numel(), generator, images.device) < 0.5
+        flip = uniform(idx.numel(), generator, images.device) < 0.5
         images, boxes = hflip_batch(images, boxes, flip)
     return images.contiguous(), labels, boxes
