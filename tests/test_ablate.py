@@ -40,6 +40,24 @@ def test_other_shortcuts() -> None:
     assert {s.conv.kind for s in reg.stages} == {"regular"} and reg.stem.conv.kind == "regular"
 
 
+def test_design_shortcut_takes_preset_names_only(tmp_path) -> None:
+    base = idfy.load_preset("tiny_tuned")
+    assert apply_variant(base, "design", "tiny") == idfy.load_preset("tiny")
+    path = tmp_path / "x.yaml"
+    path.write_text(base.to_yaml())
+    with pytest.raises(ConfigError, match="use a preset name"):
+        apply_variant(base, "design", str(path))  # a value from the browser never names a file
+
+
+def test_cache_key_ignores_options_added_later_at_their_defaults() -> None:
+    from idfy.ablate import _run_key
+
+    cfg = idfy.load_preset("tiny")
+    recipe = {"data": "shapes", "lr": 0.003}
+    assert _run_key(cfg, {**recipe, "translate": 0.0, "erase": 0.0}, 0) == _run_key(cfg, recipe, 0)
+    assert _run_key(cfg, {**recipe, "translate": 0.1, "erase": 0.0}, 0) != _run_key(cfg, recipe, 0)
+
+
 def test_variants_are_deduplicated_and_base_first() -> None:
     base = idfy.load_preset("small")
     vs = variants_for(base, ["stages.*.down=avgpool,maxpool,conv", "input.scale=10,1"])
@@ -89,3 +107,17 @@ def test_run_ablation_statistics_and_cache(monkeypatch: pytest.MonkeyPatch, tmp_
     # a changed recipe is a different run
     list(run_ablation(base, ["input.scale=1"], seeds=1, train_config=tc.replace(lr=1e-3), cache_dir=tmp_path))
     assert len(calls) == 2
+
+
+def test_committed_cache_still_answers_the_committed_ablations() -> None:
+    """Re-running benchmarks/run_ablations.sh reuses the committed runs (cache keys stay stable)."""
+    from idfy.ablate import _run_key
+    from idfy.evidence import load_ablations, results_root
+
+    root = results_root()
+    assert root is not None
+    a = next(x for x in load_ablations() if x["claim"] == "s9_input_scale")
+    recipe = {**a["recipe"], "translate": 0.0, "erase": 0.0}  # today's TrainConfig has these options too
+    for seed in a["seeds"]:
+        key = _run_key(idfy.load_preset(a["base"]), recipe, seed)
+        assert (root / "ablations" / "cache" / f"{key}.json").is_file()

@@ -12,9 +12,19 @@ import plotly.graph_objects as go
 
 from idfy.ablate import MACROS, AblationResult, RunFinished, RunStarted, run_ablation
 from idfy.config import ConfigError, ModelConfig
-from idfy.evidence import load_ablations, load_model_results
+from idfy.evidence import load_ablations, load_long_runs, load_model_results
+from idfy.targets import TargetRow, judge_targets
 
-__all__ = ["ablation_figure", "ablation_table", "build", "model_table", "pareto_figure", "run_small_ablation"]
+__all__ = [
+    "ablation_figure",
+    "ablation_table",
+    "build",
+    "long_run_figure",
+    "model_table",
+    "pareto_figure",
+    "run_small_ablation",
+    "targets_table",
+]
 
 log = logging.getLogger("idfy.ui")
 
@@ -33,6 +43,7 @@ DEFAULT_VALUES = {
     "gaussian": "off,on",
     "dense": "none,gc,fc",
     "convs": "regular,mix",
+    "design": "tiny,small_tuned",
     "block.order": "original,preact",
     "input.scale": "1,10,255",
     "inject.mode": "bicubic,bilinear,area",
@@ -61,6 +72,40 @@ def model_table(results: dict[str, Any] | None) -> list[list[Any]]:
             ]
         )
     return rows
+
+
+def targets_table(rows: list[TargetRow]) -> list[list[str]]:
+    """Rows of the targets table: target, anchor, measured, verdict (✅ met / ❌ missed)."""
+    return [
+        [r.target, r.anchor, r.measured.replace("`", ""), ("✅ " if r.met else "❌ ") + r.verdict]
+        for r in rows
+    ]
+
+
+def long_run_figure(runs: list[dict[str, Any]], goal: float = 96.0) -> go.Figure:
+    """Test accuracy per epoch of every long Fashion-MNIST run, with the target as a dashed line."""
+    fig = go.Figure()
+    for run in runs:
+        curve = run.get("curve", [])
+        fig.add_trace(
+            go.Scatter(
+                x=[c["epoch"] for c in curve],
+                y=[c["accuracy"] * 100 for c in curve],
+                mode="lines+markers",
+                name=f"{run['design']} ({run.get('params', 0) / 1e6:.3f} M, {run.get('device_used', '?')})",
+            )
+        )
+    fig.add_hline(y=goal, line_dash="dash", line_color="#dc2626", annotation_text=f"target {goal:.1f} %")
+    fig.update_layout(
+        height=320,
+        margin={"l": 50, "r": 10, "t": 36, "b": 40},
+        title={"text": "Fashion-MNIST, long runs: test accuracy per epoch", "font": {"size": 13}},
+        xaxis={"title": "epoch"},
+        yaxis={"title": "test accuracy (%)"},
+        template="plotly_white",
+        legend={"orientation": "h", "y": -0.25},
+    )
+    return fig
 
 
 def _ms(v: float | None) -> str:
@@ -237,9 +282,21 @@ def build(config_state: gr.State) -> None:
         "(see `benchmarks/README.md` for the commands, machine and versions). Scores: localization accuracy "
         "(IoU ≥ 0.5 and correct label) for localization tasks, accuracy for classification."
     )
+    long_runs = load_long_runs()
     if results:
+        gr.Markdown("#### Targets")
+        gr.Dataframe(
+            value=targets_table(judge_targets(results, long_runs)),
+            headers=["target", "anchor", "measured", "verdict"],
+            interactive=False,
+            wrap=True,
+            elem_id="evidence-targets",
+        )
+        if long_runs:
+            gr.Plot(long_run_figure(long_runs))
         gr.Markdown(
-            f"<small>{results.get('recipe_text', '')} · measured on {results.get('machine', '?')}</small>"
+            f"#### Models under one recipe\n<small>{results.get('recipe_text', '')} · measured on "
+            f"{results.get('machine', '?')}</small>"
         )
         gr.Dataframe(
             value=model_table(results),
@@ -255,7 +312,9 @@ def build(config_state: gr.State) -> None:
                 gr.Plot(pareto_figure(results, task, "latency_b1_ms"))
     else:
         gr.Markdown("_No committed model benchmark found (benchmarks/results/models.json)._")
-    gr.Markdown("### Seed claims, ablated")
+    gr.Markdown(
+        "### Seed claims, ablated\nThen the tuned presets (`tuning_*`) against the designs they came from."
+    )
     if ablations:
         names = list(ablations)
         first = ablations[names[0]]
