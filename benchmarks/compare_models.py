@@ -40,7 +40,7 @@ from idfy.data import make_dataset
 from idfy.events import Done, Failed, Start
 from idfy.train import TrainConfig, train
 
-IDFY_MODELS = ("tiny", "small", "full", "seed_model2")
+IDFY_MODELS = ("tiny", "tiny_tuned", "small", "small_tuned", "full", "seed_model2")
 TIMM_MODELS = ("resnet18", "mobilenetv3_small_100", "ghostnet_100", "efficientnet_b0")
 TASKS = {  # task -> (size, n_train, n_test)
     "fashion-mnist": (28, None, None),

@@ -28,12 +28,17 @@ from _meta import machine_info
 import idfy
 
 REFERENCE = "mobilenetv3_small_100"
-IDFY = ("tiny", "small", "full", "seed_model2")
+IDFY = ("tiny", "tiny_tuned", "small", "small_tuned", "full", "seed_model2")
 TIMM = ("mobilenetv3_small_100", "ghostnet_100", "resnet18", "efficientnet_b0")
 
 
+def is_idfy(name: str) -> bool:
+    """A preset name or a design YAML path."""
+    return name in idfy.list_presets() or name.endswith((".yaml", ".yml"))
+
+
 def build(name: str) -> torch.nn.Module:
-    if name in idfy.list_presets():
+    if is_idfy(name):
         return idfy.build_model(
             idfy.load_preset(name).set("input.size", [224, 224]).replace(num_classes=10)
         ).eval()
@@ -47,7 +52,10 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=40)
     ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--models", default=",".join(IDFY + TIMM))
+    ap.add_argument(
+        "--models", default=",".join(IDFY + TIMM), help="presets, design YAML paths or timm names"
+    )
+    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     names = [n.strip() for n in args.models.split(",") if n.strip()]
@@ -74,7 +82,7 @@ def main() -> None:
         rows.append(
             {
                 "model": n,
-                "family": "idfy" if n in idfy.list_presets() else "timm",
+                "family": "idfy" if is_idfy(n) else "timm",
                 "median_ms": med,
                 "p10_ms": q[0],
                 "p90_ms": q[-1],
@@ -96,7 +104,7 @@ def main() -> None:
         )
     text = "\n".join(lines)
     print(text)
-    out = Path(__file__).resolve().parent / "results"
+    out = args.out
     out.mkdir(parents=True, exist_ok=True)
     payload = {**meta, "batch": args.batch, "threads": args.threads, "rounds": args.rounds, "rows": rows}
     (out / f"latency_cpu_b{args.batch}.json").write_text(json.dumps(payload, indent=2))

@@ -5,6 +5,8 @@ Layout::
 
     benchmarks/results/models.json              one row per model (idfy presets and timm baselines) and task
     benchmarks/results/ablations/<claim>/result.json   one ablation (see idfy.ablate.AblationResult.to_dict)
+    benchmarks/results/tuning_<design>/result.json     a tuned design against its origin (same format)
+    benchmarks/results/fashion_long_<design>.json      a long Fashion-MNIST run (benchmarks/fashion_long.py)
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-__all__ = ["load_ablations", "load_model_results", "results_root"]
+__all__ = ["load_ablations", "load_long_runs", "load_model_results", "results_root"]
 
 
 def results_root() -> Path | None:
@@ -54,13 +56,26 @@ def load_model_results(root: Path | None = None) -> dict[str, Any] | None:
 
 
 def load_ablations(root: Path | None = None) -> list[dict[str, Any]]:
-    """Every committed ablation, sorted by folder name; each dict gains ``"claim"`` (the folder name)."""
+    """Every committed ablation, then every tuning run, each sorted by folder name.
+
+    Each dict gains ``"claim"`` (the folder name).
+    """
     root = root or results_root()
-    if root is None or not (root / "ablations").is_dir():
+    if root is None:
         return []
+    paths = sorted(root.glob("ablations/*/result.json")) + sorted(root.glob("tuning_*/result.json"))
     out = []
-    for path in sorted((root / "ablations").glob("*/result.json")):
+    for path in paths:
         data = _read(path)
         if data is not None and isinstance(data.get("rows"), list):
             out.append({**data, "claim": path.parent.name})
     return out
+
+
+def load_long_runs(root: Path | None = None) -> list[dict[str, Any]]:
+    """Every long Fashion-MNIST run (``fashion_long_*.json``) with a learning curve, sorted by file name."""
+    root = root or results_root()
+    if root is None:
+        return []
+    runs = (_read(p) for p in sorted(root.glob("fashion_long_*.json")))
+    return [r for r in runs if r is not None and isinstance(r.get("curve"), list) and r.get("design")]

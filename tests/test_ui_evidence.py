@@ -65,3 +65,28 @@ def test_interleaved_latency_replaces_the_training_run_latency() -> None:
     want = {r["model"]: r["median_ms"] for r in latency["rows"]}
     got = {r["model"]: r["latency_b1_ms"] for r in results["rows"]}
     assert all(got[m] == want[m] for m in want if m in got) and "latency_cpu.py" in results["latency_source"]
+
+
+def test_targets_tuning_runs_and_long_runs_are_shown() -> None:
+    from idfy.evidence import load_long_runs
+    from idfy.targets import judge_targets
+
+    rows = ev.targets_table(judge_targets(load_model_results(), load_long_runs()))
+    assert len(rows) == 4 and all(r[3][0] in "✅❌" for r in rows)
+    claims = [a["claim"] for a in load_ablations()]
+    assert "tuning_small_candidate" in claims and "tuning_tiny_candidate_wide" in claims
+    assert claims.index("tuning_small_candidate") > claims.index("s9_input_scale")  # claims first
+    run = {"design": "d", "params": 1e5, "device_used": "cpu", "curve": [{"epoch": 1, "accuracy": 0.9}]}
+    fig = ev.long_run_figure([run])
+    assert list(fig.data[0].y) == [90.0] and fig.layout.shapes  # the target line
+
+
+def test_long_runs_are_read_and_broken_files_skipped(tmp_path) -> None:
+    import json
+
+    from idfy.evidence import load_long_runs
+
+    (tmp_path / "fashion_long_a.json").write_text(json.dumps({"design": "a", "curve": []}))
+    (tmp_path / "fashion_long_b.json").write_text("{not json")
+    (tmp_path / "fashion_long_c.json").write_text(json.dumps({"design": "c"}))
+    assert [r["design"] for r in load_long_runs(tmp_path)] == ["a"]
