@@ -89,7 +89,8 @@ def test_train_then_predict_in_the_same_session(client: Any) -> None:
 
 
 def test_stop_training_ends_the_run_and_keeps_the_checkpoint(client: Any) -> None:
-    job = client.submit("shapes", 32, "tiny", "seconds", 120, "adamw", 0.002, 16, api_name="/train")
+    augment = ["flip", "shift", "erase"]  # the optional 9th input (TINY_RUN leaves it at its default)
+    job = client.submit("shapes", 32, "tiny", "seconds", 120, "adamw", 0.002, 16, augment, api_name="/train")
     t0 = time.monotonic()
     while time.monotonic() - t0 < 60:  # until the run shows its first curve
         outs = job.outputs()

@@ -151,8 +151,11 @@ def test_default_settings_make_a_demo_run() -> None:
     assert (tc.data, tc.size, tc.time_budget_s, tc.max_steps) == ("shapes", 64, 60.0, None)
     assert (tc.n_train, tc.n_test) == (train_tab.N_TRAIN, train_tab.N_TEST)
     assert (tc.log_every, tc.sample_every, tc.eval_every) == (5, 25, 100)
+    assert (tc.augment, tc.translate, tc.erase) == (True, 0.0, 0.0)
     _, tc = make_configs(TrainSettings(budget_kind="steps", budget=300, optimizer="sgd"))
     assert (tc.time_budget_s, tc.max_steps, tc.optimizer) == (None, 300, "sgd")
+    _, tc = make_configs(TrainSettings(augment=("shift", "erase")))
+    assert (tc.augment, tc.translate, tc.erase) == (False, 0.1, 0.25)
 
 
 def test_current_design_comes_from_the_design_tab() -> None:
@@ -175,6 +178,7 @@ def test_current_design_comes_from_the_design_tab() -> None:
         ({"lr": float("nan")}, None, "learning rate"),
         ({"batch_size": 7}, None, "batch size"),
         ({"dataset": "imagenet"}, None, "dataset"),
+        ({"augment": ("flip", "mixup")}, None, "augmentation: unknown 'mixup'"),
         ({"model": "nope"}, None, "unknown preset"),
         ({"model": train_tab.CURRENT_DESIGN}, "", "Design tab"),
         ({"model": train_tab.CURRENT_DESIGN}, "name: x\nstages: 3\n", "stages: expected a list"),

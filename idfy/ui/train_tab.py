@@ -63,6 +63,8 @@ LOG_EVERY, SAMPLE_EVERY, EVAL_EVERY = 5, 25, 100
 MIN_SIZE, MAX_SIZE = 32, 224
 MAX_SECONDS, MAX_STEPS = 600, 5000
 BATCH_SIZES = (8, 16, 32, 64, 128)
+#: Augmentation choices -> TrainConfig settings (shifts of up to 10 % of the side; erasing with p = 0.25).
+AUGMENTATIONS = {"flip": {"augment": True}, "shift": {"translate": 0.1}, "erase": {"erase": 0.25}}
 #: Seconds between two page updates from :class:`Step` events (Eval / Samples / the end always update).
 REFRESH_S = 0.4
 WAIT_POLL_S = 0.5
@@ -89,6 +91,7 @@ class TrainSettings:
     optimizer: str = "adamw"
     lr: float = 2e-3
     batch_size: int = 32
+    augment: tuple[str, ...] = ("flip",)
 
     @property
     def model_label(self) -> str:
@@ -146,6 +149,14 @@ def make_configs(settings: TrainSettings, config_yaml: str | None = None) -> tup
     batch = int(_number(settings.batch_size, "batch size"))
     if batch not in BATCH_SIZES:
         raise ValueError(f"batch size: choose one of {', '.join(map(str, BATCH_SIZES))}")
+    unknown = [a for a in settings.augment if a not in AUGMENTATIONS]
+    if unknown:
+        raise ValueError(
+            f"augmentation: unknown {', '.join(map(repr, unknown))}; choose from {', '.join(AUGMENTATIONS)}"
+        )
+    augment: dict[str, Any] = {"augment": False}
+    for name in settings.augment:
+        augment.update(AUGMENTATIONS[name])
     cfg = resolve_design(settings.model, config_yaml)
     try:
         sized = cfg.set("input.size", [size, size])
@@ -165,6 +176,7 @@ def make_configs(settings: TrainSettings, config_yaml: str | None = None) -> tup
         eval_every=EVAL_EVERY,
         checkpoint_every=0,  # best.pt at evaluations, last.pt at the end
         **limits,
+        **augment,
     )
     tc.validate()
     return cfg, tc
@@ -662,6 +674,7 @@ def start_training(
     optimizer: str,
     lr: float,
     batch_size: float,
+    augment: list[str] | None,
     config_yaml: str | None,
     request: gr.Request = None,  # type: ignore[assignment]  # Gradio fills it in
 ) -> Iterator[tuple[Any, ...]]:
@@ -676,6 +689,7 @@ def start_training(
         optimizer=optimizer,
         lr=lr,
         batch_size=batch_size,  # type: ignore[arg-type]
+        augment=tuple(augment or ()),
     )
     yield from run_training(settings, config_yaml, _session(request))
 
@@ -777,6 +791,13 @@ def build(config_state: gr.State) -> None:
                 optimizer = gr.Radio(["adamw", "sgd"], value="adamw", label="optimizer", min_width=120)
                 lr = gr.Number(2e-3, label="learning rate", minimum=0, min_width=100, elem_id="train-lr")
             batch = gr.Dropdown(list(BATCH_SIZES), value=32, label="batch size", elem_id="train-batch")
+            augment = gr.CheckboxGroup(
+                list(AUGMENTATIONS),
+                value=["flip"],
+                label="augmentation",
+                info="horizontal flips · shifts ≤ 10 % · random erasing (p = 0.25)",
+                elem_id="train-augment",
+            )
             with gr.Row():
                 start = gr.Button("Start", variant="primary", elem_id="train-start")
                 stop = gr.Button("Stop", variant="stop", interactive=False, elem_id="train-stop")
@@ -826,7 +847,7 @@ def build(config_state: gr.State) -> None:
         _lock, None, [start, stop, ckpt_file], api_visibility="private", queue=False, show_progress="hidden"
     ).then(
         start_training,
-        [dataset, size, model, budget_kind, budget, optimizer, lr, batch, config_state],
+        [dataset, size, model, budget_kind, budget, optimizer, lr, batch, augment, config_state],
         outputs,
         api_name="train",
         show_progress="hidden",
