@@ -80,6 +80,11 @@ def latency_ms(model: nn.Module, shape: tuple[int, int, int], batch: int, budget
     return statistics.median(times)
 
 
+def is_idfy(name: str) -> bool:
+    """A preset name or a design YAML path (anything else is a timm model name)."""
+    return name in idfy.list_presets() or name.endswith((".yaml", ".yml"))
+
+
 def build(kind: str, name: str, train_set: Any) -> tuple[nn.Module | None, idfy.ModelConfig]:
     """(model, design): an idfy preset is built by the engine itself (adapted to the data); a timm network gets
     ``in_chans`` and ``num_classes`` (4 box values + C logits for localization) for the task."""
@@ -116,13 +121,35 @@ def run_task(kind: str, name: str, task: str, sets: tuple[Any, Any], tc: TrainCo
     }
 
 
+def over_seeds(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One task's result over several seeds: mean score, the scores, their standard deviation, every run."""
+    ok = [r for r in runs if "score" in r]
+    if not ok:
+        return runs[0]
+    scores = [r["score"] for r in ok]
+    return {
+        "score": statistics.fmean(scores),
+        "scores": scores,
+        "score_std": statistics.stdev(scores) if len(scores) > 1 else 0.0,
+        "metrics": ok[0]["metrics"],
+        "steps": ok[0]["steps"],
+        "seconds": sum(r["seconds"] for r in ok),
+        "images_per_s": statistics.fmean(r["images_per_s"] for r in ok),
+        "device": ok[0]["device"],
+        "runs": runs,
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description="idfy presets vs timm baselines under one recipe")
     ap.add_argument("--steps", type=int, default=300, help="optimizer steps per model and task")
     ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--seeds", type=int, default=1, help="runs per model and task (seeds 0..N-1; mean ± std)")
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--tasks", default=",".join(TASKS))
-    ap.add_argument("--models", default=",".join(IDFY_MODELS + TIMM_MODELS))
+    ap.add_argument(
+        "--models", default=",".join(IDFY_MODELS + TIMM_MODELS), help="presets, design YAML paths, timm names"
+    )
     ap.add_argument("--latency-budget", type=float, default=3.0, help="seconds per latency setting")
     ap.add_argument(
         "--replot", action="store_true", help="only redraw the plots and table from OUT/models.json"
@@ -156,13 +183,15 @@ def main() -> None:
     )
     rows: list[dict[str, Any]] = []
     for name in names:
-        kind = "idfy" if name in idfy.list_presets() else "timm"
+        kind = "idfy" if is_idfy(name) else "timm"
         if kind == "idfy":
-            model = idfy.build_model(idfy.load_preset(name).set("input.size", [224, 224]))
+            design = idfy.load_preset(name)
+            model = idfy.build_model(design.set("input.size", [224, 224]))
         else:
             model = timm_model(name, channels=3, outputs=14)
         row = {
-            "model": name,
+            "model": design.name if kind == "idfy" else name,
+            **({"source": name} if kind == "idfy" and name != design.name else {}),
             "family": kind,
             "params": sum(p.numel() for p in model.parameters()),
             "macs": count_macs(model, (3, 224, 224)),
@@ -184,7 +213,17 @@ def main() -> None:
         )
         for row in rows:
             t0 = time.perf_counter()
-            res = run_task(row["family"], row["model"], task, sets, tc.replace(size=size, data=task))
+            runs = [
+                run_task(
+                    row["family"],
+                    row.get("source", row["model"]),
+                    task,
+                    sets,
+                    tc.replace(size=size, data=task, seed=seed),
+                )
+                for seed in range(args.seeds)
+            ]
+            res = runs[0] if len(runs) == 1 else over_seeds(runs)
             row["tasks"][task] = res
             score = res.get("score")
             print(
@@ -202,13 +241,14 @@ def main() -> None:
         "schedule": tc.schedule,
         "weight_decay": tc.weight_decay,
         "augment": tc.augment,
-        "seed": tc.seed,
+        "seeds": list(range(args.seeds)),
     }
     payload = {
         **meta,
         "tasks": tasks,
         "recipe": recipe,
-        "recipe_text": f"{args.steps} AdamW steps × batch {args.batch_size}, lr {args.lr}, cosine, one seed",
+        "recipe_text": f"{args.steps} AdamW steps × batch {args.batch_size}, lr {args.lr}, cosine, "
+        + ("one seed" if args.seeds == 1 else f"{args.seeds} seeds (mean ± std)"),
         "rows": rows,
     }
     out = Path(args.out)
@@ -236,9 +276,12 @@ def markdown(p: dict[str, Any]) -> str:
         cells = []
         for t in tasks:
             res = r["tasks"].get(t, {})
-            cells.append(
-                "failed" if "failed" in res else (f"{res['score'] * 100:.1f} %" if "score" in res else "—")
-            )
+            if "failed" in res:
+                cells.append("failed")
+            elif "score_std" in res:
+                cells.append(f"{res['score'] * 100:.1f} ± {res['score_std'] * 100:.1f} %")
+            else:
+                cells.append(f"{res['score'] * 100:.1f} %" if "score" in res else "—")
         lines.append(
             f"| {r['model']} ({r['family']}) | {r['params'] / 1e6:.3f} M | {r['macs'] / 1e6:.1f} M | "
             f"{r['latency_b1_ms']:.1f} ms | {r['latency_b64_ms']:.0f} ms | " + " | ".join(cells) + " |"
@@ -253,6 +296,7 @@ def plots(p: dict[str, Any], out: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import plotly.graph_objects as go
+    from matplotlib import ticker
 
     for task in p["tasks"]:
         fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), dpi=110)
@@ -284,6 +328,10 @@ def plots(p: dict[str, Any], out: Path) -> None:
                         )
                     )
             ax.set_xscale("log")
+            # plain numbers at 1-2-5 steps; matplotlib's default labels every minor tick as a×10^b on short ranges
+            ax.xaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+            ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+            ax.xaxis.set_minor_formatter(ticker.NullFormatter())
             ax.set_xlabel(label)
             ax.set_ylabel("score (%)")
             ax.grid(alpha=0.3)

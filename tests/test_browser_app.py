@@ -200,3 +200,14 @@ def test_screenshots_of_the_other_tabs(page: Any, app_url: str, artifacts: Path)
         tab.click()
         page.wait_for_timeout(1500)
         page.screenshot(path=str(artifacts / f"{name.lower()}.png"), full_page=True)
+
+
+def test_evidence_tab_shows_the_targets(page: Any, app_url: str, artifacts: Path) -> None:
+    open_app(page, app_url)
+    page.get_by_role("tab", name="Evidence").click()
+    table = page.locator("#evidence-targets")
+    table.wait_for(timeout=30_000)
+    text = table.inner_text()
+    assert "Fashion-MNIST ≥ 96.0 %" in text and "mobilenetv3_small_100" in text
+    assert text.count("✅") + text.count("❌") == 4
+    page.screenshot(path=str(artifacts / "evidence_targets.png"), full_page=True)
