@@ -39,7 +39,8 @@ def load_model_results(root: Path | None = None) -> dict[str, Any] | None:
     """The model benchmark (``models.json``) or None.
 
     When ``latency_cpu_b1.json`` (the interleaved latency run, ``benchmarks/latency_cpu.py``) is there, its
-    batch-1 medians replace the ones measured during the training benchmark, and ``latency_source`` says so.
+    batch-1 medians replace the ones measured during the training benchmark, and ``latency_source`` says so;
+    each row's ``latency_b1_run`` names the run its batch-1 latency comes from (only numbers of one run compare).
     """
     root = root or results_root()
     data = _read(root / "models.json") if root else None
@@ -49,6 +50,9 @@ def load_model_results(root: Path | None = None) -> dict[str, Any] | None:
         for row in data.get("rows", []):
             if row.get("model") in by_model:
                 row["latency_b1_ms"] = by_model[row["model"]]
+                row["latency_b1_run"] = "interleaved"
+            else:
+                row["latency_b1_run"] = "training benchmark"
         data["latency_source"] = (
             f"batch-1 latency: {latency.get('command', 'latency_cpu.py')} ({latency.get('date', '')})"
         )

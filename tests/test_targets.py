@@ -60,6 +60,15 @@ def test_met_cases() -> None:
     assert c.met and "`good` 0.90×" in c.measured and "big" not in c.measured
 
 
+def test_latencies_of_different_runs_are_not_compared() -> None:
+    fast = _row("fast", "idfy", 0.1e6, 20e6, 1.0, 0.9, 0.9)
+    ref = {**BASELINES[1], "latency_b1_run": "interleaved"}
+    c = judge_targets({"rows": [BASELINES[0], ref, {**fast, "latency_b1_run": "training benchmark"}]})[3]
+    assert not c.met and "`fast` not in the reference's latency run" in c.measured
+    c = judge_targets({"rows": [BASELINES[0], ref, {**fast, "latency_b1_run": "interleaved"}]})[3]
+    assert c.met
+
+
 def test_nothing_to_judge() -> None:
     assert judge_targets(None) == []
     rows = judge_targets({"rows": [_row("tiny", "idfy", 0.05e6, 25e6, 5.0, 0.7, 0.3)]})
