@@ -209,5 +209,5 @@ def test_evidence_tab_shows_the_targets(page: Any, app_url: str, artifacts: Path
     table.wait_for(timeout=30_000)
     text = table.inner_text()
     assert "Fashion-MNIST ≥ 96.0 %" in text and "mobilenetv3_small_100" in text
-    assert text.count("✅") + text.count("❌") == 4
+    assert text.count("✓") + text.count("✗") == 4
     page.screenshot(path=str(artifacts / "evidence_targets.png"), full_page=True)

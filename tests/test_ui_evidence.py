@@ -72,7 +72,7 @@ def test_targets_tuning_runs_and_long_runs_are_shown() -> None:
     from idfy.targets import judge_targets
 
     rows = ev.targets_table(judge_targets(load_model_results(), load_long_runs()))
-    assert len(rows) == 4 and all(r[3][0] in "✅❌" for r in rows)
+    assert len(rows) == 4 and all(r[3][0] in "✓✗" for r in rows)
     claims = [a["claim"] for a in load_ablations()]
     assert "tuning_small_candidate" in claims and "tuning_tiny_candidate_wide" in claims
     assert claims.index("tuning_small_candidate") > claims.index("s9_input_scale")  # claims first

@@ -75,10 +75,9 @@ def model_table(results: dict[str, Any] | None) -> list[list[Any]]:
 
 
 def targets_table(rows: list[TargetRow]) -> list[list[str]]:
-    """Rows of the targets table: target, anchor, measured, verdict (✅ met / ❌ missed)."""
+    """Rows of the targets table: target, anchor, measured, verdict (✓ met / ✗ missed; glyphs every system font has)."""
     return [
-        [r.target, r.anchor, r.measured.replace("`", ""), ("✅ " if r.met else "❌ ") + r.verdict]
-        for r in rows
+        [r.target, r.anchor, r.measured.replace("`", ""), ("✓ " if r.met else "✗ ") + r.verdict] for r in rows
     ]
 
 
@@ -133,18 +132,20 @@ def pareto_figure(results: dict[str, Any] | None, task: str, x: str = "macs") ->
                     text=[r["model"] for r in pts],
                     mode="markers+text",
                     textposition="top center",
+                    cliponaxis=False,  # labels of the top points stay visible
                     marker={"size": 11, "color": color},
                     name=family,
                 )
             )
     fig.update_layout(
         height=320,
-        margin={"l": 50, "r": 10, "t": 36, "b": 40},
+        margin={"l": 50, "r": 10, "t": 48, "b": 40},
         title={
             "text": f"{task}: score vs {'MACs (M)' if x == 'macs' else 'batch-1 CPU latency (ms)'}",
             "font": {"size": 13},
         },
-        xaxis={"type": "log", "title": "MACs (millions)" if x == "macs" else "latency (ms)"},
+        # log axis labelled at 1-2-5 steps (plotly's default labels every digit on short ranges)
+        xaxis={"type": "log", "dtick": "D2", "title": "MACs (millions)" if x == "macs" else "latency (ms)"},
         yaxis={"title": "score (%)"},
         template="plotly_white",
         legend={"orientation": "h", "y": -0.25},
@@ -290,6 +291,7 @@ def build(config_state: gr.State) -> None:
             headers=["target", "anchor", "measured", "verdict"],
             interactive=False,
             wrap=True,
+            column_widths=["22%", "22%", "34%", "22%"],
             elem_id="evidence-targets",
         )
         if long_runs:
