@@ -40,7 +40,7 @@ from idfy.data import make_dataset
 from idfy.events import Done, Failed, Start
 from idfy.train import TrainConfig, train
 
-IDFY_MODELS = ("tiny", "tiny_tuned", "small", "small_tuned", "full", "seed_model2")
+IDFY_MODELS = ("tiny", "tiny_tuned", "small", "small_tuned", "medium", "full", "seed_model2")
 TIMM_MODELS = ("resnet18", "mobilenetv3_small_100", "ghostnet_100", "efficientnet_b0")
 TASKS = {  # task -> (size, n_train, n_test)
     "fashion-mnist": (28, None, None),
@@ -96,6 +96,9 @@ def build(kind: str, name: str, train_set: Any) -> tuple[nn.Module | None, idfy.
 
 
 def run_task(kind: str, name: str, task: str, sets: tuple[Any, Any], tc: TrainConfig) -> dict[str, Any]:
+    # a timm network is initialized here, outside the engine's seeding: seed it too, so its start depends on
+    # the run's seed alone and not on what ran before it in this process
+    torch.manual_seed(tc.seed)
     model, design = build(kind, name, sets[0])
     done: Done | None = None
     failed = None

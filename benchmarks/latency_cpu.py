@@ -28,7 +28,7 @@ from _meta import machine_info
 import idfy
 
 REFERENCE = "mobilenetv3_small_100"
-IDFY = ("tiny", "tiny_tuned", "small", "small_tuned", "full", "seed_model2")
+IDFY = ("tiny", "tiny_tuned", "small", "small_tuned", "medium", "full", "seed_model2")
 TIMM = ("mobilenetv3_small_100", "ghostnet_100", "resnet18", "efficientnet_b0")
 
 
