@@ -48,13 +48,14 @@ def test_met_cases() -> None:
         {
             "design": "long",
             "params": 0.25e6,
-            "best_accuracy": 0.961,
+            "best_accuracy": 0.97,
+            "final_accuracy": 0.961,
             "epochs_done": 200,
             "device_used": "cuda",
         }
     ]
     a1, a2, b, c = judge_targets({"rows": rows}, runs)
-    assert a1.met and "`long`" in a1.measured and "200 epochs on cuda" in a1.measured
+    assert a1.met and "`long` (0.250 M) 96.1 % after 200 epochs on cuda" in a1.measured
     assert a2.met and "`big`" in a2.measured
     assert b.met and b.verdict == "met: +5.0 pt over resnet18" and "`good`" in b.measured
     assert c.met and "`good` 0.90×" in c.measured and "big" not in c.measured
