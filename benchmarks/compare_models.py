@@ -38,6 +38,7 @@ from _meta import machine_info
 import idfy
 from idfy.data import make_dataset
 from idfy.events import Done, Failed, Start
+from idfy.presets import is_design
 from idfy.train import TrainConfig, train
 
 IDFY_MODELS = ("tiny", "tiny_tuned", "small", "small_tuned", "medium", "full", "seed_model2")
@@ -78,11 +79,6 @@ def latency_ms(model: nn.Module, shape: tuple[int, int, int], batch: int, budget
             model(x)
             times.append((time.perf_counter() - t) * 1e3)
     return statistics.median(times)
-
-
-def is_idfy(name: str) -> bool:
-    """A preset name or a design YAML path (anything else is a timm model name)."""
-    return name in idfy.list_presets() or name.endswith((".yaml", ".yml"))
 
 
 def build(kind: str, name: str, train_set: Any) -> tuple[nn.Module | None, idfy.ModelConfig]:
@@ -186,15 +182,17 @@ def main() -> None:
     )
     rows: list[dict[str, Any]] = []
     for name in names:
-        kind = "idfy" if is_idfy(name) else "timm"
+        kind = "idfy" if is_design(name) else "timm"
+        label = name  # a design file is listed under its design's name
         if kind == "idfy":
             design = idfy.load_preset(name)
+            label = design.name
             model = idfy.build_model(design.set("input.size", [224, 224]))
         else:
             model = timm_model(name, channels=3, outputs=14)
         row = {
-            "model": design.name if kind == "idfy" else name,
-            **({"source": name} if kind == "idfy" and name != design.name else {}),
+            "model": label,
+            **({"source": name} if label != name else {}),
             "family": kind,
             "params": sum(p.numel() for p in model.parameters()),
             "macs": count_macs(model, (3, 224, 224)),

@@ -26,19 +26,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _meta import machine_info
 
 import idfy
+from idfy.presets import is_design
 
 REFERENCE = "mobilenetv3_small_100"
 IDFY = ("tiny", "tiny_tuned", "small", "small_tuned", "medium", "full", "seed_model2")
 TIMM = ("mobilenetv3_small_100", "ghostnet_100", "resnet18", "efficientnet_b0")
 
 
-def is_idfy(name: str) -> bool:
-    """A preset name or a design YAML path."""
-    return name in idfy.list_presets() or name.endswith((".yaml", ".yml"))
-
-
 def build(name: str) -> torch.nn.Module:
-    if is_idfy(name):
+    if is_design(name):
         return idfy.build_model(
             idfy.load_preset(name).set("input.size", [224, 224]).replace(num_classes=10)
         ).eval()
@@ -82,7 +78,7 @@ def main() -> None:
         rows.append(
             {
                 "model": n,
-                "family": "idfy" if is_idfy(n) else "timm",
+                "family": "idfy" if is_design(n) else "timm",
                 "median_ms": med,
                 "p10_ms": q[0],
                 "p90_ms": q[-1],

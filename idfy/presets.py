@@ -8,10 +8,11 @@ from pathlib import Path
 
 from idfy.config import ConfigError, ModelConfig
 
-__all__ = ["MAX_YAML_BYTES", "list_presets", "load_config_file", "load_preset", "preset_dir"]
+__all__ = ["MAX_YAML_BYTES", "is_design", "list_presets", "load_config_file", "load_preset", "preset_dir"]
 
 #: YAML config files larger than this are refused before parsing.
 MAX_YAML_BYTES = 256 * 1024
+_YAML_SUFFIXES = (".yaml", ".yml")
 
 
 def preset_dir() -> Path:
@@ -25,6 +26,11 @@ def preset_dir() -> Path:
 def list_presets() -> list[str]:
     """Names of the bundled presets, sorted (``full``, ``seed_model1``, ``seed_model2``, ``small``, ``tiny``)."""
     return sorted(p.stem for p in preset_dir().glob("*.yaml"))
+
+
+def is_design(name: str) -> bool:
+    """Whether :func:`load_preset` takes ``name`` as a design: a preset name or a ``.yaml``/``.yml`` path."""
+    return name in list_presets() or name.endswith(_YAML_SUFFIXES)
 
 
 def load_config_file(path: str | Path) -> ModelConfig:
@@ -46,7 +52,7 @@ def load_preset(name_or_path: str | Path) -> ModelConfig:
         ConfigError: unknown name (with the list of presets and a suggestion) or an invalid file.
     """
     text = str(name_or_path)
-    if text.endswith((".yaml", ".yml")) or Path(text).is_file():
+    if text.endswith(_YAML_SUFFIXES) or Path(text).is_file():
         return load_config_file(text)
     names = list_presets()
     if text not in names:

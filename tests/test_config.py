@@ -36,6 +36,13 @@ def test_presets_listed() -> None:
     assert {"seed_model1", "seed_model2", "full", "small", "tiny"} <= set(idfy.list_presets())
 
 
+def test_is_design_names_presets_and_yaml_paths() -> None:
+    from idfy.presets import is_design
+
+    assert is_design("tiny") and is_design("benchmarks/tuning/b_wide.yaml") and is_design("x.yml")
+    assert not is_design("resnet18") and not is_design("tiny.png")
+
+
 def test_unknown_preset_suggests() -> None:
     with pytest.raises(ConfigError, match="seed_model2"):
         idfy.load_preset("seed_modle2")
