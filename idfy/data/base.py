@@ -267,12 +267,7 @@ def iterate_batches(
         idx = order[start : start + batch_size]
         if drop_last and idx.numel() < batch_size:
             break
-        batch = _make_batch(ds, idx, generator, augment, channels, size)
-        if translate > 0 or erase > 0:
-            images, labels, boxes = batch
-            images, boxes = random_translate(images, boxes, translate, generator)
-            batch = (random_erase(images, erase, generator).contiguous(), labels, boxes)
-        yield batch
+        yield _make_batch(ds, idx, generator, augment, channels, size, translate, erase)
 
 
 def _make_batch(
@@ -282,8 +277,10 @@ def _make_batch(
     augment: bool,
     channels: int | None,
     size: tuple[int, int] | None,
+    translate: float = 0.0,
+    erase: float = 0.0,
 ) -> tuple[Tensor, Tensor, Tensor | None]:
-    """Gather ``idx`` from ``ds`` and convert: float images ``(B, C, H, W)``, labels, boxes."""
+    """Gather ``idx`` from ``ds``, convert and augment: float images ``(B, C, H, W)``, labels, boxes."""
     images = ds.images.index_select(0, idx).float().div_(255.0)
     labels = ds.labels.index_select(0, idx)
     boxes = None if ds.boxes is None else ds.boxes.index_select(0, idx)
@@ -294,4 +291,6 @@ def _make_batch(
     if augment:
         flip = uniform(idx.numel(), generator, images.device) < 0.5
         images, boxes = hflip_batch(images, boxes, flip)
+    images, boxes = random_translate(images, boxes, translate, generator)
+    images = random_erase(images, erase, generator)
     return images.contiguous(), labels, boxes
