@@ -86,3 +86,15 @@ def test_compare_table_and_figure() -> None:
     assert "%" in rows[1][1]  # params change against the first design
     assert rows[0][6] == "8×112×112 → 16×56×56 → 24×28×28"
     assert len(fmt.compare_figure(cmp.rows)["data"]) == 2
+
+
+def test_percent_and_millisecond_formats() -> None:
+    from idfy.ui.formatting import fmt_ms, fmt_pct
+
+    assert [fmt_pct(0.816), fmt_pct(None), fmt_pct(float("nan")), fmt_pct(1)] == [
+        "81.6 %",
+        "—",
+        "—",
+        "100.0 %",
+    ]
+    assert [fmt_ms(12.34), fmt_ms(0.45), fmt_ms(None)] == ["12.3 ms", "450 µs", "—"]

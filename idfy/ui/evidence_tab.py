@@ -14,6 +14,7 @@ from idfy.ablate import MACROS, AblationResult, RunFinished, RunStarted, run_abl
 from idfy.config import ConfigError, ModelConfig
 from idfy.evidence import load_ablations, load_long_runs, load_model_results
 from idfy.targets import TargetRow, judge_targets
+from idfy.ui.formatting import fmt_ms, fmt_pct
 
 __all__ = [
     "ablation_figure",
@@ -66,9 +67,9 @@ def model_table(results: dict[str, Any] | None) -> list[list[Any]]:
                 r.get("family", ""),
                 f"{r.get('params', 0) / 1e6:.3f} M",
                 f"{r.get('macs', 0) / 1e6:.1f} M",
-                _ms(r.get("latency_b1_ms")),
-                _ms(r.get("latency_b64_ms")),
-                *(_pct(tasks.get(t, {}).get("score")) for t in results.get("tasks", [])),
+                fmt_ms(r.get("latency_b1_ms")),
+                fmt_ms(r.get("latency_b64_ms")),
+                *(fmt_pct(tasks.get(t, {}).get("score")) for t in results.get("tasks", [])),
             ]
         )
     return rows
@@ -105,14 +106,6 @@ def long_run_figure(runs: list[dict[str, Any]], goal: float = 96.0) -> go.Figure
         legend={"orientation": "h", "y": -0.25},
     )
     return fig
-
-
-def _ms(v: float | None) -> str:
-    return "—" if v is None else f"{v:.1f} ms"
-
-
-def _pct(v: float | None) -> str:
-    return "—" if v is None else f"{v * 100:.1f} %"
 
 
 def pareto_figure(results: dict[str, Any] | None, task: str, x: str = "macs") -> go.Figure:

@@ -24,6 +24,8 @@ __all__ = [
     "error_html",
     "fmt_bytes",
     "fmt_count",
+    "fmt_ms",
+    "fmt_pct",
     "fmt_shape",
     "part_label",
     "path_figure",
@@ -69,8 +71,14 @@ def fmt_shape(shape: Sequence[int] | None) -> str:
     return "×".join(str(int(s)) for s in shape)
 
 
-def _ms(x: Any) -> str:
+def fmt_ms(x: Any) -> str:
+    """Milliseconds as ``12.3 ms`` (``450 µs`` below 1 ms); ``—`` for None."""
     return "—" if x is None else f"{float(x):.1f} ms" if float(x) >= 1 else f"{float(x) * 1000:.0f} µs"
+
+
+def fmt_pct(x: Any) -> str:
+    """A fraction as a percentage, ``0.816`` → ``81.6 %``; ``—`` for None or NaN."""
+    return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * float(x):.1f} %"
 
 
 # --------------------------------------------------------------------------- headline
@@ -99,10 +107,10 @@ def cards_html(report: Any, latency: Mapping[str, Any] | None = None, note: str 
     lat = latency or getattr(report, "latency", None)
     if lat and lat.get("batch1"):
         b1, bn = lat["batch1"], lat.get("batchN") or {}
-        lat_value = _ms(b1.get("median_ms"))
-        lat_sub = f"batch 1 median · p90 {_ms(b1.get('p90_ms'))}"
+        lat_value = fmt_ms(b1.get("median_ms"))
+        lat_sub = f"batch 1 median · p90 {fmt_ms(b1.get('p90_ms'))}"
         if bn.get("median_ms") is not None:
-            lat_sub += f" · batch {bn.get('batch', report.batch_size)}: {_ms(bn['median_ms'])}"
+            lat_sub += f" · batch {bn.get('batch', report.batch_size)}: {fmt_ms(bn['median_ms'])}"
     else:
         lat_value, lat_sub = "—", "press “Measure latency”"
     mem_sub = (

@@ -33,7 +33,7 @@ from idfy.data import describe_datasets
 from idfy.events import Checkpoint, Done, Eval, Failed, Samples, Start, Step
 from idfy.presets import list_presets, load_preset
 from idfy.train_config import TrainConfig
-from idfy.ui.formatting import subplot_title
+from idfy.ui.formatting import fmt_pct, subplot_title
 from idfy.ui.jobs import REGISTRY, JobError, JobRegistry, ordinal
 
 __all__ = [
@@ -349,10 +349,6 @@ def _plot(figure: dict[str, Any]) -> PlotData:
     return PlotData(type="plotly", plot=json.dumps(figure))
 
 
-def _pct(v: Any) -> str:
-    return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * float(v):.1f} %"
-
-
 def _iou(v: Any) -> str:
     return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{float(v):.3f}"
 
@@ -365,9 +361,9 @@ def metrics_rows(metrics: dict[str, Any]) -> list[list[Any]]:
         [
             "all",
             int(metrics.get("n", 0)),
-            _pct(metrics.get("accuracy")),
+            fmt_pct(metrics.get("accuracy")),
             _iou(metrics.get("mean_iou")),
-            _pct(metrics.get("loc_accuracy")),
+            fmt_pct(metrics.get("loc_accuracy")),
         ]
     ]
     for name, m in (metrics.get("per_class") or {}).items():
@@ -375,9 +371,9 @@ def metrics_rows(metrics: dict[str, Any]) -> list[list[Any]]:
             [
                 name,
                 int(m.get("n", 0)),
-                _pct(m.get("accuracy")),
+                fmt_pct(m.get("accuracy")),
                 _iou(m.get("iou")),
-                _pct(m.get("loc_accuracy")),
+                fmt_pct(m.get("loc_accuracy")),
             ]
         )
     return rows
@@ -500,9 +496,9 @@ class RunView:
             ]
         m = self.done.metrics if self.done is not None else (self.evals[-1].metrics if self.evals else None)
         if m:
-            parts = [f"acc {_pct(m.get('accuracy'))}"]
+            parts = [f"acc {fmt_pct(m.get('accuracy'))}"]
             if "mean_iou" in m:
-                parts += [f"IoU {_iou(m.get('mean_iou'))}", f"loc {_pct(m.get('loc_accuracy'))}"]
+                parts += [f"IoU {_iou(m.get('mean_iou'))}", f"loc {fmt_pct(m.get('loc_accuracy'))}"]
             out.append(("held-out" if self.done is None else "final", " · ".join(parts)))
         if self.start is not None:
             out.append(("params", f"{self.start.num_params:,}"))
