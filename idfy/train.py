@@ -23,7 +23,7 @@ import os
 import random
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +69,7 @@ def train(
     stop: threading.Event | None = None,
     data: tuple[Any, Any] | None = None,
     model: nn.Module | None = None,
+    clock: Callable[[], float] | None = None,
 ) -> Iterator[Event]:
     """Train ``model_cfg`` as ``train_cfg`` says, yielding :mod:`idfy.events` as it goes.
 
@@ -84,11 +85,14 @@ def train(
         model: a network to train instead of ``build_model(model_cfg)`` — e.g. a timm baseline trained with the
             same recipe. It must map (B, C, H, W) in [0, 1] to (B, 4 + C) for localization data or (B, C) for
             classification, C = the data's classes; ``model_cfg`` then only names the run.
+        clock: seconds for the time budget, the schedule and images/s (default ``time.perf_counter``); a
+            clock that advances only while this run computes lets several runs share a CPU fairly
+            (:mod:`idfy.race`).
 
     Yields:
         ``Start``, then ``Step`` / ``Eval`` / ``Samples`` / ``Checkpoint``, then one ``Done`` or ``Failed``.
     """
-    run = _Run(model_cfg, train_cfg, out_dir, resume, stop, data, model)
+    run = _Run(model_cfg, train_cfg, out_dir, resume, stop, data, model, clock)
     yield from run.events()
 
 
@@ -119,7 +123,9 @@ class _Run:
         stop: threading.Event | None,
         data: tuple[Any, Any] | None,
         model: nn.Module | None = None,
+        clock: Callable[[], float] | None = None,
     ) -> None:
+        self.clock = clock or time.perf_counter
         self.custom_model = model
         self.model_cfg = model_cfg
         self.tc = tc
@@ -303,7 +309,7 @@ class _Run:
         self.acc = torch.zeros(5, device=self.device)  # loss sums: total, box_l1, giou, cls; step count
         self.first_bad = torch.full((), _NO_BAD_STEP, dtype=torch.int64, device=self.device)
         self.bad_value = torch.zeros((), device=self.device)
-        self.t_start = time.perf_counter()
+        self.t_start = self.clock()
         self._open_window()
         self.epoch_gen_state = self.gen.get_state()
         self.reason = self._limit_reached()  # a resumed run may already be at its end
@@ -339,7 +345,7 @@ class _Run:
         yield from self._finish()
 
     def _elapsed(self) -> float:
-        return self.elapsed0 + time.perf_counter() - self.t_start
+        return self.elapsed0 + self.clock() - self.t_start
 
     def _train_step(self, x: Tensor, y: Tensor, boxes: Tensor | None) -> None:
         tc = self.tc
@@ -406,14 +412,14 @@ class _Run:
             yield self._step_event(stats)
         if not self.dist.is_main:
             return False
-        t0 = time.perf_counter()
+        t0 = self.clock()
         if do_eval:
             yield from self._evaluate()
         if do_samples:
             yield self._samples()
         if do_ckpt:
             yield self._save("last")
-        self.paused += time.perf_counter() - t0
+        self.paused += self.clock() - t0
         return False
 
     def _sync(self) -> tuple[list[float], int, list[int]]:
@@ -445,14 +451,14 @@ class _Run:
         )
 
     def _open_window(self) -> None:
-        self.win_t0 = time.perf_counter()
+        self.win_t0 = self.clock()
         self.paused = 0.0
         self.acc.zero_()
 
     def _step_event(self, stats: list[float]) -> Step:
         n = stats[4]
         ranks = self.dist.world_size
-        now = time.perf_counter()
+        now = self.clock()
         busy = max(now - self.win_t0 - self.paused, 1e-9)
         per_rank_steps = n / ranks
         ev = Step(
