@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "predict": ("idfy.commands.predict", "predict the (x1, y1, x2, y2, label) tuple for images"),
     "export": ("idfy.commands.export", "export a checkpoint to ONNX (with a parity check) or safetensors"),
     "ablate": ("idfy.commands.ablate", "run an ablation of one option over several seeds"),
+    "race": ("idfy.commands.race", "train 2-4 designs on the same data, seed and time budget, side by side"),
 }
 
 
