@@ -2,10 +2,25 @@
 
 Every format is read into the same in-memory :class:`ImageSet`, one object per image (when an image
 has several, the largest box is used and a note says so). Images are decoded with
-:func:`load_image` and resized to ``size x size`` (plain resize; boxes are normalized so they simply
+:func:`decode_image` and resized to ``size x size`` (plain resize; boxes are normalized so they simply
 stay valid). Problems with single items never stop the load: a corrupt image, a bad label line or a
 path that leaves the dataset folder is *skipped* and recorded in ``ImageSet.skipped`` as
-``(file name, reason)``. User files are only ever read.
+``(file name, reason)``; every item whose box was changed (turned with the image, clipped) gets a note in
+``ImageSet.notes``. User files are only ever read.
+
+Boxes and EXIF orientation (the image is always shown as its EXIF tag says, see :mod:`.orientation`):
+
+* VOC and COCO declare the image size. When it is the size of the *stored* pixels, the box was drawn on
+  them and is turned / mirrored with the image (all eight orientations); when it is the *displayed* size,
+  the box is kept; when it is neither, the item is skipped with both sizes as the reason (scaling a box
+  into another frame is never right). Orientations 2-4 and square images leave both sizes equal: the box
+  is then read in the stored frame, where COCO's and VOC's tools draw it.
+* YOLO's normalized boxes are read in the displayed frame, the frame the YOLO tools train on (they apply
+  the EXIF orientation when reading the image); CSV pixel boxes and VOC / COCO without a size are read in
+  the displayed frame too. A note names every such item whose image carried an orientation.
+
+COCO crowd annotations (``iscrowd: 1``) mark a group of objects that COCO leaves out of training and
+scoring; they are never used as the object, and an image with nothing else is skipped.
 
 Splits: ``"all"`` is every usable item. ``"train"`` / ``"test"`` use the layout's own split when it
 has one (``train/`` and ``test/``/``val/`` folders, YOLO ``images/train``, VOC ``ImageSets/Main``,
@@ -27,7 +42,8 @@ from pathlib import Path
 import torch
 
 from .base import ImageSet, convert_channels, resize_images, stable_holdout
-from .images import IMAGE_EXTENSIONS, ImageError, load_image
+from .images import IMAGE_EXTENSIONS, ImageError, decode_image
+from .orientation import orient_box, stored_size
 
 __all__ = ["HOLDOUT_PERCENT", "USER_FORMATS", "detect_format", "load_user_dataset"]
 
@@ -282,7 +298,8 @@ def _yaml_names(path: Path, notes: list[str]) -> list[str] | None:
     try:
         data = yaml.safe_load(_read_text(path))
     except (yaml.YAMLError, ValueError) as exc:
-        notes.append(f"{path.name} could not be read ({exc}); class names are the numeric ids")
+        problem = " ".join(str(exc).split())[:100]
+        notes.append(f"{path.name} could not be read ({problem}); class names are the numeric ids")
         return None
     names = data.get("names") if isinstance(data, dict) else None
     if isinstance(names, dict):
@@ -544,6 +561,14 @@ def _coco_box(ann: dict) -> tuple[float, float, float, float]:
     return x, y, x + w, y + h
 
 
+def _coco_crowd(ann: dict) -> bool:
+    """COCO's ``iscrowd`` flag (absent = 0); anything but 0 / 1 is an error, not a guess."""
+    flag = ann.get("iscrowd")
+    if flag is None or (isinstance(flag, (int, float)) and flag in (0, 1)):
+        return bool(flag)
+    raise _Skip(f"'iscrowd' must be 0 or 1; got {flag!r}")
+
+
 def _coco_annotations(data: dict, cats: dict[int, str], skipped: list[tuple[str, str]]) -> dict[object, list]:
     """Valid annotations grouped by image id: ``{image_id: [(crowd, _Obj), ...]}``."""
     by_image: dict[object, list] = {}
@@ -554,11 +579,16 @@ def _coco_annotations(data: dict, cats: dict[int, str], skipped: list[tuple[str,
                 raise _Skip("not an object")
             if ann.get("category_id") not in cats:
                 raise _Skip(f"unknown category_id {ann.get('category_id')!r}")
+            crowd = _coco_crowd(ann)
             obj = _Obj(cats[ann["category_id"]], _coco_box(ann))
         except _Skip as exc:
             skipped.append((where, str(exc)))
             continue
-        by_image.setdefault(ann.get("image_id"), []).append((bool(ann.get("iscrowd", 0)), obj))
+        key = ann.get("image_id")
+        if not isinstance(key, (int, str)):
+            skipped.append((where, f"'image_id' {key!r} is not an id"))
+            continue
+        by_image.setdefault(key, []).append((crowd, obj))
     return by_image
 
 
@@ -572,15 +602,21 @@ def _parse_coco(json_path: Path) -> _Parsed:
     stem_dir = json_path.stem.split("_")[-1]
     bases = [json_path.parent.resolve(), root / "images", root / stem_dir]
     entries = []
+    crowds = 0
+    seen: set[object] = set()
     for img in data["images"]:
         if not isinstance(img, dict) or not isinstance(img.get("file_name"), str):
             skipped.append((str(img)[:60], "image record without a 'file_name'"))
             continue
         fname = img["file_name"]
-        anns = by_image.get(img.get("id"), [])
-        plain = [o for crowd, o in anns if not crowd] or [o for _, o in anns]
+        image_id = img.get("id")
+        seen.add(image_id if isinstance(image_id, (int, str)) else None)
+        anns = by_image.get(image_id, []) if isinstance(image_id, (int, str)) else []
+        plain = [o for crowd, o in anns if not crowd]
+        crowds += len(anns) - len(plain)
         if not plain:
-            skipped.append((fname, "no annotations"))
+            why = "only crowd regions (iscrowd=1), which are not objects" if anns else "no annotations"
+            skipped.append((fname, why))
             continue
         try:
             path = _resolve_rel(root, fname, bases)
@@ -594,8 +630,18 @@ def _parse_coco(json_path: Path) -> _Parsed:
         if declared and (declared[0] <= 0 or declared[1] <= 0):
             declared = None
         entries.append(_Entry(key=fname, path=path, objects=plain, declared_size=declared))
+    for image_id, anns in by_image.items():
+        if image_id not in seen:
+            skipped.append(
+                (f"image_id {image_id!r}", f"{len(anns)} annotations for an image not in 'images'")
+            )
     classes = [cats[k] for k in sorted(cats)]
-    return _Parsed(entries=entries, classes=classes, task="localize", skipped=skipped)
+    notes = []
+    if crowds:
+        notes.append(
+            f"{crowds} crowd regions (iscrowd=1) left out: COCO marks groups of objects that way, not objects"
+        )
+    return _Parsed(entries=entries, classes=classes, task="localize", skipped=skipped, notes=notes)
 
 
 # ----------------------------------------------------------------------------- detection
@@ -681,7 +727,11 @@ def _select_split(parsed: _Parsed, split: str) -> tuple[list[_Entry], str]:
     if split == "all":
         return parsed.entries, "all items"
     if any(e.split is not None for e in parsed.entries):
-        return [e for e in parsed.entries if e.split == split], "the dataset's own train/test split"
+        how = "the dataset's own train/test split"
+        neither = sum(e.split not in ("train", "test") for e in parsed.entries)
+        if neither:
+            how += f" ({neither} items are in neither and left out)"
+        return [e for e in parsed.entries if e.split == split], how
     chosen = [e for e in parsed.entries if stable_holdout(e.key, HOLDOUT_PERCENT) == (split == "test")]
     return chosen, f"{HOLDOUT_PERCENT}% of the files held out as 'test' by a hash of their path"
 
@@ -694,56 +744,97 @@ def _pick_object(entry: _Entry, multi: list[str]) -> _Obj:
     return best
 
 
-def _normalized_box(entry: _Entry, obj: _Obj, width: int, height: int, notes: list[str]) -> tuple[float, ...]:
-    """Box of ``obj`` normalized to [0, 1] and clipped; raise _Skip when nothing is left."""
-    if entry.normalized:
-        w, h = 1.0, 1.0
-    elif entry.declared_size is not None:
-        w, h = entry.declared_size
-        if (round(w), round(h)) != (width, height):
+def _frame(
+    entry: _Entry, width: int, height: int, orientation: int, notes: list[str]
+) -> tuple[float, float, bool]:
+    """``(W, H, turn)``: the frame ``entry``'s boxes are written in (the module docstring's rule; ``1 x 1``
+    for normalized boxes) and whether they must be turned with the EXIF orientation. _Skip when the
+    declared size fits neither the stored nor the displayed image."""
+    if entry.normalized or entry.declared_size is None:
+        if orientation != 1:
+            how = "normalized box" if entry.normalized else "no image size declared, box"
+            notes.append(f"{entry.key}: EXIF orientation {orientation}; {how} read in the displayed frame")
+        return (1.0, 1.0, False) if entry.normalized else (float(width), float(height), False)
+    dw, dh = (round(v) for v in entry.declared_size)
+    sw, sh = stored_size((width, height), orientation)
+    if (dw, dh) == (sw, sh):
+        if orientation != 1:
             notes.append(
-                f"{entry.key}: the annotation says {w:g}x{h:g} but the image is {width}x{height}; "
-                "boxes scaled to the image"
+                f"{entry.key}: box turned with the image (EXIF orientation {orientation}; the annotation's "
+                f"{dw}x{dh} is the stored frame)"
             )
-    else:
-        w, h = float(width), float(height)
+        return float(sw), float(sh), orientation != 1
+    if (dw, dh) == (width, height):
+        return float(width), float(height), False
+    stored = f", stored {sw}x{sh} with EXIF orientation {orientation}" if orientation != 1 else ""
+    raise _Skip(
+        f"the annotation declares the image {dw}x{dh} but it is {width}x{height}{stored}; the boxes "
+        "cannot be placed, correct the annotation's size"
+    )
+
+
+def _normalized_box(
+    entry: _Entry, obj: _Obj, width: int, height: int, orientation: int, notes: list[str]
+) -> tuple[float, ...]:
+    """Box of ``obj`` normalized to the displayed ``width x height`` image and clipped to it.
+
+    Boxes more than a pixel outside the image are clipped with a note; _Skip when nothing is left."""
+    w, h, turn = _frame(entry, width, height, orientation, notes)
     x1, y1, x2, y2 = obj.box
-    x1, x2 = min(max(x1 / w, 0.0), 1.0), min(max(x2 / w, 0.0), 1.0)
-    y1, y2 = min(max(y1 / h, 0.0), 1.0), min(max(y2 / h, 0.0), 1.0)
-    if x2 - x1 <= 1e-6 or y2 - y1 <= 1e-6:
+    box = (x1 / w, y1 / h, x2 / w, y2 / h)
+    if turn:
+        box = orient_box(box, orientation)
+    clipped = tuple(min(max(v, 0.0), 1.0) for v in box)
+    if clipped[2] - clipped[0] <= 1e-6 or clipped[3] - clipped[1] <= 1e-6:
         raise _Skip(f"the box {obj.box} is empty or outside the image")
-    return x1, y1, x2, y2
+    if any(abs(a - b) * side > 1.0 for a, b, side in zip(box, clipped, (width, height, width, height))):
+        notes.append(f"{entry.key}: the box {obj.box} reaches more than a pixel outside the image; clipped")
+    return clipped
 
 
 def _load_entries(
     entries: list[_Entry], parsed: _Parsed, size: int, channels: int
 ) -> tuple[list[torch.Tensor], list[int], list[tuple[float, ...]], list[tuple[str, str]], list[str]]:
-    """Decode, resize and label every entry; failures become skips."""
+    """Decode, resize and label every entry; failures become skips, every change a note."""
     index = {name: i for i, name in enumerate(parsed.classes)}
     images, labels, boxes = [], [], []
     skipped: list[tuple[str, str]] = []
-    notes: list[str] = []
+    altered: list[str] = []
     multi: list[str] = []
+    decoded_notes: dict[str, list[str]] = {}
     for e in entries:
         try:
-            img = load_image(e.path, channels=channels)
+            dec = decode_image(e.path, channels=channels)
+            img = dec.image
             if parsed.task == "localize":
                 obj = _pick_object(e, multi)
-                box = _normalized_box(e, obj, img.shape[2], img.shape[1], notes)
+                box = _normalized_box(e, obj, img.shape[2], img.shape[1], dec.orientation, altered)
                 label = obj.label
             else:
                 box, label = (), e.label or ""
         except (ImageError, _Skip) as exc:
             skipped.append((e.key, str(exc)))
             continue
+        for note in dec.notes:
+            decoded_notes.setdefault(note, []).append(e.key)
         images.append(resize_images(img.unsqueeze(0), size))
         labels.append(index[label])
         boxes.append(box)
-    notes += multi[:_MAX_ITEM_NOTES]
-    if len(multi) > _MAX_ITEM_NOTES:
-        more = len(multi) - _MAX_ITEM_NOTES
-        notes.append(f"... and {more} more images with several objects (largest used)")
+    notes = [
+        f"{keys[0]}: {note}" if len(keys) == 1 else f"{len(keys)} images: {note} (first: {keys[0]})"
+        for note, keys in decoded_notes.items()
+    ]
+    notes = _capped(notes, "more kinds of image conversion")
+    notes += _capped(altered, "more boxes changed")
+    notes += _capped(multi, "more images with several objects (largest used)")
     return images, labels, boxes, skipped, notes
+
+
+def _capped(notes: list[str], what: str) -> list[str]:
+    """The first ``_MAX_ITEM_NOTES`` of ``notes``, then one line counting the rest."""
+    if len(notes) <= _MAX_ITEM_NOTES:
+        return notes
+    return [*notes[:_MAX_ITEM_NOTES], f"... and {len(notes) - _MAX_ITEM_NOTES} {what}"]
 
 
 def _empty_error(name: str, split: str, n_entries: int, skipped: list[tuple[str, str]]) -> ValueError:

@@ -3,8 +3,10 @@
 :func:`load_image` turns a file path or raw bytes into a uint8 ``(C, H, W)`` tensor. Everything
 that can go wrong with an untrusted file becomes an :class:`ImageError` whose message a person can
 act on: not an image, truncated, too many pixels (checked from the header, before decoding), or
-too many bytes. Unusual-but-valid images (16-bit, alpha, palette, CMYK, EXIF-rotated, animated)
-are converted, not rejected.
+too many bytes. Unusual-but-valid images (16-bit, float, alpha, palette, CMYK, EXIF-rotated, animated)
+are converted, not rejected; float and wide-integer pixels follow the range rule of :mod:`idfy.data.pixels`
+(float [0, 1] within 0.01, else 0..255, else an error). Every message is one line of idfy's own words (the
+decoder's text, when kept, is shortened to one line in parentheses).
 """
 
 from __future__ import annotations
@@ -19,12 +21,22 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 from torch import Tensor
 
-__all__ = ["IMAGE_EXTENSIONS", "DecodedImage", "ImageError", "decode_image", "load_image"]
+__all__ = [
+    "EXIF_ORIENTATION",
+    "IMAGE_EXTENSIONS",
+    "DecodedImage",
+    "ImageError",
+    "decode_image",
+    "load_image",
+]
 
 IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".pbm", ".jfif"}
 )
 _HINT = "supported: JPEG, PNG, BMP, GIF, WebP, TIFF, PPM/PGM"
+#: The EXIF tag that says how the stored pixels must be rotated / mirrored for display (values 1..8).
+EXIF_ORIENTATION = 0x0112
+_MAX_DETAIL = 100
 
 
 class ImageError(ValueError):
@@ -41,6 +53,9 @@ class DecodedImage:
         mode: the original Pillow mode (e.g. ``"I;16"``, ``"RGBA"``, ``"P"``).
         frames: number of frames in the file (> 1 for animations; only the first is used).
         notes: remarks about conversions that were applied.
+        orientation: the EXIF orientation (1..8) that was applied to reach ``image`` from the stored pixels;
+            1 when there was none (or it was unreadable). Boxes written on the stored pixels follow the image
+            with :func:`idfy.data.orientation.orient_box`.
     """
 
     image: Tensor
@@ -48,6 +63,7 @@ class DecodedImage:
     mode: str
     frames: int = 1
     notes: list[str] = field(default_factory=list)
+    orientation: int = 1
 
     @property
     def animated(self) -> bool:
@@ -57,6 +73,12 @@ class DecodedImage:
 
 def _mb(n: int) -> str:
     return f"{n / 2**20:.1f} MB"
+
+
+def _detail(exc: BaseException) -> str:
+    """The decoder's own text for ``exc``, on one line and at most ``_MAX_DETAIL`` characters."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= _MAX_DETAIL else text[: _MAX_DETAIL - 1] + "…"
 
 
 def _read_source(source: str | Path | bytes | bytearray | memoryview, max_bytes: int) -> tuple[bytes, str]:
@@ -91,14 +113,14 @@ def _open(data: bytes, name: str, max_pixels: int) -> Image.Image:
             im = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError as exc:
         raise ImageError(
-            f"{name}: the image is enormous; refused before decoding as a possible decompression bomb ({exc})"
+            f"{name}: the image is enormous; refused before decoding as a possible decompression bomb"
         ) from exc
     except UnidentifiedImageError as exc:
         raise ImageError(f"{name}: not an image, or an image format that cannot be read ({_HINT})") from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         if "truncated" in str(exc).lower():
             raise ImageError(f"{name}: the file is truncated (it ends inside the image header)") from exc
-        raise ImageError(f"{name}: the image header is damaged ({exc})") from exc
+        raise ImageError(f"{name}: the image header is damaged ({_detail(exc)})") from exc
     w, h = im.size
     if w < 1 or h < 1:
         raise ImageError(f"{name}: the image claims an empty size {w}x{h}")
@@ -118,44 +140,48 @@ def _decode(im: Image.Image, name: str) -> Image.Image:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             im.load()
     except Image.DecompressionBombError as exc:
-        raise ImageError(f"{name}: the image is enormous and was refused ({exc})") from exc
+        raise ImageError(
+            f"{name}: the image is enormous and was refused (a possible decompression bomb)"
+        ) from exc
     except (OSError, SyntaxError, ValueError, EOFError, IndexError) as exc:
         msg = str(exc)
         if "truncated" in msg.lower() or isinstance(exc, EOFError):
             raise ImageError(f"{name}: the file is truncated (the image data ends early)") from exc
-        raise ImageError(f"{name}: the image data is corrupt and cannot be decoded ({msg})") from exc
+        raise ImageError(f"{name}: the image data is corrupt and cannot be decoded ({_detail(exc)})") from exc
     return im
 
 
-def _orient(im: Image.Image, notes: list[str]) -> Image.Image:
-    """Apply the EXIF orientation tag, if any."""
+def _orient(im: Image.Image, notes: list[str]) -> tuple[Image.Image, int]:
+    """Apply the EXIF orientation tag, if any; return the image and the orientation applied (1 = none)."""
     try:
-        orientation = im.getexif().get(0x0112, 1)
+        orientation = im.getexif().get(EXIF_ORIENTATION, 1)
     except Exception:  # a broken EXIF block must not make the image unusable
         notes.append("the EXIF block is unreadable; orientation ignored")
-        return im
+        return im, 1
     if orientation in (None, 1):
-        return im
+        return im, 1
+    if not isinstance(orientation, int) or not 2 <= orientation <= 8:
+        notes.append(f"EXIF orientation {orientation!r} is not one of 1..8; ignored")
+        return im, 1
     out = ImageOps.exif_transpose(im)
     notes.append(f"rotated/flipped according to EXIF orientation {orientation}")
-    return out if out is not None else im
+    return (out if out is not None else im), orientation
 
 
-def _high_depth_to_8bit(im: Image.Image, notes: list[str]) -> Image.Image:
-    """Scale 16-bit ("I;16*", "I") and float ("F") gray images to 8-bit "L"."""
+def _high_depth_to_8bit(im: Image.Image, name: str, notes: list[str]) -> Image.Image:
+    """Scale 16-bit ("I;16*"), 32-bit integer ("I") and float ("F") gray images to 8-bit "L".
+
+    The rule is :mod:`idfy.data.pixels`'s; values that fit none of its ranges raise ImageError."""
+    from .pixels import float_to_uint8, int_to_uint8  # here: pixels imports ImageError from this module
+
     arr = np.asarray(im)
-    if im.mode.startswith("I;16") or (im.mode == "I" and arr.size and int(arr.max()) > 255):
-        a = np.clip(arr.astype(np.int64), 0, 65535)
-        out = ((a * 255 + 32767) // 65535).astype(np.uint8)
-        notes.append(f"{im.mode} image scaled from 16 to 8 bits")
-    elif im.mode == "F":
-        a = np.nan_to_num(arr.astype(np.float64), nan=0.0)
-        scale = 255.0 if a.size and float(a.max()) <= 1.0 else 1.0
-        out = np.clip(np.rint(a * scale), 0, 255).astype(np.uint8)
-        notes.append("floating-point image converted to 8 bits")
+    if im.mode == "F":
+        out, note = float_to_uint8(arr, name)
     else:
-        out = np.clip(arr, 0, 255).astype(np.uint8)
-    return Image.fromarray(out, mode="L")
+        out, note = int_to_uint8(arr, name, sixteen_bit=im.mode.startswith("I;16"))
+    if note:
+        notes.append(note)
+    return Image.fromarray(np.ascontiguousarray(out), mode="L")
 
 
 def _flatten_alpha(im: Image.Image, notes: list[str]) -> Image.Image:
@@ -166,10 +192,10 @@ def _flatten_alpha(im: Image.Image, notes: list[str]) -> Image.Image:
     return Image.alpha_composite(white, rgba).convert("RGB")
 
 
-def _to_mode(im: Image.Image, channels: int, notes: list[str]) -> Image.Image:
+def _to_mode(im: Image.Image, channels: int, name: str, notes: list[str]) -> Image.Image:
     """Convert any Pillow mode to "L" (channels=1) or "RGB" (channels=3)."""
     if im.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
-        im = _high_depth_to_8bit(im, notes)
+        im = _high_depth_to_8bit(im, name, notes)
     has_alpha = im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
         im.mode in ("P", "L", "RGB") and "transparency" in im.info
     )
@@ -192,7 +218,12 @@ def decode_image(
     """Decode ``source`` (a path or the raw file bytes) like :func:`load_image`, with details.
 
     Returns a :class:`DecodedImage` whose ``image`` is uint8 ``(channels, H, W)`` and whose
-    ``frames`` / ``notes`` say what was done (e.g. the first of 12 animation frames was used).
+    ``frames`` / ``notes`` / ``orientation`` say what was done (e.g. the first of 12 animation frames was
+    used, float pixels were read as [0, 1], EXIF orientation 6 was applied).
+
+    Raises:
+        ImageError: see :func:`load_image`; also float pixels that are NaN / infinite or fit neither [0, 1]
+            nor 0..255, and integer pixels outside 0..65535 (:mod:`idfy.data.pixels`).
     """
     if channels not in (1, 3):
         raise ValueError(f"channels must be 1 or 3; got {channels}")
@@ -204,16 +235,20 @@ def decode_image(
     if frames > 1:
         notes.append(f"{name} is animated ({frames} frames); the first frame was used")
     im = _decode(im, name)
-    im = _orient(im, notes)
+    im, orientation = _orient(im, notes)
     try:
-        im = _to_mode(im, channels, notes)
+        im = _to_mode(im, channels, name, notes)
+    except ImageError:
+        raise
     except (OSError, ValueError) as exc:
-        raise ImageError(f"{name}: the colour mode {mode} cannot be converted ({exc})") from exc
+        raise ImageError(f"{name}: the colour mode {mode} cannot be converted ({_detail(exc)})") from exc
     arr = np.asarray(im, dtype=np.uint8)
     if arr.ndim == 2:
         arr = arr[:, :, None]
     tensor = torch.from_numpy(arr.copy()).permute(2, 0, 1).contiguous()
-    return DecodedImage(image=tensor, format=fmt, mode=mode, frames=frames, notes=notes)
+    return DecodedImage(
+        image=tensor, format=fmt, mode=mode, frames=frames, notes=notes, orientation=orientation
+    )
 
 
 def load_image(
@@ -227,7 +262,8 @@ def load_image(
 
     Raises :class:`ImageError` (a ValueError) with a clear message when the input is not an image,
     is truncated or corrupt, claims more than ``max_pixels`` pixels (checked from the header before
-    decoding), or is larger than ``max_bytes``. 16-bit images are scaled to 8 bits, transparency is
+    decoding), or is larger than ``max_bytes``, or holds float pixels outside the rule of
+    :mod:`idfy.data.pixels`. 16-bit images are scaled to 8 bits, transparency is
     composited on white, palette/CMYK/gray are converted, EXIF orientation is applied and animations
     give their first frame (use :func:`decode_image` to learn that it was animated).
     """
