@@ -133,8 +133,14 @@ class Predictor:
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str = "auto") -> Predictor:
-        """Load a checkpoint file or run folder (``best.pt`` first) with ``weights_only=True``."""
-        from idfy.checkpoint import load_checkpoint, model_config_of
+        """Load a checkpoint file or run folder (``best.pt`` first) with ``weights_only=True``.
+
+        Raises:
+            FileNotFoundError: no such file / no checkpoint in the folder.
+            ValueError: the file is not a usable idfy checkpoint (:class:`idfy.checkpoint.CheckpointError`,
+                one line naming the file and what to do) or its design is invalid (``ConfigError``).
+        """
+        from idfy.checkpoint import load_checkpoint, load_model_weights, model_config_of
         from idfy.model import build_model
         from idfy.train_config import resolve_device
 
@@ -142,7 +148,7 @@ class Predictor:
         ckpt = load_checkpoint(path, map_location="cpu")
         cfg = model_config_of(ckpt)
         model = build_model(cfg)
-        model.load_state_dict(ckpt["model"])
+        load_model_weights(model, ckpt)
         classes = list(ckpt.get("classes") or [f"class {i}" for i in range(cfg.num_classes)])
         return cls(model, cfg, classes, dev)
 

@@ -88,7 +88,7 @@ def test_atomic_write_keeps_the_old_file_on_a_crash(tmp_path) -> None:
 
 def test_load_refuses_foreign_and_broken_files(tmp_path) -> None:
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint at all")
-    with pytest.raises(ValueError, match="not a readable idfy checkpoint"):
+    with pytest.raises(ValueError, match="not a PyTorch checkpoint file"):
         load_checkpoint(tmp_path / "junk.pt")
     torch.save({"weights": torch.zeros(2)}, tmp_path / "other.pt")
     with pytest.raises(ValueError, match="not an idfy checkpoint"):
