@@ -6,15 +6,57 @@ path that reports *where* a value is wrong ("stages[2].conv.groups: expected an 
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import difflib
+import math
+import reprlib
 import types
 import typing
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
+#: Longest excerpt of a value that an error message quotes.
+MAX_QUOTE = 80
+#: Integers beyond the int64 range are refused (no config field comes near it).
+_INT_BITS = 63
+#: str() of an int is refused by Python beyond 4300 digits; stay well below.
+_STR_INT_BITS = 12_000
+
 
 class ConfigError(ValueError):
     """An invalid idfy configuration; the message says what is wrong and how to fix it."""
+
+
+class _ShortRepr(reprlib.Repr):
+    """``reprlib`` with bounds on strings, containers, nesting and integer digits."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxlevel, self.maxstring, self.maxother, self.maxlong = 3, 60, 60, 40
+        self.maxlist = self.maxtuple = self.maxset = self.maxfrozenset = self.maxdeque = self.maxarray = 6
+        self.maxdict = 4
+
+    def repr_int(self, x: int, level: int) -> str:
+        if x.bit_length() <= 128:
+            return builtins.repr(x)
+        if x.bit_length() > _STR_INT_BITS:
+            return f"a number of about {int(x.bit_length() * math.log10(2)) + 1:,} digits"
+        digits = str(abs(x))
+        return f"{'-' if x < 0 else ''}{digits[:4]}…{digits[-1]} ({len(digits):,} digits)"
+
+
+_SHORT = _ShortRepr()
+
+
+def short_repr(value: Any, limit: int = MAX_QUOTE) -> str:
+    """An escaped excerpt of ``value`` of at most ``limit`` characters for error messages (``reprlib``):
+    long strings and lists are cut, deep nesting shows as ``[...]``, huge integers by their digit count.
+    Never raises and never walks more than a few dozen items, whatever ``value`` holds."""
+    try:
+        text = _SHORT.repr(value)
+    except Exception:  # a foreign object whose __repr__ fails
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _type_name(tp: Any) -> str:
@@ -60,56 +102,89 @@ def from_plain(tp: Any, value: Any, path: str = "config") -> Any:
                 return from_plain(arg, value, path)
             except ConfigError as e:
                 errors.append(str(e))
-        raise ConfigError(errors[0] if errors else f"{path}: invalid value {value!r}")
+        raise ConfigError(errors[0] if errors else f"{path}: invalid value {short_repr(value)}")
     if origin is Literal:
         allowed = get_args(tp)
+        names = ", ".join(map(repr, allowed))
+        if not _hashable_scalar(value):
+            raise ConfigError(f"{path}: expected one of {names}, got {_describe(value)}")
         if value not in allowed:
-            hint = difflib.get_close_matches(str(value), [str(a) for a in allowed], n=1)
-            extra = f" (did you mean {hint[0]!r}?)" if hint else ""
-            raise ConfigError(f"{path}: {value!r} is not one of {', '.join(map(repr, allowed))}{extra}")
+            close = _close(value, allowed)
+            hint = f" (did you mean {close!r}?)" if close else ""
+            raise ConfigError(f"{path}: {short_repr(value)} is not one of {names}{hint}")
         return value
     if origin is tuple:
         args = get_args(tp)
         if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{path}: expected a list, got {value!r}")
+            raise ConfigError(f"{path}: expected a list, got {_describe(value)}")
         if len(args) == 2 and args[1] is Ellipsis:
             return tuple(from_plain(args[0], v, f"{path}[{i}]") for i, v in enumerate(value))
         if len(value) != len(args):
-            raise ConfigError(f"{path}: expected {len(args)} values, got {len(value)} ({list(value)!r})")
+            raise ConfigError(
+                f"{path}: expected {len(args)} values, got {len(value):,} ({short_repr(value)})"
+            )
         return tuple(from_plain(a, v, f"{path}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
     if dataclasses.is_dataclass(tp):
         if isinstance(value, tp):
             return value
         if not isinstance(value, dict):
-            raise ConfigError(f"{path}: expected a mapping of {tp.__name__} fields, got {value!r}")
+            raise ConfigError(f"{path}: expected a mapping of {tp.__name__} fields, got {_describe(value)}")
         hints = get_type_hints(tp)
         names = [f.name for f in dataclasses.fields(tp) if f.init]
         unknown = [k for k in value if k not in names]
         if unknown:
             key = unknown[0]
-            hint = difflib.get_close_matches(str(key), names, n=1)
-            extra = f" Did you mean {hint[0]!r}?" if hint else ""
-            raise ConfigError(f"{path}: unknown option {key!r}.{extra} Valid options: {', '.join(names)}")
+            close = _close(key, names)
+            hint = f" Did you mean {close!r}?" if close else ""
+            raise ConfigError(
+                f"{path}: unknown option {short_repr(key)}.{hint} Valid options: {', '.join(names)}"
+            )
         kwargs = {k: from_plain(hints[k], v, f"{path}.{k}") for k, v in value.items()}
         return tp(**kwargs)
     if tp is bool:
         if not isinstance(value, bool):
-            raise ConfigError(f"{path}: expected true/false, got {value!r}")
+            raise ConfigError(f"{path}: expected true/false, got {_describe(value)}")
         return value
     if tp is int:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, float) and value.is_integer():
-                return int(value)
-            raise ConfigError(f"{path}: expected an integer, got {value!r}")
+            raise ConfigError(f"{path}: expected an integer, got {_describe(value)}")
+        if value.bit_length() > _INT_BITS:
+            raise ConfigError(f"{path}: {short_repr(value)} is too large for an integer option")
         return value
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{path}: expected a number, got {value!r}")
-        return float(value)
+            raise ConfigError(f"{path}: expected a number, got {_describe(value)}")
+        try:
+            return float(value)
+        except OverflowError:  # an int beyond ~1.8e308 (fuzz-3)
+            raise ConfigError(f"{path}: {short_repr(value)} is too large for a number") from None
     if tp is str:
         if not isinstance(value, str):
-            raise ConfigError(f"{path}: expected a string, got {value!r}")
+            raise ConfigError(f"{path}: expected a string, got {_describe(value)}")
         return value
     if tp is Any or tp is typing.Any:
         return value
     raise ConfigError(f"{path}: unsupported type {_type_name(tp)}")
+
+
+def _hashable_scalar(value: Any) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+def _describe(value: Any) -> str:
+    """A container by its kind and size (never its items listed in full), a scalar by its short repr."""
+    if isinstance(value, dict):
+        return f"a mapping of {len(value):,} options"
+    if isinstance(value, (list, tuple)):
+        return f"a list of {len(value):,} values {short_repr(value, 40)}" if value else "an empty list"
+    return short_repr(value)
+
+
+def _close(value: Any, choices: Any) -> str | None:
+    """The choice closest to a short string ``value`` (``difflib``); ``None`` for anything else."""
+    if not isinstance(value, str) or len(value) > 64:
+        return None
+    close = difflib.get_close_matches(value, [str(c) for c in choices], n=1)
+    return close[0] if close else None

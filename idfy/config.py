@@ -19,18 +19,17 @@ raises :class:`ConfigError` with a message a person can act on.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import hashlib
 import json
 import math
-import zlib
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import yaml
 
-from idfy._dataclass_io import ConfigError, from_plain, to_plain
+from idfy._dataclass_io import ConfigError, from_plain, short_repr, to_plain
+from idfy.config_io import check_plain, decode_token, encode_token, load_yaml
 
 __all__ = [
     "BLOCK_ORDERS",
@@ -86,17 +85,17 @@ def parse_order(order: str) -> tuple[str, ...]:
     names = ", ".join(BLOCK_ORDERS)
     if bad:
         raise ConfigError(
-            f"block.order: unknown step {bad[0]!r} in {order!r}. Use one of {names} "
+            f"block.order: unknown step {short_repr(bad[0])} in {short_repr(order)}. Use one of {names} "
             "or a dash-separated sequence of conv, bn, relu, add (e.g. 'bn-relu-conv-bn-relu-conv-add')."
         )
     if tokens.count("add") != 1 or tokens.count("conv") != 2:
         raise ConfigError(
-            f"block.order: {order!r} must contain exactly two 'conv' and one 'add' "
+            f"block.order: {short_repr(order)} must contain exactly two 'conv' and one 'add' "
             f"(a residual unit of two convolutions); named orders: {names}."
         )
     if tokens.index("add") < max(i for i, t in enumerate(tokens) if t == "conv"):
         raise ConfigError(
-            f"block.order: in {order!r} both convs must come before 'add' (the residual branch)."
+            f"block.order: in {short_repr(order)} both convs must come before 'add' (the residual branch)."
         )
     return tokens
 
@@ -350,9 +349,13 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
-        """Strict inverse of :meth:`to_dict`; missing keys take defaults, unknown keys raise ``ConfigError``."""
+        """Strict inverse of :meth:`to_dict`; missing keys take defaults, unknown keys raise ``ConfigError``.
+
+        Nesting and size are checked first (:func:`idfy.config_io.check_plain`), so a hostile dict fails
+        in bounded time with a message that quotes at most a short excerpt of a value."""
         if not isinstance(data, dict):
             raise ConfigError(f"config: expected a mapping of options, got {type(data).__name__}")
+        check_plain(data)
         return from_plain(cls, data)
 
     def to_yaml(self) -> str:
@@ -360,38 +363,31 @@ class ModelConfig:
 
     @classmethod
     def from_yaml(cls, text: str) -> ModelConfig:
-        """Parse YAML text (``yaml.safe_load``); syntax errors become ``ConfigError`` with the line number."""
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as e:
-            mark = getattr(e, "problem_mark", None)
-            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-            raise ConfigError(f"YAML could not be read{where}: {problem}") from None
+        """Parse YAML text with the limits of :func:`idfy.config_io.load_yaml` (256 KiB, no anchors or
+        aliases, nesting, value count, number length) checked before the document is built.
+
+        Raises:
+            ConfigError: a limit, a syntax error (with its line) or an invalid option.
+        """
+        data = load_yaml(text)
         if data is None:
             raise ConfigError("YAML is empty: give at least `name:` or start from a preset")
         return cls.from_dict(data)
 
     def to_url(self) -> str:
         """Compact URL-safe string (zlib-compressed JSON, base64url), prefixed ``v1.``."""
-        raw = json.dumps(self.to_dict(), separators=(",", ":")).encode()
-        return "v1." + base64.urlsafe_b64encode(zlib.compress(raw, 9)).decode().rstrip("=")
+        return encode_token(self.to_dict())
 
     @classmethod
     def from_url(cls, text: str) -> ModelConfig:
-        text = text.strip()
-        if not text.startswith("v1."):
-            raise ConfigError("shared config string must start with 'v1.'; copy the whole ?cfg=... value")
-        body = text[3:]
-        try:
-            raw = zlib.decompress(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)), bufsize=1 << 16)
-            if len(raw) > 1 << 20:
-                raise ValueError("too large")
-            data = json.loads(raw)
-        except (ValueError, zlib.error) as e:
-            raise ConfigError(
-                f"shared config string is damaged ({e}); copy the whole ?cfg=... value"
-            ) from None
+        """Inverse of :meth:`to_url`; decompression stops at 256 KiB (:func:`idfy.config_io.decode_token`).
+
+        Raises:
+            ConfigError: a damaged or oversized string, or an invalid option.
+        """
+        data = decode_token(text)
+        if not isinstance(data, dict):
+            raise ConfigError("shared config string is damaged; copy the whole ?cfg=... value")
         return cls.from_dict(data)
 
     def fingerprint(self) -> str:
@@ -419,12 +415,18 @@ def _set_path(node: Any, parts: list[str], value: Any, key: str) -> None:
                 node[i] = value
         return
     if not isinstance(node, dict):
-        raise ConfigError(f"{key}: cannot go into {head!r}, the value there is not a group of options")
+        raise ConfigError(
+            f"{short_repr(key)}: cannot go into {short_repr(head)}, the value there is not a group of options"
+        )
     if head not in node:
-        raise ConfigError(f"{key}: unknown option {head!r}; options here: {', '.join(node)}")
+        raise ConfigError(
+            f"{short_repr(key)}: unknown option {short_repr(head)}; options here: {', '.join(node)}"
+        )
     if rest:
         if node[head] is None:
-            raise ConfigError(f"{key}: {head!r} is off (null); set it to a mapping first")
+            raise ConfigError(
+                f"{short_repr(key)}: {short_repr(head)} is off (null); set it to a mapping first"
+            )
         _set_path(node[head], rest, value, key)
     else:
         node[head] = value
@@ -434,9 +436,11 @@ def _index(text: str, n: int, key: str) -> int:
     try:
         i = int(text)
     except ValueError:
-        raise ConfigError(f"{key}: {text!r} is not a stage index (0..{n - 1} or *)") from None
+        raise ConfigError(
+            f"{short_repr(key)}: {short_repr(text)} is not a stage index (0..{n - 1} or *)"
+        ) from None
     if not -n <= i < n:
-        raise ConfigError(f"{key}: stage {i} does not exist (there are {n} stages)")
+        raise ConfigError(f"{short_repr(key)}: stage {short_repr(i)} does not exist (there are {n} stages)")
     return i
 
 
@@ -534,9 +538,11 @@ def _validate(cfg: ModelConfig) -> None:
         g = st.gaussian
         if g.enabled:
             if not 1 <= len(g.sigmas) <= 6:
-                raise ConfigError(f"{where}: gaussian.sigmas needs 1 to 6 values, got {list(g.sigmas)}")
+                raise ConfigError(f"{where}: gaussian.sigmas needs 1 to 6 values, got {len(g.sigmas):,}")
             if any(not (0.1 <= s <= 16) for s in g.sigmas):
-                raise ConfigError(f"{where}: gaussian.sigmas {list(g.sigmas)} must lie between 0.1 and 16")
+                raise ConfigError(
+                    f"{where}: gaussian.sigmas {short_repr(list(g.sigmas))} must lie between 0.1 and 16"
+                )
             if g.dog and len(g.sigmas) < 2:
                 raise ConfigError(
                     f"{where}: gaussian.dog needs at least two sigmas (differences of Gaussians)"
@@ -548,10 +554,10 @@ def _validate(cfg: ModelConfig) -> None:
                 raise ConfigError(f"{where}: dense.reduction={st.dense.reduction} must be between 1 and 64")
             if st.dense_width() < 1:
                 raise ConfigError(f"{where}: dense.width must be at least 1")
+    if len(cfg.head.widths) > 12:  # the length first: a long list is never listed in a message (fuzz-7)
+        raise ConfigError(f"head.widths: {len(cfg.head.widths):,} layers; at most 12")
     if any(not 1 <= x <= 65536 for x in cfg.head.widths):
         raise ConfigError(f"head.widths {list(cfg.head.widths)}: every width must be between 1 and 65536")
-    if len(cfg.head.widths) > 12:
-        raise ConfigError(f"head.widths: {len(cfg.head.widths)} layers; at most 12")
     if not 0.0 <= cfg.head.dropout < 1.0:
         raise ConfigError(f"head.dropout={cfg.head.dropout}: must be in [0, 1)")
     if cfg.head.kind == "flatten":

@@ -1,17 +1,43 @@
-"""Presets are data: ``presets/*.yaml`` in the repository, shipped as ``idfy._presets`` when installed."""
+"""Presets are data (``presets/*.yaml`` in the repository, shipped as ``idfy._presets`` when installed), and
+:func:`resolve_config` is the one way from a reference to a config.
+
+A reference is one of:
+
+* a preset name from :func:`list_presets` (``"seed_model2"``);
+* a shared ``v1.`` string (the app's ``?cfg=`` value, :meth:`ModelConfig.to_url`);
+* YAML text (more than one line, or one line holding a ``:``);
+* a file — only where the caller allows paths (command line, library): a :class:`~pathlib.Path`, an explicit
+  ``file:PATH``, or a one-line name ending in ``.yaml``/``.yml``.
+
+Text from the network (the app, its API and its URL) is resolved with ``allow_paths=False``: it never names a
+file, and an unknown name gets the same answer whether or not a file of that name exists.
+"""
 
 from __future__ import annotations
 
 import difflib
+import os
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
+from idfy._dataclass_io import short_repr
 from idfy.config import ConfigError, ModelConfig
+from idfy.config_io import MAX_YAML_BYTES, TOKEN_PREFIX, check_text, read_config_file
 
-__all__ = ["MAX_YAML_BYTES", "is_design", "list_presets", "load_config_file", "load_preset", "preset_dir"]
+__all__ = [
+    "FILE_PREFIX",
+    "MAX_YAML_BYTES",
+    "is_design",
+    "list_presets",
+    "load_config_file",
+    "load_preset",
+    "preset_dir",
+    "resolve_config",
+]
 
-#: YAML config files larger than this are refused before parsing.
-MAX_YAML_BYTES = 256 * 1024
+#: Prefix that marks a reference as a file path (command line and library only).
+FILE_PREFIX = "file:"
 _YAML_SUFFIXES = (".yaml", ".yml")
 
 
@@ -24,7 +50,7 @@ def preset_dir() -> Path:
 
 
 def list_presets() -> list[str]:
-    """Names of the bundled presets, sorted (``full``, ``seed_model1``, ``seed_model2``, ``small``, ``tiny``)."""
+    """Names of the bundled presets, sorted (``full``, ``seed_model1``, ``seed_model2``, ``small``, ``tiny``, ...)."""
     return sorted(p.stem for p in preset_dir().glob("*.yaml"))
 
 
@@ -33,30 +59,76 @@ def is_design(name: str) -> bool:
     return name in list_presets() or name.endswith(_YAML_SUFFIXES)
 
 
-def load_config_file(path: str | Path) -> ModelConfig:
-    """Read a YAML config file (size-capped, ``yaml.safe_load``)."""
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"config file {str(p)!r} does not exist")
-    if p.stat().st_size > MAX_YAML_BYTES:
-        raise ConfigError(
-            f"config file {p.name!r} is larger than {MAX_YAML_BYTES // 1024} KiB; is it a config?"
-        )
-    return ModelConfig.from_yaml(p.read_text(encoding="utf-8", errors="replace"))
+def load_config_file(path: str | os.PathLike[str]) -> ModelConfig:
+    """A config from a YAML file named by a local user: read at most 256 KiB
+    (:func:`idfy.config_io.read_config_file`), then :meth:`ModelConfig.from_yaml`.
+
+    Raises:
+        ConfigError: missing, unreadable, too large or not UTF-8 file (named, its content never quoted),
+        or an invalid config.
+    """
+    return ModelConfig.from_yaml(read_config_file(path))
 
 
-def load_preset(name_or_path: str | Path) -> ModelConfig:
-    """A preset by name (``"seed_model2"``) or a YAML file by path.
+def resolve_config(ref: Any, *, allow_paths: bool = False) -> ModelConfig:
+    """The config behind ``ref``: a :class:`ModelConfig` (returned as is), a preset name, a ``v1.`` string,
+    YAML text, or — only with ``allow_paths`` — a file (see the module docstring).
+
+    Args:
+        ref: the reference; text is checked against the 256 KiB limit before anything else.
+        allow_paths: ``True`` for the command line and library callers; ``False`` for anything that came
+            from the network, where a path is refused without touching the file system.
+
+    Raises:
+        ConfigError: "unknown preset 'x'; presets: ..." for a name that is not a preset (the same answer
+        whether or not such a file exists), "file paths are not accepted here" for a path without
+        ``allow_paths``, or the parser's / validator's message.
+    """
+    if isinstance(ref, ModelConfig):
+        return ref
+    if isinstance(ref, os.PathLike):
+        if not allow_paths:
+            raise ConfigError(_no_paths())
+        return load_config_file(ref)
+    text = check_text(ref, "design").strip()
+    if not text:
+        raise ConfigError("config is empty: give YAML text, a preset name or a shared v1. string")
+    if "\n" not in text:
+        if text.startswith(TOKEN_PREFIX):
+            return ModelConfig.from_url(text)
+        if text.startswith(FILE_PREFIX):
+            if not allow_paths:
+                raise ConfigError(_no_paths())
+            return load_config_file(text[len(FILE_PREFIX) :].strip())
+        if text in list_presets():
+            return load_config_file(preset_dir() / f"{text}.yaml")
+        if allow_paths and text.lower().endswith(_YAML_SUFFIXES):
+            return load_config_file(text)
+        if ":" not in text:
+            raise ConfigError(_unknown_preset(text, allow_paths))
+    return ModelConfig.from_yaml(text)
+
+
+def load_preset(name_or_path: str | os.PathLike[str]) -> ModelConfig:
+    """A preset by name (``"seed_model2"``) or, for command-line and library use, a YAML file by path
+    (a ``Path``, ``"file:PATH"`` or ``"PATH.yaml"``): :func:`resolve_config` with ``allow_paths=True``.
 
     Raises:
         ConfigError: unknown name (with the list of presets and a suggestion) or an invalid file.
     """
-    text = str(name_or_path)
-    if text.endswith(_YAML_SUFFIXES) or Path(text).is_file():
-        return load_config_file(text)
+    return resolve_config(name_or_path, allow_paths=True)
+
+
+def _no_paths() -> str:
+    return (
+        f"file paths are not accepted here; give a preset name ({', '.join(list_presets())}), "
+        "YAML text or a shared v1. string"
+    )
+
+
+def _unknown_preset(name: str, allow_paths: bool) -> str:
     names = list_presets()
-    if text not in names:
-        close = difflib.get_close_matches(text, names, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ConfigError(f"unknown preset {text!r}.{hint} Presets: {', '.join(names)}; or give a .yaml path")
-    return load_config_file(preset_dir() / f"{text}.yaml")
+    close = difflib.get_close_matches(name, names, n=1) if len(name) <= 64 else []
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    files = "; or a .yaml path (file:PATH)" if allow_paths else "; or YAML text, or a shared v1. string"
+    return f"unknown preset {short_repr(name)}.{hint} Presets: {', '.join(names)}{files}"

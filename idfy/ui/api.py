@@ -15,7 +15,7 @@ from typing import Any
 
 import gradio as gr
 
-from idfy.config import ConfigError, ModelConfig
+from idfy.config import MAX_INPUT_SIDE, ConfigError, ModelConfig
 from idfy.ui.limits import check_memory, check_report
 from idfy.ui.state import config_from_text
 
@@ -39,10 +39,27 @@ def _guard(fn: Callable[[], Any]) -> Any:
         ) from None
 
 
-def _config(config: str, input_size: int = 0) -> ModelConfig:
+#: Most designs one /compare call takes.
+MAX_COMPARE = 4
+
+
+def _side(input_size: Any) -> int:
+    """``input_size`` as a whole number of pixels (0 keeps the config's), checked before any work."""
+    if isinstance(input_size, bool) or not isinstance(input_size, (int, float)):
+        raise ConfigError(f"input_size: give a whole number of pixels, got {type(input_size).__name__}")
+    if not (input_size == 0 or 8 <= input_size <= MAX_INPUT_SIDE) or input_size != int(input_size):
+        raise ConfigError(
+            f"input_size: give 0 (the config's size) or a whole number from 8 to {MAX_INPUT_SIDE}"
+        )
+    return int(input_size)
+
+
+def _config(config: str, input_size: Any = 0) -> ModelConfig:
+    """The design behind text from the network (never a path): :func:`~idfy.ui.state.config_from_text`."""
+    side = _side(input_size)
     cfg = config_from_text(config)
-    if input_size:
-        cfg = cfg.set("input.size", [int(input_size), int(input_size)])
+    if side:
+        cfg = cfg.set("input.size", [side, side])
     return cfg
 
 
@@ -68,8 +85,10 @@ def compare(designs: list[str], baselines: bool = True) -> dict:
     from idfy.ui.compare_tab import compare_designs
 
     def run() -> dict:
-        if not isinstance(designs, list) or not designs:
-            raise ConfigError("designs: give a list of 1 to 4 preset names or YAML texts")
+        if not isinstance(designs, list) or not 1 <= len(designs) <= MAX_COMPARE:
+            raise ConfigError(
+                f"designs: give a list of 1 to {MAX_COMPARE} preset names, YAML texts or v1. strings"
+            )
         return compare_designs([_config(d) for d in designs], baselines=bool(baselines)).to_dict()  # guarded
 
     return _guard(run)
@@ -77,9 +96,11 @@ def compare(designs: list[str], baselines: bool = True) -> dict:
 
 def diagram(config: str, detail: str = "stages") -> str:
     """The design's graphviz diagram as SVG text; ``detail``: stages, blocks or layers."""
-    from idfy.ui.design_tab import diagram_svg
+    from idfy.ui.design_tab import DIAGRAM_DETAILS, diagram_svg
 
     def run() -> str:
+        if not isinstance(detail, str) or detail not in DIAGRAM_DETAILS:
+            raise ConfigError(f"detail: use one of {', '.join(DIAGRAM_DETAILS)}")
         cfg = _config(config)
         _report(cfg)
         return diagram_svg(cfg, detail)

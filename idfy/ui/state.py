@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from idfy.config import ConfigError, ModelConfig
-from idfy.presets import MAX_YAML_BYTES, list_presets, load_preset
+from idfy.presets import list_presets, resolve_config
 
 __all__ = [
     "CURRENT",
@@ -33,27 +33,14 @@ _MAX_MEASURED = 32
 
 
 def config_from_text(text: str) -> ModelConfig:
-    """A config from YAML text, a preset name (``"seed_model2"``) or a shared ``v1.`` URL string.
+    """A config from text that came from the browser or the API: YAML text, a preset name
+    (``"seed_model2"``) or a shared ``v1.`` URL string — never a file path
+    (:func:`idfy.presets.resolve_config` with ``allow_paths=False``).
 
     Raises:
-        ConfigError: with the parser's or validator's message.
+        ConfigError: with the parser's or validator's message (limits are checked before parsing).
     """
-    if not isinstance(text, str):
-        raise ConfigError(f"expected YAML text or a preset name, got {type(text).__name__}")
-    stripped = text.strip()
-    if len(stripped.encode()) > MAX_YAML_BYTES:
-        raise ConfigError(f"config text is larger than {MAX_YAML_BYTES // 1024} KiB; is it a config?")
-    if not stripped:
-        raise ConfigError("config is empty: give YAML text, a preset name or a shared v1. string")
-    if stripped.startswith("v1."):
-        return ModelConfig.from_url(stripped)
-    if "\n" not in stripped and ":" not in stripped:
-        return load_preset(stripped) if stripped in list_presets() else _unknown_preset(stripped)
-    return ModelConfig.from_yaml(stripped)
-
-
-def _unknown_preset(name: str) -> ModelConfig:
-    return load_preset(name)  # raises ConfigError with the list of presets and a suggestion
+    return resolve_config(text, allow_paths=False)
 
 
 def design_choices(saved: dict[str, str] | None) -> list[str]:
