@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from idfy._dataclass_io import short_repr
 from idfy.config import ConfigError, ModelConfig
 
 __all__ = [
@@ -76,12 +77,12 @@ def _convs(cfg: ModelConfig, value: str) -> ModelConfig:
 
 
 def _design(cfg: ModelConfig, value: str) -> ModelConfig:
-    from idfy.presets import list_presets, load_preset
+    from idfy.presets import list_presets, preset_config
 
     # Preset names only: this value may come from the browser, so it never names a file.
     if value not in list_presets():
-        raise ConfigError(f"design={value!r}: use a preset name ({', '.join(list_presets())})")
-    return load_preset(value)
+        raise ConfigError(f"design={short_repr(value)}: use a preset name ({', '.join(list_presets())})")
+    return preset_config(value)
 
 
 #: Claim shortcuts: name -> (function(cfg, value) -> cfg, help).

@@ -32,6 +32,7 @@ __all__ = [
     "list_presets",
     "load_config_file",
     "load_preset",
+    "preset_config",
     "preset_dir",
     "resolve_config",
 ]
@@ -101,12 +102,24 @@ def resolve_config(ref: Any, *, allow_paths: bool = False) -> ModelConfig:
                 raise ConfigError(_no_paths())
             return load_config_file(text[len(FILE_PREFIX) :].strip())
         if text in list_presets():
-            return load_config_file(preset_dir() / f"{text}.yaml")
+            return preset_config(text)
         if allow_paths and text.lower().endswith(_YAML_SUFFIXES):
             return load_config_file(text)
         if ":" not in text:
             raise ConfigError(_unknown_preset(text, allow_paths))
     return ModelConfig.from_yaml(text)
+
+
+def preset_config(name: Any) -> ModelConfig:
+    """A bundled preset by exact name and nothing else (the preset picker, ``?preset=``, ablations).
+
+    Raises:
+        ConfigError: "unknown preset 'x'; presets: ..." for anything that is not a name from
+        :func:`list_presets` (no file is looked at).
+    """
+    if not isinstance(name, str) or name not in list_presets():
+        raise ConfigError(_unknown_preset(name, allow_paths=False))
+    return load_config_file(preset_dir() / f"{name}.yaml")
 
 
 def load_preset(name_or_path: str | os.PathLike[str]) -> ModelConfig:
@@ -126,9 +139,10 @@ def _no_paths() -> str:
     )
 
 
-def _unknown_preset(name: str, allow_paths: bool) -> str:
+def _unknown_preset(name: Any, allow_paths: bool) -> str:
     names = list_presets()
-    close = difflib.get_close_matches(name, names, n=1) if len(name) <= 64 else []
+    short = isinstance(name, str) and len(name) <= 64
+    close = difflib.get_close_matches(name, names, n=1) if short else []
     hint = f" Did you mean {close[0]!r}?" if close else ""
     files = "; or a .yaml path (file:PATH)" if allow_paths else "; or YAML text, or a shared v1. string"
     return f"unknown preset {short_repr(name)}.{hint} Presets: {', '.join(names)}{files}"

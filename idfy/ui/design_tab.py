@@ -30,7 +30,7 @@ import gradio as gr
 from gradio.components.plot import PlotData
 
 from idfy.config import ConfigError, ModelConfig
-from idfy.presets import list_presets, load_config_file, load_preset
+from idfy.presets import list_presets, load_config_file, load_preset, preset_config, resolve_config
 from idfy.ui import formatting as fmt
 from idfy.ui.controls import (
     CUSTOM_ORDER,
@@ -226,12 +226,12 @@ def _load_or_keep(
 
 def on_preset(name: str, measured: dict[str, Any] | None) -> tuple[Any, ...]:
     """Preset picked."""
-    return _load_or_keep(lambda: load_preset(name), measured, preset=name)
+    return _load_or_keep(lambda: preset_config(name), measured, preset=name)
 
 
 def on_apply_yaml(text: str, measured: dict[str, Any] | None) -> tuple[Any, ...]:
     """YAML editor's Apply."""
-    return _load_or_keep(lambda: ModelConfig.from_yaml(text or ""), measured)
+    return _load_or_keep(lambda: resolve_config(text or "", allow_paths=False), measured)
 
 
 def on_upload(path: str | None, measured: dict[str, Any] | None) -> tuple[Any, ...]:
@@ -252,9 +252,9 @@ def on_page_load(measured: dict[str, Any] | None, request: gr.Request) -> tuple[
     params = dict(request.query_params) if request is not None else {}
     token, preset = params.get("cfg"), params.get("preset")
     if token:  # a damaged link shows why and keeps the default design on screen
-        return _load_or_keep(lambda: ModelConfig.from_url(token), measured)
+        return _load_or_keep(lambda: resolve_config(token, allow_paths=False), measured)
     if preset:
-        return _load_or_keep(lambda: load_preset(preset), measured, preset=preset)
+        return _load_or_keep(lambda: preset_config(preset), measured, preset=preset)
     return tuple(gr.update() for _ in range(N_LOADED))
 
 

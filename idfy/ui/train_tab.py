@@ -31,7 +31,7 @@ from PIL import Image, ImageDraw, ImageFont
 from idfy.config import ConfigError, ModelConfig
 from idfy.data import describe_datasets
 from idfy.events import Checkpoint, Done, Eval, Failed, Samples, Start, Step
-from idfy.presets import list_presets, load_preset
+from idfy.presets import list_presets, preset_config
 from idfy.train_config import TrainConfig
 from idfy.ui.formatting import fmt_pct, subplot_title
 from idfy.ui.jobs import REGISTRY, JobError, JobRegistry, ordinal
@@ -116,7 +116,7 @@ def resolve_design(model: str, config_yaml: str | None) -> ModelConfig:
         return ModelConfig.from_yaml(config_yaml or "")
     if model not in list_presets():
         raise ConfigError(f"model: unknown preset {model!r}; choose one of {', '.join(list_presets())}")
-    return load_preset(model)
+    return preset_config(model)  # a name only: this value comes from the browser
 
 
 def make_configs(settings: TrainSettings, config_yaml: str | None = None) -> tuple[ModelConfig, TrainConfig]:
