@@ -105,16 +105,18 @@ def build_app() -> gr.Blocks:
         measured = gr.State({})  # {fingerprint: latency} measured in this session
         saved = gr.State({})  # {name: yaml} saved for the Compare tab
         gr.HTML(_header(), padding=False, elem_id="idfy-header")
-        with gr.Tabs(elem_id="tabs"):
+        with gr.Tabs(elem_id="tabs") as tabs:
             with gr.Tab("Design", id="design", elem_id="tab-design"):
                 design_tab.build(demo, config_state, measured)
             with gr.Tab("Compare", id="compare", elem_id="tab-compare") as tab:
-                compare_tab.build(tab, config_state, saved)
+                compare = compare_tab.build(tab, config_state, saved)
             for label, module in OPTIONAL_TABS:
                 mod = _optional_tab(module)
                 if mod is not None:
                     with gr.Tab(label, id=label.lower(), elem_id=f"tab-{label.lower()}"):
-                        mod.build(config_state)
+                        built = mod.build(config_state)
+                        if hasattr(mod, "connect_compare"):  # the Compare tab's "Race these in Train"
+                            mod.connect_compare(built, *compare, saved, tabs)
         api.register()
         demo.unload(_stop_session_jobs)
     demo.queue(default_concurrency_limit=2, max_size=64)

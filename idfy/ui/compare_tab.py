@@ -113,8 +113,9 @@ def on_save(
     return run_safely(run, lambda msg: (gr.update(), gr.update(), fmt.error_html(msg)))
 
 
-def build(tab: gr.Tab, config_state: gr.State, saved: gr.State) -> None:
-    """Create the Compare tab inside ``tab``."""
+def build(tab: gr.Tab, config_state: gr.State, saved: gr.State) -> tuple[gr.Dropdown, gr.Button]:
+    """Create the Compare tab inside ``tab``; returns the designs dropdown and the "Race these in Train" button
+    (the app wires it to the Train tab)."""
     gr.HTML(
         '<p class="idfy-lead">Pick 2–4 designs: the first is the reference for every delta. '
         "timm models are reference rows (their MACs come from the same counter).</p>",
@@ -134,6 +135,7 @@ def build(tab: gr.Tab, config_state: gr.State, saved: gr.State) -> None:
             value=True, label="timm reference rows", elem_id="compare-baselines", scale=1, min_width=160
         )
         run_btn = gr.Button("Compare", variant="primary", elem_id="compare-run", scale=0, min_width=110)
+        race_btn = gr.Button("Race these in Train", elem_id="compare-race", scale=0, min_width=160)
     with gr.Row(equal_height=False, elem_id="save-bar"):
         save_name = gr.Textbox(
             label="Save current design as",
@@ -176,3 +178,4 @@ def build(tab: gr.Tab, config_state: gr.State, saved: gr.State) -> None:
         api_visibility="undocumented",
         show_progress="hidden",
     )
+    return designs, race_btn

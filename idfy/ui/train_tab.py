@@ -1,18 +1,25 @@
-"""Train tab: a short, live training run of a preset or of the Design tab's current design.
+"""Train tab: a short, live training run — or a race of 2–4 designs — of presets or the Design tab's design.
 
-Start streams the run (:func:`run_training`, a generator over :func:`idfy.train.train`'s events): a status line
-(step, epoch, images/s, elapsed, lr), live loss and held-out curves (plotly), a grid of sample predictions with
-their boxes (one PIL image), then the final metrics per class and the checkpoint to download. Stop sets the
-session's stop event (:mod:`idfy.ui.jobs`): the engine ends the run cleanly (``Done(reason="stopped")``) and the
-checkpoint is kept. The kept checkpoint is the session's "latest from Train" in the Predict tab.
+It opens on the demo: the engine's default :class:`~idfy.train_config.TrainConfig` (the run that
+``python -m idfy train`` starts with no flags) and :func:`default_model`; :class:`TrainSettings` reads those
+defaults in one place. Start streams the run (:func:`run_training`, a generator over :func:`idfy.train.train`'s
+events): a status line (step, epoch, smoothed images/s, elapsed, lr), live loss and held-out curves with the
+chance level of the held-out set drawn in (:mod:`idfy.chance`), a grid of sample predictions with their boxes,
+then the verdict (did the model beat chance, and by how much), the final metrics per class and the checkpoint.
 
-Only :func:`idfy.ui.jobs.max_trainings` runs train at once; later ones wait in line and see their place. Every
-failure (an invalid design, missing Fashion-MNIST files, a loss that became NaN, ...) is shown in the status line
-with the library's message, never a traceback.
+With designs under "race against", Start race runs :func:`run_race` (:mod:`idfy.race`): the designs train in
+turns on the same data, seed and budget, with overlaid curves, their sample predictions side by side and a final
+table (:mod:`idfy.ui.race_view`). The Compare tab's "Race these" fills the two fields (:func:`connect_compare`).
+
+Stop sets the session's stop event (:mod:`idfy.ui.jobs`): the engine ends every run cleanly and the checkpoints
+are kept. The kept checkpoint (a race's winner) is the session's "latest from Train" in the Predict tab.
+Only :func:`idfy.ui.jobs.max_trainings` runs (a race counts as one) train at once; later ones wait in line and
+see their place. Every failure is shown in the status line with the library's message, never a traceback.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 import logging
@@ -26,48 +33,63 @@ from typing import Any
 
 import gradio as gr
 from gradio.components.plot import PlotData
-from PIL import Image, ImageDraw, ImageFont
 
+from idfy import train_config as _engine
+from idfy.chance import Chance, Verdict, chance_level, verdict
 from idfy.config import ConfigError, ModelConfig
 from idfy.data import describe_datasets
 from idfy.events import Checkpoint, Done, Eval, Failed, Samples, Start, Step
-from idfy.presets import list_presets, preset_config
+from idfy.presets import list_presets, load_preset
 from idfy.train_config import TrainConfig
 from idfy.ui.formatting import fmt_pct, subplot_title
 from idfy.ui.jobs import REGISTRY, JobError, JobRegistry, ordinal
+from idfy.ui.race_view import RaceView, chance_traces
+from idfy.ui.sample_pictures import samples_image
 
 __all__ = [
     "BATCH_SIZES",
     "CURRENT_DESIGN",
     "METRIC_HEADERS",
+    "RUN_OVERRIDES",
     "RunView",
     "TrainSettings",
+    "TrainTab",
+    "augmentations",
+    "batch_sizes",
     "build",
+    "connect_compare",
     "curves_figure",
+    "default_model",
     "make_configs",
+    "make_race",
     "metrics_rows",
+    "run_race",
     "run_training",
     "samples_image",
+    "start_race",
     "start_training",
     "stop_training",
 ]
 
 log = logging.getLogger("idfy.ui")
 
-#: The model choice that means "the design of the Design tab".
+#: The model choice that means "the design of the Design tab" (the same name as the Compare tab's).
 CURRENT_DESIGN = "current design"
-DEFAULT_MODEL = "tiny"
-#: Demo-sized data and cadence: the first curve appears after a few steps.
-N_TRAIN, N_TEST = 3000, 500
-LOG_EVERY, SAMPLE_EVERY, EVAL_EVERY = 5, 25, 100
+SAVED_PREFIX = "saved: "
+#: The demo design when the engine names none (``idfy.train_config.DEFAULT_PRESET``).
+FALLBACK_MODEL = "tiny_tuned"
+#: Settings the tab adds to the engine's defaults: no periodic last.pt (best.pt at evaluations, last.pt at the
+#: end). Tests shrink the data through here (``n_train`` / ``n_test``).
+RUN_OVERRIDES: dict[str, Any] = {"checkpoint_every": 0}
 MIN_SIZE, MAX_SIZE = 32, 224
 MAX_SECONDS, MAX_STEPS = 600, 5000
+MAX_RACE_OTHERS = 3
 BATCH_SIZES = (8, 16, 32, 64, 128)
-#: Augmentation choices -> TrainConfig settings (shifts of up to 10 % of the side; erasing with p = 0.25).
-AUGMENTATIONS = {"flip": {"augment": True}, "shift": {"translate": 0.1}, "erase": {"erase": 0.25}}
 #: Seconds between two page updates from :class:`Step` events (Eval / Samples / the end always update).
 REFRESH_S = 0.4
 WAIT_POLL_S = 0.5
+#: Weight of the newest window in the smoothed images/s (an exponential moving average).
+SPEED_SMOOTHING = 0.2
 METRIC_HEADERS = ["class", "n", "accuracy", "IoU", "loc. acc."]
 INTERNAL_ERROR = "the training failed unexpectedly (the details are in the server log)"
 _REASONS = {
@@ -78,24 +100,73 @@ _REASONS = {
 }
 
 
-# --------------------------------------------------------------------------- settings -> configs
+# --------------------------------------------------------------------------- the demo's defaults (one place)
+def default_model() -> str:
+    """The design the tab starts with: the engine's ``DEFAULT_PRESET`` when it names one, else
+    :data:`FALLBACK_MODEL`."""
+    name = getattr(_engine, "DEFAULT_PRESET", None)
+    return name if isinstance(name, str) and name in list_presets() else FALLBACK_MODEL
+
+
+def augmentations(tc: TrainConfig | None = None) -> dict[str, dict[str, Any]]:
+    """Augmentation choices -> TrainConfig settings: flips; shifts and random erasing at the engine's default
+    strength when it has one, else shifts of up to 10 % of the side and erasing with p = 0.25."""
+    tc = tc or TrainConfig()
+    return {
+        "flip": {"augment": True},
+        "shift": {"translate": tc.translate or 0.1},
+        "erase": {"erase": tc.erase or 0.25},
+    }
+
+
+def _default_augment() -> tuple[str, ...]:
+    tc = TrainConfig()
+    on = {"flip": tc.augment, "shift": tc.translate > 0, "erase": tc.erase > 0}
+    return tuple(k for k, v in on.items() if v)
+
+
+def batch_sizes() -> tuple[int, ...]:
+    """The batch sizes offered: :data:`BATCH_SIZES` and the engine's default."""
+    return tuple(sorted({*BATCH_SIZES, TrainConfig().batch_size}))
+
+
+def _default(name: str) -> Any:
+    return lambda: getattr(TrainConfig(), name)
+
+
 @dataclass(frozen=True)
 class TrainSettings:
-    """What the Train tab's controls say (plain values)."""
+    """What the Train tab's controls say (plain values); every default is the engine's demo default.
 
-    dataset: str = "shapes"
-    size: int = 64
-    model: str = DEFAULT_MODEL
-    budget_kind: str = "seconds"
-    budget: float = 60
-    optimizer: str = "adamw"
-    lr: float = 2e-3
-    batch_size: int = 32
-    augment: tuple[str, ...] = ("flip",)
+    ``race``: the other designs of a race (empty: one run).
+    """
+
+    dataset: str = field(default_factory=_default("data"))
+    size: int = field(default_factory=_default("size"))
+    model: str = field(default_factory=default_model)
+    budget_kind: str = field(default_factory=lambda: "seconds" if TrainConfig().time_budget_s else "steps")
+    budget: float = field(
+        default_factory=lambda: TrainConfig().time_budget_s or TrainConfig().max_steps or 300
+    )
+    optimizer: str = field(default_factory=_default("optimizer"))
+    lr: float = field(default_factory=_default("lr"))
+    batch_size: int = field(default_factory=_default("batch_size"))
+    augment: tuple[str, ...] = field(default_factory=_default_augment)
+    race: tuple[str, ...] = ()
 
     @property
     def model_label(self) -> str:
-        return "the current design" if self.model == CURRENT_DESIGN else self.model
+        return _label(self.model)
+
+    @property
+    def budget_text(self) -> str:
+        return f"{self.budget:g} s" if self.budget_kind == "seconds" else f"{int(self.budget)} steps"
+
+
+def _label(ref: str) -> str:
+    if ref == CURRENT_DESIGN:
+        return "the current design"
+    return ref[len(SAVED_PREFIX) :] if ref.startswith(SAVED_PREFIX) else ref
 
 
 def _number(value: Any, name: str) -> float:
@@ -116,17 +187,41 @@ def resolve_design(model: str, config_yaml: str | None) -> ModelConfig:
         return ModelConfig.from_yaml(config_yaml or "")
     if model not in list_presets():
         raise ConfigError(f"model: unknown preset {model!r}; choose one of {', '.join(list_presets())}")
-    return preset_config(model)  # a name only: this value comes from the browser
+    return load_preset(model)
 
 
-def make_configs(settings: TrainSettings, config_yaml: str | None = None) -> tuple[ModelConfig, TrainConfig]:
-    """The design and the run's :class:`TrainConfig` for ``settings``, validated.
+def _resolve(ref: str, config_yaml: str | None, saved: dict[str, str] | None) -> ModelConfig:
+    """A preset, the current design or a design saved in the Compare tab (``saved: NAME``)."""
+    if isinstance(ref, str) and ref.startswith(SAVED_PREFIX):
+        name = ref[len(SAVED_PREFIX) :]
+        if name not in (saved or {}):
+            raise ConfigError(f"no saved design called {name!r} in this session; save it in the Compare tab")
+        return ModelConfig.from_yaml((saved or {})[name])
+    return resolve_design(ref, config_yaml)
+
+
+def make_configs(
+    settings: TrainSettings, config_yaml: str | None = None, saved: dict[str, str] | None = None
+) -> tuple[ModelConfig, TrainConfig]:
+    """The design and the run's :class:`TrainConfig` for ``settings``, validated: the engine's defaults with
+    what the controls change and :data:`RUN_OVERRIDES`.
 
     Raises:
         ConfigError / ValueError: a message naming the control to change.
     """
     from idfy.ui.limits import check_memory
 
+    tc = _train_config(settings)
+    cfg = _resolve(settings.model, config_yaml, saved)
+    try:
+        sized = cfg.set("input.size", [tc.size, tc.size])
+    except ConfigError as e:
+        raise ConfigError(f"input size: the design does not work at {tc.size}×{tc.size} px ({e})") from None
+    check_memory(sized, batch_size=tc.batch_size)  # refuse designs that would exhaust the server
+    return cfg, tc
+
+
+def _train_config(settings: TrainSettings) -> TrainConfig:
     if settings.dataset not in describe_datasets():
         raise ValueError(f"dataset: choose one of {', '.join(describe_datasets())}")
     size = int(_number(settings.size, "input size"))
@@ -136,125 +231,69 @@ def make_configs(settings: TrainSettings, config_yaml: str | None = None) -> tup
     if settings.budget_kind == "seconds":
         if not 1 <= budget <= MAX_SECONDS:
             raise ValueError(f"budget: give 1 to {MAX_SECONDS} seconds (got {budget:g})")
-        limits: dict[str, Any] = {"time_budget_s": budget, "max_steps": None}
+        limits: dict[str, Any] = {"time_budget_s": budget, "max_steps": None, "epochs": None}
     elif settings.budget_kind == "steps":
         if not 1 <= budget <= MAX_STEPS or budget != int(budget):
             raise ValueError(f"budget: give a whole number of steps from 1 to {MAX_STEPS} (got {budget:g})")
-        limits = {"time_budget_s": None, "max_steps": int(budget)}
+        limits = {"time_budget_s": None, "max_steps": int(budget), "epochs": None}
     else:
         raise ValueError("budget: choose seconds or steps")
     lr = _number(settings.lr, "learning rate")
     if not 0 < lr <= 10:
         raise ValueError(f"learning rate: {lr:g} must be above 0 and at most 10")
     batch = int(_number(settings.batch_size, "batch size"))
-    if batch not in BATCH_SIZES:
-        raise ValueError(f"batch size: choose one of {', '.join(map(str, BATCH_SIZES))}")
-    unknown = [a for a in settings.augment if a not in AUGMENTATIONS]
+    if batch not in batch_sizes():
+        raise ValueError(f"batch size: choose one of {', '.join(map(str, batch_sizes()))}")
+    if settings.optimizer not in ("adamw", "sgd"):
+        raise ValueError("optimizer: choose adamw or sgd")
+    base = TrainConfig()
+    choices = augmentations(base)
+    unknown = [a for a in settings.augment if a not in choices]
     if unknown:
         raise ValueError(
-            f"augmentation: unknown {', '.join(map(repr, unknown))}; choose from {', '.join(AUGMENTATIONS)}"
+            f"augmentation: unknown {', '.join(map(repr, unknown))}; choose from {', '.join(choices)}"
         )
-    augment: dict[str, Any] = {"augment": False}
+    augment: dict[str, Any] = {"augment": False, "translate": 0.0, "erase": 0.0}
     for name in settings.augment:
-        augment.update(AUGMENTATIONS[name])
-    cfg = resolve_design(settings.model, config_yaml)
-    try:
-        sized = cfg.set("input.size", [size, size])
-    except ConfigError as e:
-        raise ConfigError(f"input size: the design does not work at {size}×{size} px ({e})") from None
-    check_memory(sized, batch_size=batch)  # refuse designs that would exhaust the server before building one
-    tc = TrainConfig(
+        augment.update(choices[name])
+    tc = base.replace(
         data=settings.dataset,
         size=size,
-        n_train=N_TRAIN,
-        n_test=N_TEST,
         batch_size=batch,
-        optimizer=settings.optimizer,  # type: ignore[arg-type]
+        optimizer=settings.optimizer,
         lr=lr,
-        log_every=LOG_EVERY,
-        sample_every=SAMPLE_EVERY,
-        eval_every=EVAL_EVERY,
-        checkpoint_every=0,  # best.pt at evaluations, last.pt at the end
         **limits,
         **augment,
+        **RUN_OVERRIDES,
     )
     tc.validate()
-    return cfg, tc
+    return tc
+
+
+def make_race(
+    settings: TrainSettings, config_yaml: str | None = None, saved: dict[str, str] | None = None
+) -> tuple[list[Any], TrainConfig]:
+    """The entrants (``settings.model`` first, then ``settings.race``) and the shared :class:`TrainConfig`.
+
+    Raises:
+        ConfigError / ValueError: fewer than 2 or more than 4 designs, or a bad control (named).
+    """
+    from idfy.race import MAX_ENTRANTS, Entrant, unique_names
+
+    refs = [settings.model, *settings.race]
+    if len(refs) < 2:
+        raise ValueError("race: choose at least one design under 'race against'")
+    if len(refs) > MAX_ENTRANTS:
+        raise ValueError(f"race: at most {MAX_ENTRANTS} designs (the model and {MAX_ENTRANTS - 1} others)")
+    tc = _train_config(settings)
+    cfgs = [
+        make_configs(dataclasses.replace(settings, model=r, race=()), config_yaml, saved)[0] for r in refs
+    ]
+    names = unique_names([CURRENT_DESIGN if r == CURRENT_DESIGN else _label(r) for r in refs])
+    return [Entrant(n, c) for n, c in zip(names, cfgs)], tc
 
 
 # --------------------------------------------------------------------------- pictures
-_TRUTH, _PRED, _BAD = (34, 197, 94), (239, 68, 68), (185, 28, 28)
-_TILE = 124
-
-
-def _font(size: int) -> Any:
-    try:
-        return ImageFont.load_default(size=size)
-    except TypeError:  # Pillow < 10.1: the fixed bitmap font
-        return ImageFont.load_default()
-
-
-def _tile(image: Any, side: int) -> Image.Image:
-    """A (C, H, W) float tensor in [0, 1] -> an RGB PIL image ``side`` pixels square (nearest when enlarging)."""
-    arr = (image.float().clamp(0, 1) * 255).round().byte()
-    if arr.shape[0] == 1:
-        arr = arr.expand(3, -1, -1)
-    pil = Image.fromarray(arr[:3].permute(1, 2, 0).contiguous().numpy(), "RGB")
-    if pil.size != (side, side):
-        up = pil.width < side
-        pil = pil.resize((side, side), Image.Resampling.NEAREST if up else Image.Resampling.BILINEAR)
-    return pil
-
-
-def samples_image(samples: Samples, columns: int = 4, tile: int = _TILE) -> Image.Image:
-    """One picture of the sample predictions: each image enlarged, its true box (green) and predicted box (red),
-    the predicted class and score (green when right, red when wrong) and the true class under it."""
-    k = len(samples.images)
-    cols = max(1, min(columns, k))
-    rows = max(1, math.ceil(k / cols))
-    pad, caption, header = 8, 36, 26
-    width = cols * tile + (cols + 1) * pad
-    height = header + rows * (tile + caption) + (rows + 1) * pad
-    canvas = Image.new("RGB", (width, height), (255, 255, 255))
-    draw = ImageDraw.Draw(canvas)
-    small, big = _font(12), _font(13)
-    title = f"test images at step {samples.step}"
-    draw.text((pad, 7), title, fill=(30, 41, 59), font=big)
-    legend_x = pad + int(draw.textlength(title, font=big)) + 16
-    has_boxes = samples.true_boxes is not None or samples.pred_boxes is not None
-    for label, color in (("truth", _TRUTH), ("prediction", _PRED)) if has_boxes else ():
-        draw.rectangle((legend_x, 9, legend_x + 13, 21), outline=color, width=3)
-        draw.text((legend_x + 18, 8), label, fill=(71, 85, 105), font=small)
-        legend_x += 30 + int(draw.textlength(label, font=small))
-    for i in range(k):
-        r, c = divmod(i, cols)
-        x0 = pad + c * (tile + pad)
-        y0 = header + pad + r * (tile + caption + pad)
-        canvas.paste(_tile(samples.images[i], tile), (x0, y0))
-        draw.rectangle((x0 - 1, y0 - 1, x0 + tile, y0 + tile), outline=(203, 213, 225))
-        for boxes, color in ((samples.true_boxes, _TRUTH), (samples.pred_boxes, _PRED)):
-            if boxes is None:
-                continue
-            x1, y1, x2, y2 = (float(v) * tile for v in boxes[i])
-            rect = (x0 + x1 - 1, y0 + y1 - 1, x0 + x2 + 1, y0 + y2 + 1)
-            draw.rectangle(
-                rect, outline=(15, 23, 42), width=5
-            )  # a dark rim keeps the box visible on any colour
-            draw.rectangle((x0 + x1, y0 + y1, x0 + x2, y0 + y2), outline=color, width=3)
-        pred, true = samples.pred_labels[i], samples.true_labels[i]
-        ok = pred == true
-        name = samples.classes[pred] if 0 <= pred < len(samples.classes) else str(pred)
-        truth = samples.classes[true] if 0 <= true < len(samples.classes) else str(true)
-        draw.text(
-            (x0, y0 + tile + 4),
-            f"{name} {samples.pred_scores[i]:.2f}",
-            fill=(21, 128, 61) if ok else _BAD,
-            font=big,
-        )
-        draw.text((x0, y0 + tile + 21), f"true: {truth}", fill=(100, 116, 139), font=small)
-    return canvas
-
-
 _AXIS = {"automargin": True, "gridcolor": "rgba(120,120,140,0.18)", "zeroline": False}
 _LOSS_TRACES = (
     ("loss", "loss (total)", "#4f46e5", 2.6),
@@ -269,8 +308,11 @@ _EVAL_TRACES = (
 )
 
 
-def curves_figure(steps: list[Step], evals: list[Eval], title: str = "") -> dict[str, Any]:
-    """Loss (total and its parts) and held-out metrics (%) against the step, as plain plotly JSON."""
+def curves_figure(
+    steps: list[Step], evals: list[Eval], title: str = "", chance: Chance | None = None
+) -> dict[str, Any]:
+    """Loss (total and its parts) and held-out metrics (%) against the step, with the held-out set's chance
+    level as dashed lines (see :mod:`idfy.chance`), as plain plotly JSON."""
     data: list[dict[str, Any]] = []
     x = [s.step for s in steps]
     mode = "lines+markers" if len(x) < 12 else "lines"
@@ -308,15 +350,15 @@ def curves_figure(steps: list[Step], evals: list[Eval], title: str = "") -> dict
                 "hovertemplate": "step %{x}: %{y:.1f} %<extra>" + name + "</extra>",
             }
         )
-    empty_eval = not ex
+    data += chance_traces(chance, [0, *x, *ex], ("loc_accuracy", "accuracy"))
     annotations = [
         subplot_title("training loss by step", 0.22),
         subplot_title("held-out metrics by step (%)", 0.79),
     ]
-    if empty_eval:
+    if not ex:
         annotations.append(
             {
-                "text": f"first evaluation at step {EVAL_EVERY}<br>(and at the end)",
+                "text": "held-out points appear during the run<br>(and at the end)",
                 "x": 0.79,
                 "y": 0.5,
                 "xref": "paper",
@@ -398,6 +440,9 @@ class RunView:
     done: Done | None = None
     checkpoint: str | None = None
     notes: list[str] = field(default_factory=list)
+    chance: Chance | None = None
+    verdict: Verdict | None = None
+    speed: float | None = None  # images/s, smoothed
     shown: bool = False  # the first update clears what an earlier run left on the page
 
     def apply(self, event: Any) -> bool:
@@ -409,6 +454,13 @@ class RunView:
             return True
         if isinstance(event, Step):
             self.steps.append(event)
+            if event.images_per_s > 0:
+                a = SPEED_SMOOTHING
+                self.speed = (
+                    event.images_per_s
+                    if self.speed is None
+                    else (1 - a) * self.speed + a * event.images_per_s
+                )
             return False
         if isinstance(event, Eval):
             self.evals.append(event)
@@ -422,6 +474,8 @@ class RunView:
         if isinstance(event, Done):
             self.done = event
             self.state = "stopped" if event.reason == "stopped" else "done"
+            if self.chance is not None:
+                self.verdict = verdict(event.metrics, self.chance)
             return True
         if isinstance(event, Failed):
             self.fail(event.message, event.step)
@@ -435,8 +489,10 @@ class RunView:
     # ------------------------------------------------------------------ pieces of the page
     def _title(self) -> str:
         s = self.settings
-        budget = f"{s.budget:g} s" if s.budget_kind == "seconds" else f"{int(s.budget)} steps"
-        return f"{s.model_label} on {s.dataset} · {s.size} px · {budget} · {s.optimizer} lr {s.lr:g} · batch {s.batch_size}"
+        return (
+            f"{s.model_label} on {s.dataset} · {s.size} px · {s.budget_text} · {s.optimizer} lr {s.lr:g} · "
+            f"batch {s.batch_size}"
+        )
 
     def progress(self) -> float:
         """Fraction of the budget used (0..1)."""
@@ -458,10 +514,10 @@ class RunView:
                 f"{self.limit} at a time on this server"
             )
         if self.state == "preparing":
-            return f"preparing {N_TRAIN:,} {s.dataset} images at {s.size} px and building {s.model_label} …"
+            return f"preparing the {s.dataset} images at {s.size} px and building {s.model_label} …"
         if self.state == "training":
             if not self.steps:
-                return f"training — the first curve appears after {LOG_EVERY} steps"
+                return "training — the first curve appears after a few steps"
             return f"training — {100 * self.progress():.0f} % of the budget used"
         if self.state == "stopping":
             return "stopping: final evaluation and checkpoint …"
@@ -472,8 +528,6 @@ class RunView:
             return f"{why} at step {d.step} after {d.elapsed:.0f} s{kept}"
         if self.state == "stopped":
             return self.message or "stopped"
-        if self.state == "failed":
-            return self.message
         return self.message
 
     def chips(self) -> list[tuple[str, str]]:
@@ -482,10 +536,11 @@ class RunView:
         if self.steps:
             st = self.steps[-1]
             total = f" / {int(self.settings.budget)}" if self.settings.budget_kind == "steps" else ""
+            speed = self.speed if self.speed is not None else st.images_per_s
             out += [
                 ("step", f"{st.step}{total}"),
                 ("epoch", f"{st.epoch:.2f}"),
-                ("images/s", f"{st.images_per_s:,.0f}"),
+                ("images/s", f"{speed:,.0f}"),
                 (
                     "elapsed",
                     f"{st.elapsed:.1f} s"
@@ -500,13 +555,34 @@ class RunView:
             if "mean_iou" in m:
                 parts += [f"IoU {_iou(m.get('mean_iou'))}", f"loc {fmt_pct(m.get('loc_accuracy'))}"]
             out.append(("held-out" if self.done is None else "final", " · ".join(parts)))
+        if self.chance is not None:
+            c = self.chance
+            out.append(
+                (
+                    "chance",
+                    f"loc {fmt_pct(c.loc_accuracy)}"
+                    if c.loc_accuracy is not None
+                    else f"acc {fmt_pct(c.accuracy)}",
+                )
+            )
         if self.start is not None:
             out.append(("params", f"{self.start.num_params:,}"))
             out.append(("device", self.start.device))
         return out
 
+    def verdict_html(self) -> str:
+        """The final word on learning: did the model beat the chance level, and by how much."""
+        if self.verdict is None:
+            return ""
+        v = self.verdict
+        mark = "✓" if v.beat else "✗"
+        return (
+            f'<div class="verdict" id="train-verdict" data-beat="{"yes" if v.beat else "no"}">'
+            f"{mark} {html.escape(v.text)}</div>"
+        )
+
     def status_html(self) -> str:
-        """The status line (badge, headline, progress bar, numbers, notes) as HTML."""
+        """The status line (badge, headline, progress bar, numbers, verdict, notes) as HTML."""
         badge = {"preparing": "starting", "training": "training"}.get(self.state, self.state)
         chips = "".join(
             f'<span class="chip"><b>{html.escape(k)}</b> {html.escape(v)}</span>' for k, v in self.chips()
@@ -522,6 +598,7 @@ class RunView:
             f'<div class="sub">{html.escape(self._title())}</div>'
             f"{bar}"
             + (f'<div class="chips">{chips}</div>' if chips else "")
+            + self.verdict_html()
             + (f'<ul class="notes">{notes}</ul>' if notes else "")
             + "</div>"
         )
@@ -532,7 +609,7 @@ class RunView:
         every = final or not self.shown
         self.shown = True
         figure = (
-            _plot(curves_figure(self.steps, self.evals))
+            _plot(curves_figure(self.steps, self.evals, chance=self.chance))
             if (self.steps or self.evals or every)
             else gr.update()
         )
@@ -549,19 +626,29 @@ class RunView:
         return self.status_html(), figure, image, rows, ckpt
 
 
-def idle_status() -> str:
-    """The status line before any run."""
+def idle_status(settings: TrainSettings | None = None) -> str:
+    """The status line before any run: what Start will do."""
+    s = settings or TrainSettings()
     return (
         '<div class="ts" data-state="idle"><div class="head"><span class="badge">ready</span>'
-        '<span class="msg">Pick a dataset, a model and a budget, then Start. Curves appear after a few steps; '
-        "Stop ends the run early and keeps its checkpoint.</span></div>"
-        f'<div class="sub">demo runs use {N_TRAIN:,} training and {N_TEST} test images; losses every '
-        f"{LOG_EVERY} steps, sample predictions every {SAMPLE_EVERY}, evaluation every {EVAL_EVERY} and at the end"
-        "</div></div>"
+        f'<span class="msg">Press Start: the demo trains {html.escape(s.model_label)} on {html.escape(s.dataset)} '
+        f"for {html.escape(s.budget_text)}.</span></div>"
+        '<div class="sub">Curves appear after a few steps, held-out points during the run with the chance level '
+        "drawn in, and sample boxes tighten as it learns; Stop ends the run early and keeps its checkpoint. "
+        "Add designs under “race against” to race them on the same data, seed and budget.</div></div>"
     )
 
 
-# --------------------------------------------------------------------------- the run
+# --------------------------------------------------------------------------- the runs
+def _slug(text: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in text)[:60]
+
+
+def _clear_kept(folder: Path) -> None:
+    for old in folder.glob("idfy-*.pt"):
+        old.unlink(missing_ok=True)
+
+
 def _keep_checkpoint(registry: JobRegistry, session: str, view: RunView, done: Done) -> None:
     """Copy the run's checkpoint next to the session (a descriptive name, replacing older ones) and remember it
     as the session's latest for the Predict tab."""
@@ -569,11 +656,9 @@ def _keep_checkpoint(registry: JobRegistry, session: str, view: RunView, done: D
         return
     s = view.settings
     model = view.start.model_config.name if view.start is not None else s.model
-    slug = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in f"{model}-{s.dataset}")[:60]
     folder = registry.session_dir(session)
-    dest = folder / f"idfy-{slug}-{s.size}px-step{done.step}.pt"
-    for old in folder.glob("idfy-*.pt"):
-        old.unlink(missing_ok=True)
+    dest = folder / f"idfy-{_slug(f'{model}-{s.dataset}')}-{s.size}px-step{done.step}.pt"
+    _clear_kept(folder)
     shutil.copyfile(done.checkpoint, dest)
     view.checkpoint = str(dest)
     metrics = done.metrics or {}
@@ -589,8 +674,21 @@ def _keep_checkpoint(registry: JobRegistry, session: str, view: RunView, done: D
             "classes": list(done.classes),
             "loc_accuracy": metrics.get("loc_accuracy"),
             "accuracy": metrics.get("accuracy"),
+            "chance": view.chance.to_dict() if view.chance is not None else None,
         },
     )
+
+
+def _wait_in_line(ticket: Any, view: Any, registry: JobRegistry) -> Iterator[bool]:
+    """Yield while the ticket waits (the view shows its place); the last value says whether it may run."""
+    while not ticket.wait(WAIT_POLL_S):
+        if ticket.stop.is_set():
+            yield False
+            return
+        view.state, view.position = "waiting", ticket.position()
+        view.running, view.limit = registry.counts()[0], registry.limit
+        yield True
+    yield True
 
 
 def run_training(
@@ -599,14 +697,16 @@ def run_training(
     session: str,
     *,
     registry: JobRegistry = REGISTRY,
+    saved: dict[str, str] | None = None,
 ) -> Iterator[tuple[Any, ...]]:
     """Run one training for ``session`` and yield the page's outputs (see :meth:`RunView.outputs`) as it goes;
     the last yield is the final state (done, stopped or failed) with every value."""
+    from idfy.race import load_data
     from idfy.train import train
 
     view = RunView(settings)
     try:
-        model_cfg, tc = make_configs(settings, config_yaml)
+        model_cfg, tc = make_configs(settings, config_yaml, saved)
         ticket = registry.submit(session)
     except (ConfigError, ValueError, JobError) as e:
         view.fail(str(e))
@@ -615,33 +715,39 @@ def run_training(
     events = None
     run_dir: Path | None = None
     try:
-        while not ticket.wait(WAIT_POLL_S):
-            if ticket.stop.is_set():
+        for may_run in _wait_in_line(ticket, view, registry):
+            if not may_run:
                 view.state, view.message = "stopped", "stopped before it started (it was waiting in line)"
                 yield view.outputs(final=True)
                 return
-            view.state, view.position = "waiting", ticket.position()
-            view.running, view.limit = registry.counts()[0], registry.limit
-            yield view.outputs()
+            if view.state == "waiting":
+                yield view.outputs()
         view.state = "preparing"
         yield view.outputs()
-        run_dir = registry.new_run_dir(session)
-        events = train(model_cfg, tc, out_dir=run_dir, stop=ticket.stop)
-        last = time.monotonic()
-        for ev in events:
-            refresh = view.apply(ev)
-            if isinstance(ev, Done):
-                _keep_checkpoint(registry, session, view, ev)
-                break
-            if isinstance(ev, Failed):
-                break
-            if ticket.stop.is_set() and view.state == "training":
-                view.state = "stopping"
-                refresh = True
-            now = time.monotonic()
-            if refresh or now - last >= REFRESH_S:
-                last = now
-                yield view.outputs()
+        try:
+            data = load_data(tc)  # the engine's own data; built here so the chance level comes from it
+        except (ConfigError, ValueError, FileNotFoundError) as e:
+            view.fail(str(e))
+            data = None
+        if data is not None:
+            view.chance = chance_level(data[1])
+            run_dir = registry.new_run_dir(session)
+            events = train(model_cfg, tc, out_dir=run_dir, stop=ticket.stop, data=data)
+            last = time.monotonic()
+            for ev in events:
+                refresh = view.apply(ev)
+                if isinstance(ev, Done):
+                    _keep_checkpoint(registry, session, view, ev)
+                    break
+                if isinstance(ev, Failed):
+                    break
+                if ticket.stop.is_set() and view.state == "training":
+                    view.state = "stopping"
+                    refresh = True
+                now = time.monotonic()
+                if refresh or now - last >= REFRESH_S:
+                    last = now
+                    yield view.outputs()
     except Exception:  # never a traceback in the page
         log.exception("training failed")
         view.fail(INTERNAL_ERROR)
@@ -657,8 +763,155 @@ def run_training(
     yield view.outputs(final=True)
 
 
+def _race_outputs(view: RaceView, final: bool = False) -> tuple[Any, ...]:
+    """(status, curves, side-by-side samples, final table, checkpoint files) of a race."""
+    image: Any = gr.update()
+    if view.samples_changed or final:
+        image = view.samples_picture()
+        view.samples_changed = False
+    headers, rows = view.table()
+    table: Any = (
+        {"headers": headers, "data": rows}
+        if rows
+        else ({"headers": ["design"], "data": []} if final else gr.update())
+    )
+    files: Any = list(view.files) if (view.files or final) else gr.update()
+    if final and not view.files:
+        files = None
+    return view.status_html(), _plot(view.figure()), image, table, files
+
+
+def _keep_race(registry: JobRegistry, session: str, view: RaceView, settings: TrainSettings) -> None:
+    """Copy every run's checkpoint (best, else last) next to the session; the winner's becomes the Predict
+    tab's latest."""
+    if view.done is None:
+        return
+    folder = registry.session_dir(session)
+    _clear_kept(folder)
+    kept: list[tuple[Any, Path]] = []
+    for i, s in enumerate(view.done.standings):
+        src = s.checkpoint or s.last_checkpoint
+        if not src or not Path(src).is_file():
+            continue
+        dest = (
+            folder
+            / f"idfy-race{i + 1}-{_slug(f'{s.name}-{settings.dataset}')}-{settings.size}px-step{s.step}.pt"
+        )
+        shutil.copyfile(src, dest)
+        kept.append((s, dest))
+    view.files = [str(d) for _, d in kept]
+    scored = [(s, d) for s, d in kept if s.score is not None]
+    if not scored:
+        return
+    best, dest = max(scored, key=lambda sd: sd[0].score or 0.0)
+    start = view.starts[view.done.standings.index(best)]
+    registry.set_latest(
+        session,
+        dest,
+        {
+            "model": best.name,
+            "dataset": settings.dataset,
+            "size": settings.size,
+            "step": best.step,
+            "classes": list(start.classes) if start is not None else [],
+            "loc_accuracy": best.metrics.get("loc_accuracy"),
+            "accuracy": best.metrics.get("accuracy"),
+            "chance": view.chance.to_dict() if view.chance is not None else None,
+        },
+    )
+
+
+def run_race(
+    settings: TrainSettings,
+    config_yaml: str | None,
+    session: str,
+    *,
+    registry: JobRegistry = REGISTRY,
+    saved: dict[str, str] | None = None,
+) -> Iterator[tuple[Any, ...]]:
+    """Race ``settings.model`` against ``settings.race`` for ``session`` (:func:`idfy.race.race`) and yield the
+    page's outputs (status, curves, samples, table, checkpoint files); the last yield carries every value."""
+    from idfy.race import race
+
+    names = [settings.model_label, *(_label(r) for r in settings.race)]
+    title = (
+        f"{settings.dataset} · {settings.size} px · {settings.budget_text} per design (its own compute) · "
+        f"{settings.optimizer} lr {settings.lr:g} · batch {settings.batch_size} · same data, seed and order"
+    )
+    try:
+        entrants, tc = make_race(settings, config_yaml, saved)
+        view = RaceView([e.name for e in entrants], title, tc.time_budget_s, tc.max_steps)
+        ticket = registry.submit(session)
+    except (ConfigError, ValueError, JobError) as e:
+        view = RaceView(names, title)
+        view.fail(str(e))
+        yield _race_outputs(view, final=True)
+        return
+    items = None
+    run_dir: Path | None = None
+    try:
+        for may_run in _wait_in_line(ticket, view, registry):
+            if not may_run:
+                view.state, view.message = "stopped", "stopped before it started (it was waiting in line)"
+                yield _race_outputs(view, final=True)
+                return
+            if view.state == "waiting":
+                yield _race_outputs(view)
+        view.state = "preparing"
+        yield _race_outputs(view)
+        run_dir = registry.new_run_dir(session)
+        items = race(entrants, tc, out_dir=run_dir, stop=ticket.stop)
+        last = time.monotonic()
+        try:
+            for item in items:
+                refresh = view.apply(item)
+                if ticket.stop.is_set() and view.state == "racing":
+                    view.state, refresh = "stopping", True
+                now = time.monotonic()
+                if view.done is not None:
+                    _keep_race(registry, session, view, settings)
+                    break
+                if refresh or now - last >= REFRESH_S:
+                    last = now
+                    yield _race_outputs(view)
+        except (ConfigError, ValueError, FileNotFoundError) as e:  # settings or data refused by the race
+            view.fail(str(e))
+    except Exception:  # never a traceback in the page
+        log.exception("race failed")
+        view.fail(INTERNAL_ERROR)
+    finally:
+        ticket.stop.set()
+        if items is not None:
+            items.close()
+        if run_dir is not None:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        ticket.release()
+    if view.state in ("racing", "stopping", "preparing"):
+        view.fail(INTERNAL_ERROR)
+    yield _race_outputs(view, final=True)
+
+
+# --------------------------------------------------------------------------- handlers
 def _session(request: gr.Request | None) -> str:
     return (getattr(request, "session_hash", None) or "local") if request is not None else "local"
+
+
+def _settings(
+    dataset: str, size: Any, model: str, budget_kind: str, budget: Any, optimizer: str, lr: Any, batch_size: Any,
+    augment: list[str] | None, race: list[str] | None = None,
+) -> TrainSettings:  # fmt: skip
+    return TrainSettings(
+        dataset=dataset,
+        size=size,
+        model=model,
+        budget_kind=budget_kind,
+        budget=budget,
+        optimizer=optimizer,
+        lr=lr,
+        batch_size=batch_size,
+        augment=tuple(augment) if augment is not None else _default_augment(),
+        race=tuple(race or ()),
+    )
 
 
 def start_training(
@@ -672,28 +925,42 @@ def start_training(
     batch_size: float,
     augment: list[str] | None,
     config_yaml: str | None,
+    saved: dict[str, str] | None = None,
     request: gr.Request = None,  # type: ignore[assignment]  # Gradio fills it in
 ) -> Iterator[tuple[Any, ...]]:
     """Gradio handler of Start (``/train``): stream (status HTML, curves, samples image, metrics rows,
     checkpoint file) until the run ends."""
-    settings = TrainSettings(
-        dataset=dataset,
-        size=size,  # type: ignore[arg-type]  # checked by make_configs
-        model=model,
-        budget_kind=budget_kind,
-        budget=budget,
-        optimizer=optimizer,
-        lr=lr,
-        batch_size=batch_size,  # type: ignore[arg-type]
-        augment=tuple(augment or ()),
+    settings = _settings(dataset, size, model, budget_kind, budget, optimizer, lr, batch_size, augment)
+    yield from run_training(settings, config_yaml, _session(request), saved=saved)
+
+
+def start_race(
+    dataset: str,
+    size: float,
+    model: str,
+    race_with: list[str] | None,
+    budget_kind: str,
+    budget: float,
+    optimizer: str,
+    lr: float,
+    batch_size: float,
+    augment: list[str] | None,
+    config_yaml: str | None,
+    saved: dict[str, str] | None = None,
+    request: gr.Request = None,  # type: ignore[assignment]
+) -> Iterator[tuple[Any, ...]]:
+    """Gradio handler of Start race (``/race``): ``model`` against ``race_with`` (1–3 designs); streams (status
+    HTML, overlaid curves, side-by-side samples, final table, checkpoint files) until every run ends."""
+    settings = _settings(
+        dataset, size, model, budget_kind, budget, optimizer, lr, batch_size, augment, race_with
     )
-    yield from run_training(settings, config_yaml, _session(request))
+    yield from run_race(settings, config_yaml, _session(request), saved=saved)
 
 
 def stop_training(request: gr.Request = None) -> str:  # type: ignore[assignment]
-    """Gradio handler of Stop (``/stop_training``): ask this session's training to stop; returns what happened."""
+    """Gradio handler of Stop (``/stop_training``): ask this session's training or race to stop."""
     if REGISTRY.stop(_session(request)):
-        return "stop requested: the run ends after the current step and keeps its checkpoint"
+        return "stop requested: every run ends after its current step and keeps its checkpoint"
     return "no training of this page is running"
 
 
@@ -713,6 +980,13 @@ _CSS = """
 .chip { background: #f1f5f9; border-radius: 6px; padding: 2px 8px; font-size: 12.5px;
   font-variant-numeric: tabular-nums; white-space: nowrap; }
 .chip b { color: #64748b; font-weight: 600; margin-right: 3px; }
+.verdict { margin-top: 8px; padding: 5px 10px; border-radius: 8px; font-weight: 650; font-size: 13.5px; }
+.verdict[data-beat=yes] { background: #d1fae5; color: #065f46; }
+.verdict[data-beat=no] { background: #fee2e2; color: #991b1b; }
+.runs { margin-top: 6px; display: grid; gap: 3px; font-size: 12.5px; font-variant-numeric: tabular-nums; }
+.run .dot { display: inline-block; width: 10px; height: 10px; border-radius: 50%; margin-right: 5px; }
+.verdicts { margin: 6px 0 0; padding-left: 18px; font-size: 12.5px; }
+.verdicts li[data-beat=yes] { color: #065f46; } .verdicts li[data-beat=no] { color: #991b1b; }
 .notes { margin: 6px 0 0; padding-left: 18px; color: #92400e; font-size: 12px; }
 .ts[data-state=waiting] { border-left-color: #f59e0b; } .ts[data-state=waiting] .badge { background: #fef3c7; color: #92400e; }
 .ts[data-state=done] { border-left-color: #10b981; } .ts[data-state=done] .badge { background: #d1fae5; color: #065f46; }
@@ -729,23 +1003,53 @@ def _dataset_info(name: str) -> str:
     return f"<div style='font-size:12px;color:#64748b;margin:-2px 2px 2px'>{html.escape(describe_datasets().get(name, ''))}</div>"
 
 
+def _model_choices(saved: dict[str, str] | None = None) -> list[Any]:
+    return [
+        *list_presets(),
+        (f"{CURRENT_DESIGN} (Design tab)", CURRENT_DESIGN),
+        *(SAVED_PREFIX + n for n in (saved or {})),
+    ]
+
+
 def _budget_default(kind: str) -> Any:
+    tc = TrainConfig()
     if kind == "steps":
-        return gr.update(value=300, label="budget (steps)", maximum=MAX_STEPS)
-    return gr.update(value=60, label="budget (seconds)", maximum=MAX_SECONDS)
+        return gr.update(value=tc.max_steps or 300, label="budget (steps)", maximum=MAX_STEPS)
+    return gr.update(value=tc.time_budget_s or 60, label="budget (seconds)", maximum=MAX_SECONDS)
 
 
-def _lock() -> tuple[Any, Any, Any]:
-    """Start pressed: Start off, Stop on, the previous run's download hidden."""
-    return gr.update(interactive=False), gr.update(interactive=True, value="Stop"), gr.update(visible=False)
+def _race_mode(race_with: list[str] | None) -> tuple[Any, Any, Any]:
+    """Designs under "race against": Start race replaces Start and the budget is per design."""
+    racing = bool(race_with)
+    label = "budget per design (seconds)" if racing else "budget (seconds)"
+    return gr.update(visible=not racing), gr.update(visible=racing), gr.update(label=label)
 
 
-def _unlock(checkpoint: str | None) -> tuple[Any, Any, Any]:
-    """The run ended: Start on, Stop off, the download shown when a checkpoint was kept."""
+def _lock(racing: bool) -> tuple[Any, ...]:
+    """Start pressed: the start buttons off, Stop on, the previous downloads hidden, the right table shown."""
+    off = gr.update(interactive=False)
     return (
-        gr.update(interactive=True),
+        off,
+        off,
+        gr.update(interactive=True, value="Stop"),
+        gr.update(visible=False),
+        gr.update(visible=False),
+        gr.update(visible=not racing),
+        gr.update(visible=racing),
+    )
+
+
+def _unlock(checkpoint: Any, files: Any) -> tuple[Any, ...]:
+    """The run ended: the start buttons on, Stop off, the downloads shown when checkpoints were kept."""
+    on = gr.update(interactive=True)
+    return (
+        on,
+        on,
         gr.update(interactive=False, value="Stop"),
         gr.update(visible=bool(checkpoint)),
+        gr.update(visible=bool(files)),
+        gr.update(),
+        gr.update(),
     )
 
 
@@ -753,53 +1057,80 @@ def _stopping() -> Any:
     return gr.update(interactive=False, value="Stopping …")
 
 
-def build(config_state: gr.State) -> None:
+@dataclass
+class TrainTab:
+    """The Train tab's components another tab may fill (see :func:`connect_compare`)."""
+
+    model: Any
+    race_with: Any
+    saved: Any
+
+
+def build(config_state: gr.State) -> TrainTab:
     """Build the Train tab inside the current ``gr.Tab``; ``config_state`` holds the Design tab's YAML."""
+    demo = TrainSettings()
     datasets = describe_datasets()
-    models = [*list_presets(), (f"{CURRENT_DESIGN} (Design tab)", CURRENT_DESIGN)]
     with gr.Row(equal_height=False, elem_id="train-row"):
         with gr.Column(scale=1, min_width=300, elem_id="train-controls"):
-            dataset = gr.Radio(list(datasets), value="shapes", label="dataset", elem_id="train-dataset")
-            dataset_info = gr.HTML(_dataset_info("shapes"), elem_id="train-dataset-info", js_on_load=None)
+            with gr.Row(elem_id="train-buttons"):
+                start = gr.Button("Start", variant="primary", elem_id="train-start")
+                race_start = gr.Button(
+                    "Start race", variant="primary", visible=False, elem_id="train-race-start"
+                )
+                stop = gr.Button("Stop", variant="stop", interactive=False, elem_id="train-stop")
             model = gr.Dropdown(
-                models,
-                value=DEFAULT_MODEL,
+                _model_choices(),
+                value=demo.model,
                 label="model",
                 info="a preset, or the design being edited in the Design tab",
                 elem_id="train-model",
             )
+            race_with = gr.Dropdown(
+                _model_choices(),
+                value=[],
+                multiselect=True,
+                max_choices=MAX_RACE_OTHERS,
+                label="race against (optional)",
+                info="1–3 more designs, trained in turns on the same data, seed and budget",
+                elem_id="train-race-with",
+            )
+            dataset = gr.Radio(list(datasets), value=demo.dataset, label="dataset", elem_id="train-dataset")
+            dataset_info = gr.HTML(_dataset_info(demo.dataset), elem_id="train-dataset-info", js_on_load=None)
             size = gr.Slider(
-                MIN_SIZE, MAX_SIZE, value=64, step=8, label="input size (px)", elem_id="train-size"
+                MIN_SIZE, MAX_SIZE, value=demo.size, step=8, label="input size (px)", elem_id="train-size"
             )
             with gr.Row():
                 budget_kind = gr.Radio(
-                    ["seconds", "steps"], value="seconds", label="budget in", min_width=120
+                    ["seconds", "steps"], value=demo.budget_kind, label="budget in", min_width=120
                 )
                 budget = gr.Number(
-                    60,
-                    label="budget (seconds)",
+                    demo.budget,
+                    label=f"budget ({demo.budget_kind})",
                     minimum=1,
-                    maximum=MAX_SECONDS,
+                    maximum=MAX_SECONDS if demo.budget_kind == "seconds" else MAX_STEPS,
                     min_width=100,
                     elem_id="train-budget",
                 )
             with gr.Row():
-                optimizer = gr.Radio(["adamw", "sgd"], value="adamw", label="optimizer", min_width=120)
-                lr = gr.Number(2e-3, label="learning rate", minimum=0, min_width=100, elem_id="train-lr")
-            batch = gr.Dropdown(list(BATCH_SIZES), value=32, label="batch size", elem_id="train-batch")
+                optimizer = gr.Radio(["adamw", "sgd"], value=demo.optimizer, label="optimizer", min_width=120)
+                lr = gr.Number(demo.lr, label="learning rate", minimum=0, min_width=100, elem_id="train-lr")
+            batch = gr.Dropdown(
+                list(batch_sizes()), value=demo.batch_size, label="batch size", elem_id="train-batch"
+            )
+            choices = augmentations()
             augment = gr.CheckboxGroup(
-                list(AUGMENTATIONS),
-                value=["flip"],
+                list(choices),
+                value=list(demo.augment),
                 label="augmentation",
-                info="horizontal flips · shifts ≤ 10 % · random erasing (p = 0.25)",
+                info=(
+                    f"horizontal flips · shifts ≤ {100 * choices['shift']['translate']:.0f} % · "
+                    f"random erasing (p = {choices['erase']['erase']:g})"
+                ),
                 elem_id="train-augment",
             )
-            with gr.Row():
-                start = gr.Button("Start", variant="primary", elem_id="train-start")
-                stop = gr.Button("Stop", variant="stop", interactive=False, elem_id="train-stop")
         with gr.Column(scale=3, elem_id="train-results"):
             status = gr.HTML(
-                idle_status(), label="status", css_template=_CSS, js_on_load=None, elem_id="train-status"
+                idle_status(demo), label="status", css_template=_CSS, js_on_load=None, elem_id="train-status"
             )
             curves = gr.Plot(
                 _plot(curves_figure([], [])), label="curves", show_label=False, elem_id="train-curves"
@@ -824,6 +1155,15 @@ def build(config_state: gr.State) -> None:
                         max_height=420,
                         elem_id="train-metrics",
                     )
+                    race_table = gr.Dataframe(
+                        headers=["design"],
+                        value=[],
+                        label="race: final held-out metrics (Δ against the first design)",
+                        interactive=False,
+                        wrap=True,
+                        visible=False,
+                        elem_id="train-race-table",
+                    )
                     ckpt_file = gr.File(
                         label="checkpoint (.pt) to download — also the Predict tab's model",
                         interactive=False,
@@ -831,6 +1171,14 @@ def build(config_state: gr.State) -> None:
                         visible=False,
                         elem_id="train-checkpoint",
                     )
+                    race_files = gr.File(
+                        label="every design's checkpoint (.pt) — the winner's is the Predict tab's model",
+                        file_count="multiple",
+                        interactive=False,
+                        visible=False,
+                        elem_id="train-race-files",
+                    )
+    saved = gr.State({})  # designs saved in the Compare tab, handed over with "Race these"
 
     dataset.change(
         _dataset_info, dataset, dataset_info, api_visibility="private", queue=False, show_progress="hidden"
@@ -838,21 +1186,53 @@ def build(config_state: gr.State) -> None:
     budget_kind.change(
         _budget_default, budget_kind, budget, api_visibility="private", queue=False, show_progress="hidden"
     )
-    outputs = [status, curves, samples, metrics, ckpt_file]
+    race_with.change(
+        _race_mode,
+        race_with,
+        [start, race_start, budget],
+        api_visibility="private",
+        queue=False,
+        show_progress="hidden",
+    )
+    lock_targets = [start, race_start, stop, ckpt_file, race_files, metrics, race_table]
+    common = [budget_kind, budget, optimizer, lr, batch, augment, config_state, saved]
     start.click(
-        _lock, None, [start, stop, ckpt_file], api_visibility="private", queue=False, show_progress="hidden"
+        lambda: _lock(False),
+        None,
+        lock_targets,
+        api_visibility="private",
+        queue=False,
+        show_progress="hidden",
     ).then(
         start_training,
-        [dataset, size, model, budget_kind, budget, optimizer, lr, batch, augment, config_state],
-        outputs,
+        [dataset, size, model, *common],
+        [status, curves, samples, metrics, ckpt_file],
         api_name="train",
         show_progress="hidden",
         concurrency_limit=16,  # the job registry runs IDFY_MAX_TRAININGS of them; the rest wait visibly
         concurrency_id="idfy-train",
     ).then(
         _unlock,
-        ckpt_file,
-        [start, stop, ckpt_file],
+        [ckpt_file, race_files],
+        lock_targets,
+        api_visibility="private",
+        queue=False,
+        show_progress="hidden",
+    )
+    race_start.click(
+        lambda: _lock(True), None, lock_targets, api_visibility="private", queue=False, show_progress="hidden"
+    ).then(
+        start_race,
+        [dataset, size, model, race_with, *common],
+        [status, curves, samples, race_table, race_files],
+        api_name="race",
+        show_progress="hidden",
+        concurrency_limit=16,
+        concurrency_id="idfy-train",
+    ).then(
+        _unlock,
+        [ckpt_file, race_files],
+        lock_targets,
         api_visibility="private",
         queue=False,
         show_progress="hidden",
@@ -868,3 +1248,32 @@ def build(config_state: gr.State) -> None:
         concurrency_limit=None,  # never waits behind trainings or predictions
         concurrency_id="idfy-stop",
     ).then(_stopping, None, stop, api_visibility="private", queue=False, show_progress="hidden")
+    return TrainTab(model=model, race_with=race_with, saved=saved)
+
+
+def _from_compare(refs: list[str] | None, saved: dict[str, str] | None) -> tuple[Any, ...]:
+    """The Compare tab's selection -> the Train tab's model (the first) and race (the others), then the Train
+    tab is shown."""
+    chosen = list(dict.fromkeys(refs or []))[: 1 + MAX_RACE_OTHERS]
+    choices = _model_choices(saved)
+    if not chosen:
+        return gr.update(), gr.update(), dict(saved or {}), gr.Tabs(selected="train")
+    return (
+        gr.update(choices=choices, value=chosen[0]),
+        gr.update(choices=choices, value=chosen[1:]),
+        dict(saved or {}),
+        gr.Tabs(selected="train"),
+    )
+
+
+def connect_compare(tab: TrainTab, designs: Any, button: Any, saved: Any, tabs: Any) -> None:
+    """Wire the Compare tab's "Race these" ``button``: its ``designs`` selection (and its ``saved`` designs) fill
+    the Train tab's model and race fields, and ``tabs`` switches to the Train tab (its id ``train``)."""
+    button.click(
+        _from_compare,
+        [designs, saved],
+        [tab.model, tab.race_with, tab.saved, tabs],
+        api_visibility="private",
+        queue=False,
+        show_progress="hidden",
+    )
