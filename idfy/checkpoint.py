@@ -159,8 +159,9 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
     return atomic_write_bytes(path, lambda f: f.write(buf.getbuffer()))
 
 
-def write_error_text(e: OSError) -> str:
-    """One line for a failed write, e.g. ``"no space left on device writing runs/x/last.pt"``."""
+def write_error_text(e: OSError, action: str = "writing") -> str:
+    """One line for a failed write (or read: ``action="reading"``), e.g.
+    ``"no space left on device writing runs/x/last.pt"``."""
     reasons = {
         errno.ENOSPC: "no space left on device",
         errno.EDQUOT: "disk quota exceeded",
@@ -173,7 +174,7 @@ def write_error_text(e: OSError) -> str:
     reason = reasons.get(e.errno) if e.errno is not None else None
     if reason is None:
         reason = os.strerror(e.errno).lower() if e.errno else type(e).__name__
-    return f"{reason} writing {e.filename}" if e.filename else reason
+    return f"{reason} {action} {e.filename}" if e.filename else reason
 
 
 # --------------------------------------------------------------------------- reading

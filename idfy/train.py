@@ -18,6 +18,8 @@ the images are converted instead).
 from __future__ import annotations
 
 import contextlib
+import errno
+import logging
 import math
 import os
 import random
@@ -31,7 +33,17 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from idfy.checkpoint import capture_rng, load_checkpoint, model_config_of, restore_rng, save_checkpoint
+from idfy.checkpoint import (
+    CheckpointError,
+    capture_rng,
+    load_checkpoint,
+    load_model_weights,
+    model_config_of,
+    remove_stale_temporaries,
+    restore_rng,
+    save_checkpoint,
+    write_error_text,
+)
 from idfy.config import ConfigError, ModelConfig
 from idfy.distributed import DistInfo, all_reduce_max, all_reduce_sum, cleanup, init_from_env, shard
 from idfy.events import Checkpoint, Done, Eval, Event, Failed, Samples, Start, Step
@@ -39,6 +51,7 @@ from idfy.losses import compute_loss
 from idfy.metrics import evaluate, predict_batches
 from idfy.model import build_model
 from idfy.optim import build_optimizer, lr_factor, progress
+from idfy.train_checks import trainability_problem
 from idfy.train_config import TrainConfig, adapt_config, resolve_device
 
 __all__ = [
@@ -58,6 +71,7 @@ __all__ = [
 ]
 
 _NO_BAD_STEP = 2**62
+log = logging.getLogger(__name__)
 
 
 def train(
@@ -142,6 +156,7 @@ class _Run:
         self.last_metrics: dict[str, Any] = {}
         self.last_samples: Samples | None = None
         self.best_path: Path | None = None
+        self.last_good: tuple[int, Path] | None = None
         self.runlog: Any = None
         self.reason: str | None = None
         self.lr = 0.0
@@ -155,6 +170,9 @@ class _Run:
             except (ConfigError, ValueError, FileNotFoundError) as e:
                 yield Failed(message=str(e))
                 return
+            except OSError as e:
+                yield Failed(message=self._io_failure(e))
+                return
             yield start
             try:
                 yield from self._loop()
@@ -164,6 +182,8 @@ class _Run:
                     f"{self.tc.size}px inputs; lower --batch-size or --size, or pick a smaller preset",
                     step=self.step,
                 )
+            except OSError as e:
+                yield Failed(message=self._io_failure(e), step=self.step)
         finally:
             saved.restore()
             cleanup(self.dist)
@@ -214,8 +234,9 @@ class _Run:
         ckpt = None
         if self.resume:
             assert self.out is not None
-            ckpt = load_checkpoint(self.out / "last.pt", map_location=self.device)
-            stored = model_config_of(ckpt)
+            ckpt = load_checkpoint(self.out / "last.pt", map_location=self.device, resume=True)
+            notes += ckpt["notes"]
+            stored = self._stored_config(ckpt)
             if stored.fingerprint() != cfg.fingerprint():
                 notes.append("resuming with the checkpoint's model config (it differs from the one given)")
             cfg = stored
@@ -237,6 +258,12 @@ class _Run:
         self.spe = len(self.train_set) // tc.batch_size
         totals = [t for t in (tc.max_steps, tc.epochs * self.spe if tc.epochs else None) if t]
         self.total_steps = min(totals) if totals else None
+        problem = trainability_problem(
+            model, tc.batch_size // self.dist.world_size, self.feed_channels, self.size, self.device
+        )
+        if problem is not None:
+            few = f" (the data has {len(train_set)} training image)" if len(train_set) < 2 else ""
+            raise ValueError(problem + few)
         if ckpt is not None:
             self._restore(ckpt)
         self.net: nn.Module = model
@@ -246,7 +273,7 @@ class _Run:
         self.weights = tc.loss_weights
         self._prepare_samples()
         if self.out is not None and self.dist.is_main:
-            self._write_run_files()
+            notes += self._write_run_files()
         return Start(
             model_config=cfg,
             train_config=tc,
@@ -264,11 +291,66 @@ class _Run:
             notes=notes,
         )
 
+    def _stored_config(self, ckpt: dict[str, Any]) -> ModelConfig:
+        try:
+            return model_config_of(ckpt)
+        except ConfigError as e:
+            raise self._not_resumable(ckpt, f"its model config is invalid: {e}") from None
+
+    def _not_resumable(self, ckpt: dict[str, Any], detail: str) -> CheckpointError:
+        return CheckpointError(
+            ckpt["path"],
+            f"not a resumable idfy checkpoint ({detail})",
+            "restart the run without --resume (or with another --out)",
+        )
+
+    def _check_position(self, ckpt: dict[str, Any]) -> None:
+        """A mid-epoch position must exist, and mean the same images, with this run's batch size and data."""
+        at = ckpt["batch_in_epoch"]
+        saved_tc = ckpt.get("train_config") or {}
+        bs0 = ckpt.get("batch_size") or saved_tc.get("batch_size")
+        spe0 = ckpt.get("steps_per_epoch")
+        bs, spe = self.tc.batch_size, self.spe
+        if at == 0 or (at < spe and spe0 in (None, spe) and bs0 in (None, bs)):
+            return
+        epoch = f"an epoch of {spe0} batches" if spe0 else "an epoch"
+        was = f" (batch size {bs0})" if bs0 else ""
+        fix = f"resume with --batch-size {bs0} and the same data" if bs0 else "resume with the same settings"
+        gone = "does not exist" if at >= spe else "would continue with other images"
+        raise ValueError(
+            f"{ckpt['path']} was saved at batch {at} of {epoch}{was}; with batch size {bs} and "
+            f"{len(self.train_set)} training images an epoch has {spe} batches, so batch {at} {gone}: "
+            f"{fix}, or restart without --resume"
+        )
+
     def _restore(self, ckpt: dict[str, Any]) -> None:
-        self.module.load_state_dict(ckpt["model"])
-        if ckpt.get("optimizer") is None:
-            raise ValueError(f"{ckpt['path']} holds weights only; resume needs last.pt")
-        self.opt.load_state_dict(ckpt["optimizer"])
+        """Model, optimizer, position and RNG states from a verified last.pt (``load_checkpoint(resume=True)``).
+
+        Raises:
+            ValueError: the saved position does not exist with this batch size / data, or the state does not
+                fit this model and optimizer (one line naming the file).
+        """
+        self._check_position(ckpt)
+        try:
+            load_model_weights(self.module, ckpt)
+        except CheckpointError as e:
+            raise self._not_resumable(ckpt, e.detail) from None
+        saved_opt = (ckpt.get("train_config") or {}).get("optimizer")
+        if saved_opt is not None and saved_opt != self.tc.optimizer:
+            raise ValueError(
+                f"{ckpt['path']} was trained with --optimizer {saved_opt}; resume with --optimizer {saved_opt}, "
+                "or restart without --resume"
+            )
+        try:
+            self.opt.load_state_dict(ckpt["optimizer"])
+        except (ValueError, KeyError, TypeError, RuntimeError, IndexError):
+            log.debug("optimizer state of %s refused", ckpt["path"], exc_info=True)
+            raise self._not_resumable(ckpt, "its optimizer state belongs to another model") from None
+        for group in self.opt.param_groups:
+            for p in group["params"]:
+                for v in self.opt.state.get(p, {}).values():
+                    if isinstance(v, Tensor) and v.dim() > 0 and v.shape != p.shape:
+                        raise self._not_resumable(ckpt, "its optimizer state belongs to another model")
         self.step = int(ckpt["step"])
         self.epoch = int(ckpt["epoch"])
         self.batch_in_epoch = int(ckpt["batch_in_epoch"])
@@ -278,16 +360,25 @@ class _Run:
         self.last_metrics = ckpt.get("metrics") or {}
         if self.out is not None and (self.out / "best.pt").is_file():
             self.best_path = self.out / "best.pt"
-        restore_rng(ckpt["rng"], self.gen)
+        self.last_good = (self.step, Path(ckpt["path"]))
+        try:
+            restore_rng(ckpt["rng"], self.gen)
+        except ValueError as e:
+            raise self._not_resumable(ckpt, str(e)) from None
 
-    def _write_run_files(self) -> None:
+    def _write_run_files(self) -> list[str]:
+        """config.yaml, train.yaml and the run log; removes temporary files an interrupted run left. Returns notes."""
         from idfy.runlog import RunLog
 
         assert self.out is not None
         self.out.mkdir(parents=True, exist_ok=True)
+        stale = remove_stale_temporaries(self.out)
         (self.out / "config.yaml").write_text(self.model_cfg.to_yaml(), encoding="utf-8")
         (self.out / "train.yaml").write_text(self.tc.to_yaml(), encoding="utf-8")
         self.runlog = RunLog(self.out, resume_step=self.step if self.resume else None)
+        return (
+            [f"removed {len(stale)} temporary file(s) an interrupted run left in {self.out}"] if stale else []
+        )
 
     def _prepare_samples(self) -> None:
         from idfy.data import iterate_batches
@@ -314,7 +405,7 @@ class _Run:
         self.epoch_gen_state = self.gen.get_state()
         self.reason = self._limit_reached()  # a resumed run may already be at its end
         while self.reason is None:
-            skip = self.batch_in_epoch
+            skip, self.batch_in_epoch = self.batch_in_epoch, 0
             self.epoch_gen_state = self.gen.get_state()
             batches = iterate_batches(
                 self.train_set,
@@ -543,6 +634,8 @@ class _Run:
             "step": self.step,
             "epoch": self.epoch,
             "batch_in_epoch": self.batch_in_epoch,
+            "steps_per_epoch": self.spe,
+            "batch_size": self.tc.batch_size,
             "elapsed_s": self._elapsed(),
             "best_score": list(self.best_score) if self.best_score is not None else None,
             "metrics": self.last_metrics,
@@ -557,6 +650,8 @@ class _Run:
         path = save_checkpoint(self.out / f"{kind}.pt", self._state(full=kind == "last"))
         if kind == "best":
             self.best_path = path
+        else:
+            self.last_good = (self.step, path)
         return Checkpoint(step=self.step, path=str(path), kind=kind)
 
     def _finish(self) -> Iterator[Event]:
@@ -590,6 +685,22 @@ class _Run:
             model=self.module,
             classes=self.classes,
         )
+
+    def _io_failure(self, e: OSError) -> str:
+        """One line for a failed read or write: what, where, the last good checkpoint and what to do."""
+        log.info("training stopped by an I/O error", exc_info=True)
+        inside = self.out is not None and e.filename is not None and Path(e.filename).is_relative_to(self.out)
+        text = write_error_text(e) if inside or e.filename is None else write_error_text(e, action="reading")
+        if e.errno in (errno.ENOSPC, errno.EDQUOT):
+            fix = "free space"
+        elif e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            fix = "make the run folder writable (or choose another --out)"
+        else:
+            fix = "fix that"
+        if self.last_good is None:
+            return f"{text} (no checkpoint written yet); {fix} and start the run again"
+        step, path = self.last_good
+        return f"{text} (last good checkpoint: step {step}, {path}); {fix} and rerun with --resume"
 
 
 def _seed_everything(seed: int) -> None:
