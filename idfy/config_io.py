@@ -235,11 +235,18 @@ def decode_token(text: Any) -> Any:
     if not inflater.eof:
         raise ConfigError(_DAMAGED)
     try:
-        data = json.loads(raw.decode("utf-8"), parse_int=_json_int, parse_constant=float)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(_DAMAGED) from None
+    try:
+        data = json.loads(text, parse_int=_json_int, parse_constant=float)
     except ConfigError:
         raise
-    except (ValueError, RecursionError):
+    except RecursionError:  # the C decoder guards its own recursion (about 1000 levels)
+        raise ConfigError(f"config nests deeper than {MAX_DEPTH} levels") from None
+    except ValueError:
         raise ConfigError(_DAMAGED) from None
+    check_plain(data)
     return data
 
 
