@@ -235,7 +235,8 @@ class _Builder:
         row = self.r.stage(name)
         rf = f"RF {row.rf}px" + (" + global" if row.rf_global else "")
         cluster = f"cluster_stage_{i}"
-        self.g.clusters[cluster] = (f"{name} · {_shape(row.out_shape)} · {rf}", [])
+        # named as the page and the per-stage table name it: stage 1 is the first stage (module stages.0)
+        self.g.clusters[cluster] = (f"stage {i + 1} · {_shape(row.out_shape)} · {rf}", [])
         pool = sc.stride == 2 and sc.down != "conv"
         if pool:
             nid = self.g.add(
@@ -282,7 +283,7 @@ class _Builder:
             end = self.g.add(
                 _Node(
                     _nid(f"{name}.branch"),
-                    f"block {i}.{j}",
+                    f"block {j + 1} of stage {i + 1}",
                     sc.conv.kind,
                     spec,
                     _cost(self.r, f"{name}.branch"),

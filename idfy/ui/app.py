@@ -32,6 +32,8 @@ OPTIONAL_TABS = (
     ("Evidence", "idfy.ui.evidence_tab"),
 )
 CSS_PATH = Path(__file__).with_name("theme.css")
+#: Layout of the Design tab, keyboard focus and the other tabs' additions (after theme.css, so it wins).
+DESIGN_CSS_PATH = Path(__file__).with_name("static") / "design.css"
 MAX_FILE_SIZE = (
     "100mb"  # checkpoints (a seed_model2 one is ~19 MB); images are capped again by idfy.data.load_image
 )
@@ -132,7 +134,8 @@ def launch_kwargs(host: str = "127.0.0.1", port: int | None = 7860) -> dict[str,
         "show_error": True,  # every handler turns failures into short, clean messages
         "max_file_size": MAX_FILE_SIZE,
         "theme": theme(),
-        "css_paths": [CSS_PATH],
+        "css_paths": [CSS_PATH, DESIGN_CSS_PATH],
+        "head": design_tab.head_html(),
         "footer_links": ["api"],
         "ssr_mode": False,
         "mcp_server": False,

@@ -26,10 +26,10 @@ __all__ = [
     "KEYS",
     "MAX_STAGES",
     "SPECS",
+    "ControlError",
     "ControlSpec",
     "config_to_values",
     "conv_field_visibility",
-    "fix_conv_for_kind",
     "order_choice_for",
     "order_text_for",
     "values_to_config",
@@ -215,27 +215,35 @@ def _where(key: str) -> str:
     return key
 
 
+class ControlError(ConfigError):
+    """A control holds something unusable; ``key`` names the control (``stages.0.width``)."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
 def _int(values: Mapping[str, Any], key: str) -> int:
     raw = values.get(key)
     if raw is None or raw == "":
-        raise ConfigError(f"{_where(key)}: enter a whole number")
+        raise ControlError(key, f"{_where(key)}: enter a whole number")
     try:
         f = float(raw)
     except (TypeError, ValueError):
-        raise ConfigError(f"{_where(key)}: {raw!r} is not a whole number") from None
+        raise ControlError(key, f"{_where(key)}: {raw!r} is not a whole number") from None
     if not f.is_integer():
-        raise ConfigError(f"{_where(key)}: {raw!r} is not a whole number")
+        raise ControlError(key, f"{_where(key)}: {raw!r} is not a whole number")
     return int(f)
 
 
 def _float(values: Mapping[str, Any], key: str) -> float:
     raw = values.get(key)
     if raw is None or raw == "":
-        raise ConfigError(f"{_where(key)}: enter a number")
+        raise ControlError(key, f"{_where(key)}: enter a number")
     try:
         return float(raw)
     except (TypeError, ValueError):
-        raise ConfigError(f"{_where(key)}: {raw!r} is not a number") from None
+        raise ControlError(key, f"{_where(key)}: {raw!r} is not a number") from None
 
 
 def _choice(values: Mapping[str, Any], key: str) -> Any:
@@ -244,7 +252,7 @@ def _choice(values: Mapping[str, Any], key: str) -> Any:
     for c in choices:  # radios may come back as strings
         if raw == c or str(raw) == str(c):
             return c
-    raise ConfigError(f"{_where(key)}: choose one of {', '.join(map(str, choices))} (got {raw!r})")
+    raise ControlError(key, f"{_where(key)}: choose one of {', '.join(map(str, choices))} (got {raw!r})")
 
 
 def _numbers(text: Any, key: str, kind: type) -> list[Any]:
@@ -254,10 +262,12 @@ def _numbers(text: Any, key: str, kind: type) -> list[Any]:
         try:
             x = float(p)
         except ValueError:
-            raise ConfigError(f"{_where(key)}: {p.strip()!r} is not a number; write e.g. '128, 64'") from None
+            raise ControlError(
+                key, f"{_where(key)}: {p.strip()!r} is not a number; write e.g. '128, 64'"
+            ) from None
         if kind is int:
             if not x.is_integer():
-                raise ConfigError(f"{_where(key)}: {p.strip()!r} is not a whole number")
+                raise ControlError(key, f"{_where(key)}: {p.strip()!r} is not a whole number")
             out.append(int(x))
         else:
             out.append(x)
@@ -293,7 +303,9 @@ def _stage_dict(values: Mapping[str, Any], i: int, base: dict[str, Any]) -> dict
     )
     sigmas = _numbers(values.get(p + "gaussian.sigmas"), p + "gaussian.sigmas", float)
     if g["enabled"] and not sigmas:
-        raise ConfigError(f"stage {i + 1}: the Gaussian sub-stream needs at least one σ, e.g. '1, 2'")
+        raise ControlError(
+            p + "gaussian.sigmas", f"stage {i + 1}: the Gaussian sub-stream needs at least one σ, e.g. '1, 2'"
+        )
     g["sigmas"] = sigmas or list(g.get("sigmas") or [1.0, 2.0])
     d["gaussian"] = g
     dense = dict(d.get("dense") or {})
@@ -327,7 +339,7 @@ def values_to_config(values: Mapping[str, Any], base: ModelConfig | None = None)
         d["stem"] = None
     count = _int(values, "stages.count")
     if not 1 <= count <= MAX_STAGES:
-        raise ConfigError(f"stages: choose 1 to {MAX_STAGES} stages (got {count})")
+        raise ControlError("stages.count", f"stages: choose 1 to {MAX_STAGES} stages (got {count})")
     stages = []
     for i in range(count):
         src = d["stages"][i] if i < len(d["stages"]) else to_plain(StageConfig())
@@ -342,7 +354,9 @@ def values_to_config(values: Mapping[str, Any], base: ModelConfig | None = None)
         else _choice(values, "block.order")
     )
     if not order:
-        raise ConfigError("block.order: write a custom order such as 'bn-relu-conv-bn-relu-conv-add'")
+        raise ControlError(
+            "block.order_text", "block.order: write a custom order such as 'bn-relu-conv-bn-relu-conv-add'"
+        )
     d["block"] = {
         "order": order,
         "kernel": _choice(values, "block.kernel"),
@@ -374,17 +388,3 @@ def conv_field_visibility(kind: str) -> tuple[bool, bool, bool]:
         kind in ("dilated", "sparse", "ghost"),
         kind == "ghost",
     )
-
-
-def fix_conv_for_kind(kind: str, groups: Any, dilation: Any) -> tuple[Any, Any]:
-    """When the user picks a conv kind, give it usable defaults: group/sparse need groups ≥ 2,
-    dilated/sparse need dilation ≥ 2. Other values are left as they are."""
-    try:
-        g, dl = int(groups or 1), int(dilation or 1)
-    except (TypeError, ValueError):
-        return groups, dilation
-    if kind in ("group", "sparse") and g < 2:
-        g = 2
-    if kind in ("dilated", "sparse") and dl < 2:
-        dl = 2
-    return g, dl

@@ -1,13 +1,24 @@
-"""Design tab: controls on the left, the rebuilt model's numbers, shapes, diagram and charts on the right.
+"""Design tab: a summary strip on top, controls on the left, the diagram beside them, the table and charts below.
+
+The strip (params, MACs, FLOPs, memory, latency, the shape chain and the error state) stays pinned to the top
+of the window; the controls column scrolls on its own; the diagram fills the rest of the first screen.
 
 One handler (:func:`design_change`) serves every control (``gr.on`` over the controls' ``.input`` events,
 ``trigger_mode="always_last"``, no progress overlay). Loading a preset, a ``?cfg=`` link, an uploaded or
-edited YAML sets the controls *and* the results in one step (:func:`load_design`). The handler listens to
-``.input`` (a person's edit) rather than ``.change``: ``.change`` also fires for every control a loader sets,
-which queued dozens of handler calls per preset, some of them on half-updated controls. An invalid combination
-shows its message in a red box under the preset picker; the last valid numbers and diagram stay.
+edited YAML, or a clicked fix sets the controls *and* the results in one step (:func:`load_design`). The
+handler listens to ``.input`` (a person's edit) rather than ``.change``: ``.change`` also fires for every
+control a loader sets.
 
-Every update has two steps: the numbers (cards, per-stage table, the design state, the link) first, then
+An invalid combination is not applied: the strip shows the message, the control it names is marked invalid
+with the message beside it (the strip's script), the numbers, table and diagram are marked stale (they show
+the last valid design), and the fixes offered are single changes tested to make the design valid
+(:mod:`idfy.ui.fixes`).
+
+Every number is shown with its change against the preset the design started from (and, for a moment,
+against the design before the last change); changed table cells are highlighted and the diagram outlines what
+differs from the preset (:func:`idfy.diagram.diagram_diff`).
+
+Every update has two steps: the numbers (strip, per-stage table, the design state, the link) first, then
 (``.then``) the diagram, charts, YAML text and downloads (:func:`on_details`), which are skipped when they
 already show the design. The numbers therefore never wait for graphviz or plotly.
 
@@ -18,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import html
 import json
 import logging
 import tempfile
@@ -40,11 +52,12 @@ from idfy.ui.controls import (
     ControlSpec,
     config_to_values,
     conv_field_visibility,
-    fix_conv_for_kind,
     order_choice_for,
     order_text_for,
     values_to_config,
 )
+from idfy.ui.fixes import field_name, fix_conv_for_kind, headline, locate, suggest_fixes
+from idfy.ui.glossary import SEED_ITEMS, choice_text, describe
 from idfy.ui.limits import check_memory, check_report
 from idfy.ui.state import remember_latency
 
@@ -52,18 +65,22 @@ __all__ = [
     "DEFAULT_PRESET",
     "DesignTab",
     "build",
+    "changes_in_words",
     "design_change",
     "diagram_svg",
+    "help_data",
     "load_design",
     "run_safely",
 ]
 
 log = logging.getLogger("idfy.ui")
 
-DEFAULT_PRESET = "full"
+#: The seed's Model 2 (S12): what a first visit shows.
+DEFAULT_PRESET = "seed_model2"
 DIAGRAM_DETAILS = ("stages", "blocks", "layers")
 LATENCY_BATCH = 32
 INTERNAL_ERROR = "Something went wrong while analysing this design (the details are in the server log)."
+STATIC = Path(__file__).with_name("static")
 
 
 # --------------------------------------------------------------------------- library calls (cached)
@@ -75,12 +92,15 @@ def _analyze(cfg: ModelConfig, *, latency: bool = False, batch_size: int = 32) -
 
 
 @functools.lru_cache(maxsize=128)
-def diagram_svg(cfg: ModelConfig, detail: str = "stages") -> str:
-    """SVG text of ``cfg``'s diagram at ``detail`` (cached per config)."""
-    from idfy.diagram import diagram, render
+def diagram_svg(cfg: ModelConfig, detail: str = "stages", against: ModelConfig | None = None) -> str:
+    """SVG text of ``cfg``'s diagram at ``detail`` (cached per config); with ``against`` (the preset) what
+    differs from it is outlined (:func:`idfy.diagram.diagram_diff`)."""
+    from idfy.diagram import diagram, diagram_diff, render
 
     if detail not in DIAGRAM_DETAILS:
         raise ConfigError(f"diagram detail must be one of {', '.join(DIAGRAM_DETAILS)} (got {detail!r})")
+    if against is not None:
+        return render(diagram_diff(against, cfg, detail=detail), fmt="svg").decode()
     return render(diagram(cfg, detail=detail, report=_analyze(cfg)), fmt="svg").decode()
 
 
@@ -124,18 +144,85 @@ def run_safely(fn: Callable[[], Any], fallback: Callable[[str], Any]) -> Any:
         return fallback(INTERNAL_ERROR)
 
 
+# --------------------------------------------------------------------------- presets and changes
+def _preset_config(preset: str | None) -> ModelConfig | None:
+    """The bundled preset ``preset`` names (None for anything else)."""
+    if not preset or preset not in list_presets():
+        return None
+    return preset_config(preset)
+
+
+def _changes(a: ModelConfig, b: ModelConfig) -> list[tuple[str, object, object]]:
+    from idfy.diagram import config_diff
+
+    return [(k, x, y) for k, x, y in config_diff(a, b) if k not in ("name", "description")]
+
+
+def _plain_value(v: object) -> str:
+    if v is True:
+        return "on"
+    if v is False or v is None:
+        return "off"
+    if isinstance(v, (list, tuple)):
+        return ", ".join(f"{x:g}" if isinstance(x, float) else str(x) for x in v) or "none"
+    if isinstance(v, dict):
+        return "…"
+    return str(v)
+
+
+def _key_words(key: str) -> str:
+    """``stages.1.conv.groups`` -> ``stage 2 conv.groups``; other keys unchanged."""
+    parts = key.split(".")
+    if parts[0] == "stages" and len(parts) > 2 and parts[1].isdigit():
+        return f"stage {int(parts[1]) + 1} " + ".".join(parts[2:])
+    if parts[0] == "stages" and len(parts) == 2:
+        return f"stage {int(parts[1]) + 1}"
+    return key
+
+
+def changes_in_words(a: ModelConfig, b: ModelConfig, limit: int = 8) -> list[str]:
+    """What ``b`` changes against ``a`` in the page's words (``stage 2 inject: off → on``), at most ``limit``
+    lines (a last line counts the rest)."""
+    out = []
+    for k, x, y in _changes(a, b):
+        if k.startswith("stages.") and k.count(".") == 1:
+            out.append(f"{_key_words(k)} {'added' if x is None else 'removed'}")
+        else:
+            out.append(f"{_key_words(k)}: {_plain_value(x)} → {_plain_value(y)}")
+    if len(out) > limit:
+        out = out[: limit - 1] + [f"… and {len(out) - limit + 1} more"]
+    return out
+
+
+def preset_state_html(preset: str | None, cfg: ModelConfig | None) -> str:
+    """``(modified) · 2 changes`` beside the preset picker (titled with the changes), or nothing."""
+    base = _preset_config(preset)
+    if base is None or cfg is None:
+        return ""
+    words = changes_in_words(base, cfg)
+    if not words:
+        return '<span class="idfy-preset-same">as bundled</span>'
+    n = len(_changes(base, cfg))
+    tip = html.escape("changes: " + "; ".join(words))
+    return f'<span class="idfy-modified" title="{tip}">(modified) · {n} change{"s" if n != 1 else ""}</span>'
+
+
 # --------------------------------------------------------------------------- results
 #: Outputs of :func:`results_for` (the fast step: numbers and shapes), in order.
-RESULT_FIELDS = ("error", "cards", "table", "config", "token")
+RESULT_FIELDS = ("summary", "table", "config", "token", "preset_state")
 #: Outputs of :func:`on_details` (the second step: diagram, charts, YAML, downloads), in order.
 DETAIL_FIELDS = ("diagram", "svg_file", "fig_stage", "fig_path", "yaml", "yaml_file", "rendered")
 
 
-def results_for(cfg: ModelConfig, measured: dict[str, Any] | None) -> tuple[Any, ...]:
-    """The numbers for a valid ``cfg`` (see :data:`RESULT_FIELDS`). Kept small on purpose: the page shows
-    them before the diagram and charts, which :func:`on_details` sends in a second step."""
-    report = _analyze(cfg)  # counts on the meta device: safe before the memory check
-    check_report(report)
+def _cards(
+    cfg: ModelConfig, measured: dict[str, Any] | None, preset: str | None, previous: ModelConfig | None
+) -> str:
+    report = _analyze(cfg)
+    base = _preset_config(preset)
+    base_report = _analyze(base) if base is not None else None
+    prev_report = None
+    if previous is not None and previous.fingerprint() != cfg.fingerprint():
+        prev_report = _analyze(previous)
     note = ""
     if cfg.head.kind == "flatten" and cfg.input.size[0] < 100 and cfg.name == "seed_model1":
         note = (
@@ -143,28 +230,96 @@ def results_for(cfg: ModelConfig, measured: dict[str, Any] | None) -> tuple[Any,
             "205 M weights."
         )
     lat = (measured or {}).get(cfg.fingerprint())
-    return (
-        fmt.error_html(None),
-        fmt.cards_html(report, latency=lat, note=note),
-        fmt.stage_table(report),
-        cfg.to_yaml(),
-        cfg.to_url(),
+    return fmt.cards_html(
+        report,
+        latency=lat,
+        note=note,
+        base=base_report,
+        base_name=preset or "",
+        previous=prev_report,
     )
 
 
-def on_details(config_yaml: str, detail: str, rendered: str | None) -> tuple[Any, ...]:
-    """Diagram (inline SVG + file), charts by stage and path, YAML text and file for the current design
-    (see :data:`DETAIL_FIELDS`); nothing is resent when they already show this design (``rendered``)."""
-    key = f"{detail}:{hashlib.sha1((config_yaml or '').encode()).hexdigest()[:16]}"
+def results_for(
+    cfg: ModelConfig,
+    measured: dict[str, Any] | None,
+    preset: str | None = None,
+    previous: ModelConfig | None = None,
+) -> tuple[Any, ...]:
+    """The numbers for a valid ``cfg`` (see :data:`RESULT_FIELDS`), with changes against ``preset`` and
+    ``previous``. Kept small on purpose: the page shows them before the diagram and charts, which
+    :func:`on_details` sends in a second step."""
+    report = _analyze(cfg)  # counts on the meta device: safe before the memory check
+    check_report(report)
+    base = _preset_config(preset)
+    return (
+        fmt.strip_html(_cards(cfg, measured, preset, previous)),
+        fmt.stage_table_html(report, _analyze(base) if base is not None else None),
+        cfg.to_yaml(),
+        cfg.to_url(),
+        preset_state_html(preset, cfg),
+    )
+
+
+def _elem_id(key: str) -> str:
+    return "c-" + key.replace(".", "-")
+
+
+def invalid_results(
+    message: str,
+    current_yaml: str | None,
+    measured: dict[str, Any] | None,
+    preset: str | None,
+    key: str | None = None,
+    fixes: list[tuple[str, Any]] | None = None,
+) -> tuple[Any, ...]:
+    """Results for an invalid edit: the strip shows the message, the control it names and the tested fixes
+    over the last valid design's (stale) numbers; everything else stays as it is."""
+    cards = ""
+    if current_yaml:
+        try:
+            cards = _cards(ModelConfig.from_yaml(current_yaml), measured, preset, None)
+        except Exception:
+            log.exception("could not redraw the last valid design")
+    text = headline(message) if fixes else message
+    where, sep, rest = text.partition(": ")
+    if key is not None and sep and "=" not in where and len(where) <= 40:
+        text = rest  # the strip and the field name the place already ("stage 1 groups")
+    strip = fmt.strip_html(
+        cards,
+        error=text,
+        field=_elem_id(key) if key else "",
+        field_name=field_name(key) if key else "",
+        fixes=[(_elem_id(k), field_name(k), _plain_fix(v)) for k, v in (fixes or [])],
+    )
+    return (strip, *[gr.update() for _ in RESULT_FIELDS[1:]])
+
+
+def _plain_fix(v: Any) -> str:
+    return "on" if v is True else "off" if v is False else str(v)
+
+
+def on_details(
+    config_yaml: str, detail: str, rendered: str | None, preset: str | None = None
+) -> tuple[Any, ...]:
+    """Diagram (inline SVG + file, what differs from ``preset`` outlined), charts by stage and path, YAML text
+    and file for the current design (see :data:`DETAIL_FIELDS`); nothing is resent when they already show
+    this design (``rendered``)."""
+    key = f"{detail}:{preset}:{hashlib.sha1((config_yaml or '').encode()).hexdigest()[:16]}"
     if key == rendered:
         return tuple(gr.update() for _ in DETAIL_FIELDS)
 
     def run() -> tuple[Any, ...]:
+        from idfy.ui.inspector import node_info
+
         cfg = ModelConfig.from_yaml(config_yaml)
         report = _analyze(cfg)
-        svg = diagram_svg(cfg, detail)
+        base = _preset_config(preset)
+        against = base if base is not None and _changes(base, cfg) else None
+        svg = diagram_svg(cfg, detail, against)
+        caption = f"{cfg.name} · {detail}" + (f" · outlined: changed against {preset}" if against else "")
         return (
-            fmt.diagram_html(svg, f"{cfg.name} · {detail} · graphviz"),
+            fmt.diagram_html(svg, caption, nodes=node_info(cfg, report, svg)),
             _write(f"{_slug(cfg)}-{detail}.svg", svg),
             plot_data(fmt.stage_figure(report)),
             plot_data(fmt.path_figure(report)),
@@ -177,20 +332,34 @@ def on_details(config_yaml: str, detail: str, rendered: str | None) -> tuple[Any
 
 
 def _keep(message: str) -> tuple[Any, ...]:
-    """Show ``message``; leave every other result as it is."""
-    return (fmt.error_html(message), *[gr.update() for _ in RESULT_FIELDS[1:]])
+    """Show ``message`` in the strip (no numbers); leave every other result as it is."""
+    return (fmt.strip_html("", error=message), *[gr.update() for _ in RESULT_FIELDS[1:]])
 
 
 def design_change(*args: Any) -> tuple[Any, ...]:
-    """The one handler for every design control: ``(*control values, config yaml, measured)`` -> results."""
+    """The one handler for every design control: ``(*control values, config yaml, measured, preset)`` ->
+    results (:data:`RESULT_FIELDS`). The config yaml is the last valid design (the base for options without
+    a control, the reference for the short-lived deltas, and what stays on screen when the edit is invalid).
+    """
     values = dict(zip(KEYS, args[: len(KEYS)]))
     base_yaml, measured = args[len(KEYS)], args[len(KEYS) + 1]
-
-    def run() -> tuple[Any, ...]:
+    preset = args[len(KEYS) + 2] if len(args) > len(KEYS) + 2 else None
+    base = None
+    try:
         base = ModelConfig.from_yaml(base_yaml) if base_yaml else None
-        return results_for(values_to_config(values, base), measured)
-
-    return run_safely(run, _keep)
+        cfg = values_to_config(values, base)
+    except ConfigError as e:
+        key = locate(e)
+        try:
+            fixes = suggest_fixes(values, key, base)
+        except Exception:
+            log.exception("fix search failed")
+            fixes = []
+        return invalid_results(str(e), base_yaml, measured, preset, key, fixes)
+    return run_safely(
+        lambda: results_for(cfg, measured, preset, base),
+        lambda msg: invalid_results(msg, base_yaml, measured, preset),
+    )
 
 
 #: Layout blocks whose visibility follows the controls: the stem's options and the stage accordions.
@@ -200,41 +369,58 @@ N_LOADED = 1 + len(KEYS) + N_LAYOUT + len(RESULT_FIELDS)
 
 
 def load_design(
-    cfg: ModelConfig, measured: dict[str, Any] | None, preset: str | None = None
+    cfg: ModelConfig,
+    measured: dict[str, Any] | None,
+    preset: str | None = None,
+    previous: ModelConfig | None = None,
 ) -> tuple[Any, ...]:
-    """Everything a freshly loaded design (preset, link, upload, YAML editor) sets, in one step: the preset
-    picker, each control's value *and* visibility, the layout blocks' visibility and the results. Setting it
-    all at once means no control fires a follow-up event (the design handler listens to user input only)."""
+    """Everything a freshly loaded design (preset, link, upload, YAML editor, a fix) sets, in one step: the
+    preset picker, each control's value *and* visibility, the layout blocks' visibility and the results.
+    Setting it all at once means no control fires a follow-up event (the design handler listens to user
+    input only)."""
     values = config_to_values(cfg)
     hidden = _hidden_keys(values)
-    preset_value = preset if preset is not None else (cfg.name if cfg.name in list_presets() else gr.update())
+    name = preset if preset is not None else (cfg.name if cfg.name in list_presets() else None)
+    preset_value = name if name is not None else gr.update()
     controls = [gr.update(value=values[k], visible=k not in hidden) for k in KEYS]
     layout = [gr.update(visible=bool(values["stem.enabled"]))]
     layout += [gr.update(visible=i < values["stages.count"]) for i in range(MAX_STAGES)]
-    return (preset_value, *controls, *layout, *results_for(cfg, measured))
+    return (preset_value, *controls, *layout, *results_for(cfg, measured, name, previous))
 
 
 def _load_or_keep(
-    make: Callable[[], ModelConfig], measured: dict[str, Any] | None, preset: str | None = None
+    make: Callable[[], ModelConfig],
+    measured: dict[str, Any] | None,
+    preset: str | None = None,
+    current: str | None = None,
 ):
     n_before = 1 + len(KEYS) + N_LAYOUT
+
+    def previous() -> ModelConfig | None:
+        try:
+            return ModelConfig.from_yaml(current) if current else None
+        except ConfigError:
+            return None
+
     return run_safely(
-        lambda: load_design(make(), measured, preset),
-        lambda msg: (*[gr.update()] * n_before, *_keep(msg)),
+        lambda: load_design(make(), measured, preset, previous()),
+        lambda msg: (*[gr.update()] * n_before, *invalid_results(msg, current, measured, None)),
     )
 
 
-def on_preset(name: str, measured: dict[str, Any] | None) -> tuple[Any, ...]:
-    """Preset picked."""
-    return _load_or_keep(lambda: preset_config(name), measured, preset=name)
+def on_preset(name: str, measured: dict[str, Any] | None, current: str | None = None) -> tuple[Any, ...]:
+    """Preset picked (or the reset button pressed)."""
+    return _load_or_keep(lambda: preset_config(name), measured, preset=name, current=current)
 
 
-def on_apply_yaml(text: str, measured: dict[str, Any] | None) -> tuple[Any, ...]:
+def on_apply_yaml(text: str, measured: dict[str, Any] | None, current: str | None = None) -> tuple[Any, ...]:
     """YAML editor's Apply."""
-    return _load_or_keep(lambda: resolve_config(text or "", allow_paths=False), measured)
+    return _load_or_keep(lambda: resolve_config(text or "", allow_paths=False), measured, current=current)
 
 
-def on_upload(path: str | None, measured: dict[str, Any] | None) -> tuple[Any, ...]:
+def on_upload(
+    path: str | None, measured: dict[str, Any] | None, current: str | None = None
+) -> tuple[Any, ...]:
     """A .yaml/.yml file uploaded (size-capped, safe_load)."""
 
     def make() -> ModelConfig:
@@ -244,32 +430,74 @@ def on_upload(path: str | None, measured: dict[str, Any] | None) -> tuple[Any, .
             raise ConfigError(f"{Path(path).name}: upload a .yaml or .yml config file")
         return load_config_file(path)
 
-    return _load_or_keep(make, measured)
+    return _load_or_keep(make, measured, current=current)
 
 
-def on_page_load(measured: dict[str, Any] | None, request: gr.Request) -> tuple[Any, ...]:
+def on_page_load(
+    measured: dict[str, Any] | None, request: gr.Request, current: str | None = None
+) -> tuple[Any, ...]:
     """Restore the design from ``?cfg=v1...`` (or ``?preset=NAME``); the default preset otherwise."""
     params = dict(request.query_params) if request is not None else {}
     token, preset = params.get("cfg"), params.get("preset")
     if token:  # a damaged link shows why and keeps the default design on screen
-        return _load_or_keep(lambda: resolve_config(token, allow_paths=False), measured)
+        return _load_or_keep(lambda: resolve_config(token, allow_paths=False), measured, current=current)
     if preset:
-        return _load_or_keep(lambda: preset_config(preset), measured, preset=preset)
+        return _load_or_keep(lambda: preset_config(preset), measured, preset=preset, current=current)
     return tuple(gr.update() for _ in range(N_LOADED))
 
 
-def on_measure(config_yaml: str, measured: dict[str, Any] | None) -> tuple[Any, Any, Any]:
-    """Measure batch-1 and batch-N latency of the current design; returns (error, cards, measured)."""
+def _coerce(key: str, raw: str) -> Any:
+    """A fix's value (as the strip's button carries it, text) in the control's own type."""
+    spec = _spec(key)
+    if spec.widget == "check":
+        return raw == "on"
+    if spec.widget in ("drop", "radio"):
+        for c in spec.choices:
+            if str(c) == raw:
+                return c
+        raise ConfigError(f"{field_name(key)}: {raw!r} is not one of its choices")
+    if spec.widget in ("int", "slider"):
+        return int(raw)
+    return raw
 
-    def run() -> tuple[Any, Any, Any]:
+
+def on_fix(payload: str, *args: Any) -> tuple[Any, ...]:
+    """A fix clicked in the strip: ``payload`` is ``{"field": "c-stages-0-conv-kind", "value": "regular"}``;
+    ``args`` are the control values, the last valid design, measured latencies and the preset. The fixed
+    design is loaded like a preset (every control and result at once)."""
+    values = dict(zip(KEYS, args[: len(KEYS)]))
+    current, measured, preset = args[len(KEYS)], args[len(KEYS) + 1], args[len(KEYS) + 2]
+
+    def make() -> ModelConfig:
+        try:
+            data = json.loads(payload or "{}")
+        except ValueError:
+            raise ConfigError("fix: could not read the request; edit the control by hand") from None
+        keys = {_elem_id(k): k for k in KEYS}
+        key = keys.get(str(data.get("field")))
+        if key is None:
+            raise ConfigError("fix: unknown control; edit the control by hand")
+        values[key] = _coerce(key, str(data.get("value")))
+        base = ModelConfig.from_yaml(current) if current else None
+        return values_to_config(values, base)
+
+    return _load_or_keep(make, measured, preset=preset, current=current)
+
+
+def on_measure(
+    config_yaml: str, measured: dict[str, Any] | None, preset: str | None = None
+) -> tuple[Any, Any]:
+    """Measure batch-1 and batch-N latency of the current design; returns (summary strip, measured)."""
+
+    def run() -> tuple[Any, Any]:
         cfg = ModelConfig.from_yaml(config_yaml)
         check_memory(cfg, batch_size=LATENCY_BATCH)
         report = _analyze(cfg, latency=True, batch_size=LATENCY_BATCH)
         lat = report.latency or {}
         new = remember_latency(measured, cfg.fingerprint(), lat)
-        return fmt.error_html(None), fmt.cards_html(report, latency=lat), new
+        return fmt.strip_html(_cards(cfg, new, preset, None)), new
 
-    return run_safely(run, lambda msg: (fmt.error_html(msg), gr.update(), gr.update()))
+    return run_safely(run, lambda msg: (invalid_results(msg, config_yaml, measured, preset)[0], gr.update()))
 
 
 def on_png(config_yaml: str, detail: str) -> Any:
@@ -337,12 +565,44 @@ _VIS_KEYS = (
 )
 
 
+# --------------------------------------------------------------------------- words
+def help_data() -> dict[str, Any]:
+    """The descriptions the page shows for the control in focus or under the pointer: ``fields`` (element id
+    -> one line) and ``choices`` (element id -> {choice: one line}), from :mod:`idfy.ui.glossary`."""
+    fields = {_elem_id(k): describe(k) for k in KEYS if describe(k)}
+    choices: dict[str, dict[str, str]] = {}
+    for s in SPECS:
+        texts = {str(c): choice_text(s.key, c) for c in s.choices}
+        texts = {c: t for c, t in texts.items() if t}
+        if texts:
+            choices[_elem_id(s.key)] = texts
+    fields["preset"] = "A bundled design to start from; every change is measured against it."
+    return {"fields": fields, "choices": choices}
+
+
+def head_html() -> str:
+    """``<head>`` additions: the descriptions as data and the page script (read from ``static/``)."""
+    data = json.dumps(help_data(), ensure_ascii=False).replace("</", "<\\/")
+    script = (STATIC / "page.js").read_text()
+    return f"<script>window.IDFY_HELP = {data};</script>\n<script>{script}</script>"
+
+
+def _seed_legend() -> str:
+    items = "".join(
+        f"<li><b>{html.escape(code)}</b> {html.escape(text)}</li>" for code, text in SEED_ITEMS.items()
+    )
+    return (
+        '<details class="idfy-seed-legend"><summary>What do S1–S13 mean?</summary>'
+        f"<p>Labels such as “(S8)” name the seed's design items:</p><ul>{items}</ul></details>"
+    )
+
+
 # --------------------------------------------------------------------------- components
 def _component(spec: ControlSpec, value: Any, visible: bool = True) -> gr.components.Component:
     kw: dict[str, Any] = {
         "label": spec.label,
         "value": value,
-        "elem_id": "c-" + spec.key.replace(".", "-"),
+        "elem_id": _elem_id(spec.key),
         "visible": visible,
     }
     if spec.info:
@@ -375,59 +635,21 @@ class DesignTab:
 
 _DIAGRAM_TEMPLATE = (
     '<div class="idfy-diagram-tools">'
-    '<button type="button" data-zoom="in" title="zoom in">+</button>'
-    '<button type="button" data-zoom="out" title="zoom out">−</button>'
+    '<button type="button" data-zoom="in" title="zoom in" aria-label="zoom in">+</button>'
+    '<button type="button" data-zoom="out" title="zoom out" aria-label="zoom out">−</button>'
     '<button type="button" data-zoom="width" title="fit the width">width</button>'
     '<button type="button" data-zoom="fit" title="show the whole diagram">whole</button>'
-    '<span class="idfy-diagram-hint">ctrl + scroll to zoom · drag or scroll to move</span></div>'
-    '<div class="idfy-diagram-viewport">${value}</div>'
+    '<span class="idfy-diagram-hint">click a node for its details · ctrl + scroll to zoom · drag to move</span>'
+    "</div>"
+    '<div class="idfy-diagram-body"><div class="idfy-diagram-viewport" tabindex="0" '
+    'aria-label="model diagram">${value}</div>'
+    '<aside class="idfy-inspector" aria-live="polite" hidden></aside></div>'
 )
-_DIAGRAM_JS = """
-let s = 1, drag = null;
-const vp = () => element.querySelector('.idfy-diagram-viewport');
-const svg = () => element.querySelector('.idfy-diagram-canvas svg');
-const ratio = (g) => { const vb = g.viewBox && g.viewBox.baseVal; return vb && vb.width ? vb.height / vb.width : 1; };
-const base = () => {
-  const g = svg(), v = vp(); if (!g || !v) return 600;
-  const vb = g.viewBox && g.viewBox.baseVal; const natural = (vb && vb.width ? vb.width : 600) * 4 / 3;
-  return Math.max(120, Math.min(v.clientWidth - 6, natural * 1.25));
-};
-const apply = () => { const g = svg(); if (g) { g.style.width = (base() * s) + 'px'; g.style.height = (base() * s * ratio(g)) + 'px'; } };
-const zoomAt = (f, cx, cy) => {
-  const v = vp(); const ns = Math.min(12, Math.max(0.1, s * f)); const k = ns / s;
-  const sx = v.scrollLeft + cx, sy = v.scrollTop + cy; s = ns; apply();
-  v.scrollLeft = sx * k - cx; v.scrollTop = sy * k - cy;
-};
-const fit = () => {
-  const g = svg(), v = vp(); if (!g || !v) return;
-  s = Math.min(1, (v.clientHeight - 48) / (base() * ratio(g))); apply(); v.scrollTop = 0; v.scrollLeft = 0;
-};
-element.addEventListener('click', (e) => {
-  const b = e.target.closest('[data-zoom]'); if (!b) return;
-  const v = vp(); const k = b.dataset.zoom;
-  if (k === 'fit') fit();
-  else if (k === 'width') { s = 1; apply(); v.scrollTop = 0; }
-  else zoomAt(k === 'in' ? 1.25 : 0.8, v.clientWidth / 2, v.clientHeight / 2);
-});
-element.addEventListener('wheel', (e) => {
-  const v = e.target.closest('.idfy-diagram-viewport'); if (!v || !(e.ctrlKey || e.metaKey)) return;
-  e.preventDefault(); const r = v.getBoundingClientRect();
-  zoomAt(e.deltaY < 0 ? 1.15 : 1 / 1.15, e.clientX - r.left, e.clientY - r.top);
-}, {passive: false});
-element.addEventListener('pointerdown', (e) => {
-  const v = e.target.closest('.idfy-diagram-viewport'); if (!v || e.button !== 0) return;
-  drag = {px: e.clientX, py: e.clientY, l: v.scrollLeft, t: v.scrollTop}; element.classList.add('idfy-dragging');
-});
-window.addEventListener('pointermove', (e) => {
-  if (!drag) return; const v = vp(); v.scrollLeft = drag.l - (e.clientX - drag.px); v.scrollTop = drag.t - (e.clientY - drag.py);
-});
-window.addEventListener('pointerup', () => { drag = null; element.classList.remove('idfy-dragging'); });
-watch('value', apply);
-apply();
-"""
 
-#: Keeps the address bar and the share field on the current design (runs in the browser).
+#: Keeps the address bar and the share field on the current design (runs in the browser); the first time,
+#: it also reveals a linked design (see static/page.js).
 URL_JS = """(token) => {
+  document.documentElement.classList.remove('idfy-linking');
   if (!token) return [];
   const u = new URL(window.location.href);
   u.searchParams.delete('preset');
@@ -479,12 +701,14 @@ def _controls_block(values: dict[str, Any]) -> tuple[dict[str, gr.components.Com
                     add(p + "inject", p + "gaussian.enabled", p + "gaussian.learnable", p + "gaussian.dog")
                 with gr.Row(equal_height=True):
                     add(p + "gaussian.sigmas", p + "dense.kind", p + "dense.reduction", p + "fuse_project")
-    with gr.Accordion("Residual unit (S8)", open=False, elem_classes=["idfy-acc"], elem_id="acc-block"):
+    with gr.Accordion(
+        "Residual unit order (S8: He et al.)", open=False, elem_classes=["idfy-acc"], elem_id="acc-block"
+    ):
         with gr.Row(equal_height=True):
             add("block.order", "block.order_text")
         with gr.Row(equal_height=True):
             add("block.kernel", "block.norm", "block.act")
-    with gr.Accordion("Image injection (S1)", open=False, elem_classes=["idfy-acc"], elem_id="acc-inject"):
+    with gr.Accordion("Image re-injection (S1)", open=False, elem_classes=["idfy-acc"], elem_id="acc-inject"):
         with gr.Row(equal_height=True):
             add("inject.stem", "inject.head", "inject.antialias", "inject.project")
         with gr.Row(equal_height=True):
@@ -516,26 +740,65 @@ def _vis_outputs(c: dict[str, Any], h: dict[str, Any]) -> list[Any]:
     return out
 
 
+def _conv_fixer(prefix: str) -> Callable[..., tuple[Any, Any]]:
+    """The handler that fills groups / dilation with valid values when ``prefix``'s conv kind is picked."""
+
+    def fix(*args: Any) -> tuple[Any, Any]:
+        values = dict(zip(KEYS, args[: len(KEYS)]))
+        current = args[len(KEYS)]
+        try:
+            base = ModelConfig.from_yaml(current) if current else None
+            return fix_conv_for_kind(values, prefix, base)
+        except Exception:
+            log.exception("conv kind defaults failed")
+            return gr.update(), gr.update()
+
+    return fix
+
+
 def build(demo: gr.Blocks, config_state: gr.State, measured: gr.State) -> DesignTab:
     """Create the Design tab's components and events inside the current ``gr.Tab``."""
     initial = load_preset(DEFAULT_PRESET)
     values = config_to_values(initial)
-    first = dict(zip(RESULT_FIELDS, run_safely(lambda: results_for(initial, None), _keep)))
+    first = dict(zip(RESULT_FIELDS, run_safely(lambda: results_for(initial, None, DEFAULT_PRESET), _keep)))
     # The diagram and charts are not part of the first page: the page-load chain sends them right after the
     # numbers are on screen (plotly and a 50 kB SVG would otherwise delay the first render by seconds).
     more: dict[str, Any] = dict.fromkeys(DETAIL_FIELDS)
     more["yaml"] = first["config"]
     rendered = gr.State(more["rendered"])  # which design/detail the diagram and charts show
+    summary = gr.HTML(
+        first["summary"],
+        elem_id="design-summary",
+        padding=False,
+        js_on_load=(STATIC / "summary.js").read_text(),
+    )
     with gr.Row(equal_height=False, elem_id="design-row"):
-        with gr.Column(scale=5, min_width=380, elem_id="design-controls"):
-            preset = gr.Dropdown(
-                choices=list_presets(),
-                value=DEFAULT_PRESET,
-                label="Preset",
-                elem_id="preset",
-                info="start from a bundled design, then change anything below",
+        with gr.Column(scale=4, min_width=360, elem_id="design-controls"):
+            with gr.Row(equal_height=True, elem_id="preset-row"):
+                preset = gr.Dropdown(
+                    choices=list_presets(),
+                    value=DEFAULT_PRESET,
+                    label="Preset",
+                    elem_id="preset",
+                    scale=3,
+                )
+                preset_state = gr.HTML(first["preset_state"], elem_id="preset-state", padding=False, scale=2)
+                reset = gr.Button(
+                    "↺ Reset to preset", size="sm", elem_id="reset-preset", scale=0, min_width=120
+                )
+            gr.HTML(
+                '<div class="idfy-help" aria-live="polite">Point at or focus a control to read what it does. '
+                "</div>" + _seed_legend(),
+                elem_id="design-help",
+                padding=False,
             )
-            error = gr.HTML(first["error"], elem_id="design-error", padding=False)
+            fix_request = gr.Textbox(
+                value="",
+                elem_id="fix-request",
+                elem_classes=["idfy-offscreen"],
+                show_label=False,
+                container=False,
+            )
             c, h = _controls_block(values)
             with gr.Accordion(
                 "Share, save and load", open=False, elem_classes=["idfy-acc"], elem_id="share-acc"
@@ -565,33 +828,15 @@ def build(demo: gr.Blocks, config_state: gr.State, measured: gr.State) -> Design
                     elem_id="yaml-editor",
                 )
                 apply = gr.Button("Apply YAML", size="sm", variant="secondary", elem_id="apply-yaml")
-        with gr.Column(scale=8, min_width=520, elem_id="design-results"):
-            cards = gr.HTML(first["cards"], elem_id="cards", padding=False)
-            with gr.Row(elem_id="cards-actions"):
-                measure = gr.Button(
-                    "Measure latency", size="sm", variant="primary", elem_id="measure", scale=0
-                )
-                gr.HTML(
-                    '<span class="idfy-muted">times batch 1 and batch 32 forward passes on the device above; '
-                    "MACs count one multiply-add as 1 (fvcore), FLOPs count 2 (torch.utils.flop_counter)</span>",
-                    padding=False,
-                )
-            table = gr.Dataframe(
-                value=first["table"],
-                headers=fmt.STAGE_HEADERS,
-                label="Per-stage shapes (C×H×W), params, MACs, receptive field",
-                interactive=False,
-                wrap=True,
-                elem_id="stage-table",
-                max_height=560,
-                column_widths=["11%", "27%", "13%", "10%", "9%", "16%", "14%"],
-            )
+        with gr.Column(scale=7, min_width=420, elem_id="design-results"):
             with gr.Group(elem_id="diagram-group"):
                 with gr.Row(equal_height=True, elem_id="diagram-bar"):
                     detail = gr.Radio(
                         list(DIAGRAM_DETAILS),
                         value="stages",
                         label="Diagram detail",
+                        show_label=False,
+                        container=False,
                         elem_id="diagram-detail",
                         scale=3,
                     )
@@ -603,8 +848,24 @@ def build(demo: gr.Blocks, config_state: gr.State, measured: gr.State) -> Design
                 diagram = gr.HTML(
                     more["diagram"] or "",
                     html_template=_DIAGRAM_TEMPLATE,
-                    js_on_load=_DIAGRAM_JS,
+                    js_on_load=(STATIC / "diagram.js").read_text(),
                     elem_id="diagram",
+                    padding=False,
+                )
+            gr.HTML(
+                '<div class="idfy-section-title">Per-stage shapes (C×H×W), params, MACs, receptive field '
+                '<span class="idfy-muted">· highlighted: differs from the preset (hover for its value)</span>'
+                "</div>",
+                padding=False,
+            )
+            table = gr.HTML(first["table"], elem_id="stage-table", padding=False)
+            with gr.Row(elem_id="cards-actions"):
+                measure = gr.Button(
+                    "Measure latency", size="sm", variant="primary", elem_id="measure", scale=0
+                )
+                gr.HTML(
+                    '<span class="idfy-muted">times batch 1 and batch 32 forward passes on the device above; '
+                    "MACs count one multiply-add as 1 (fvcore), FLOPs count 2 (torch.utils.flop_counter)</span>",
                     padding=False,
                 )
             with gr.Row():
@@ -613,11 +874,11 @@ def build(demo: gr.Blocks, config_state: gr.State, measured: gr.State) -> Design
 
     config_state.value = first["config"]
     controls = [c[k] for k in KEYS]
-    results = [error, cards, table, config_state, token]
+    results = [summary, table, config_state, token, preset_state]
     details = [diagram, svg_file, fig_stage, fig_path, yaml_code, yaml_file, rendered]
     details_step = {
         "fn": on_details,
-        "inputs": [config_state, detail, rendered],
+        "inputs": [config_state, detail, rendered, preset],
         "outputs": details,
         "show_progress": "hidden",
         "api_visibility": "private",
@@ -633,7 +894,7 @@ def build(demo: gr.Blocks, config_state: gr.State, measured: gr.State) -> Design
     # ~95 per-input preprocess calls (one worker-thread hop each) shortens every update.
     change = {
         "fn": design_change,
-        "inputs": [*controls, config_state, measured],
+        "inputs": [*controls, config_state, measured, preset],
         "outputs": results,
         "show_progress": "hidden",
         "preprocess": False,
@@ -655,12 +916,13 @@ def build(demo: gr.Blocks, config_state: gr.State, measured: gr.State) -> Design
         kind, groups, dil = c[prefix + "conv.kind"], c[prefix + "conv.groups"], c[prefix + "conv.dilation"]
         then_details(
             kind.input(
-                fix_conv_for_kind,
-                [kind, groups, dil],
+                _conv_fixer(prefix),
+                [*controls, config_state],
                 [groups, dil],
                 api_visibility="private",
                 show_progress="hidden",
                 queue=False,
+                preprocess=False,
             ).then(**change, api_visibility="private")
         )
     order, order_text = c["block.order"], c["block.order_text"]
@@ -689,17 +951,29 @@ def build(demo: gr.Blocks, config_state: gr.State, measured: gr.State) -> Design
     layout = [h["stem"], *[h[f"stage{i}"] for i in range(MAX_STAGES)]]
     loaded = [preset, *controls, *layout, *results]
     for trig, fn, ins, name in (
-        (preset.input, on_preset, [preset, measured], "load_preset"),
-        (apply.click, on_apply_yaml, [yaml_code, measured], "apply_yaml"),
-        (upload.upload, on_upload, [upload, measured], "upload_yaml"),
+        (preset.input, on_preset, [preset, measured, config_state], "load_preset"),
+        (reset.click, on_preset, [preset, measured, config_state], "reset_preset"),
+        (apply.click, on_apply_yaml, [yaml_code, measured, config_state], "apply_yaml"),
+        (upload.upload, on_upload, [upload, measured, config_state], "upload_yaml"),
     ):
         then_details(
             trig(fn, ins, loaded, api_name=name, api_visibility="undocumented", show_progress="hidden")
         )
     then_details(
+        fix_request.input(
+            on_fix,
+            [fix_request, *controls, config_state, measured, preset],
+            loaded,
+            api_name="apply_fix",
+            api_visibility="private",
+            show_progress="hidden",
+            preprocess=False,
+        )
+    )
+    then_details(
         demo.load(
             on_page_load,
-            [measured],
+            [measured, config_state],
             loaded,
             api_name="restore_design",
             api_visibility="undocumented",
@@ -713,10 +987,10 @@ def build(demo: gr.Blocks, config_state: gr.State, measured: gr.State) -> Design
     )
     measure.click(
         on_measure,
-        [config_state, measured],
-        [error, cards, measured],
+        [config_state, measured, preset],
+        [summary, measured],
         api_name="measure_latency",
         concurrency_limit=1,
         concurrency_id="latency",
     )
-    return DesignTab(controls=c, preset=preset, error=error, cards=cards, outputs=results)
+    return DesignTab(controls=c, preset=preset, error=summary, cards=summary, outputs=results)

@@ -7,6 +7,7 @@ Every number carries its convention: MACs are fvcore's (one fused multiply-add =
 from __future__ import annotations
 
 import html
+import json
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -24,6 +25,7 @@ __all__ = [
     "error_html",
     "fmt_bytes",
     "fmt_count",
+    "fmt_delta",
     "fmt_ms",
     "fmt_pct",
     "fmt_shape",
@@ -31,6 +33,8 @@ __all__ = [
     "path_figure",
     "stage_figure",
     "stage_table",
+    "stage_table_html",
+    "strip_html",
     "summary_line",
 ]
 
@@ -82,23 +86,75 @@ def fmt_pct(x: Any) -> str:
 
 
 # --------------------------------------------------------------------------- headline
-def _card(title: str, value: str, sub: str, kind: str, tip: str = "") -> str:
+def fmt_delta(d: float, fmt_fn: Any = None) -> str:
+    """A signed change: ``+104``, ``−1.20 M``, ``+3.00 MiB`` (exact below 10,000 for counts); ``""`` for 0."""
+    if not d:
+        return ""
+    sign = "+" if d > 0 else "−"
+    if fmt_fn is None:
+        body = f"{abs(int(d)):,}" if abs(d) < 10_000 else fmt_count(abs(d))
+    else:
+        body = fmt_fn(abs(d))
+    return f"{sign}{body}"
+
+
+def _card(
+    title: str, value: str, sub: str, kind: str, tip: str = "", delta: str = "", flash: str = ""
+) -> str:
     t = f' title="{html.escape(tip)}"' if tip else ""
+    extra = ""
+    if delta:
+        extra += f'<span class="idfy-card-delta" data-delta="{kind}">{html.escape(delta)}</span>'
+    if flash:
+        extra += f'<span class="idfy-card-flash" data-flash="{kind}">{html.escape(flash)}</span>'
     return (
-        f'<div class="idfy-card idfy-card-{kind}"{t}><div class="idfy-card-title">{html.escape(title)}</div>'
+        f'<div class="idfy-card idfy-card-{kind}"{t}><div class="idfy-card-title">{html.escape(title)}{extra}</div>'
         f'<div class="idfy-card-value" data-card="{kind}">{html.escape(value)}</div>'
         f'<div class="idfy-card-sub">{html.escape(sub)}</div></div>'
     )
 
 
 def summary_line(report: Any) -> str:
-    """``full · 3×224×224 → 24×112×112 → 48×56×56 → 96×28×28 · fingerprint 1a2b…``."""
+    """The shape chain ``3×224×224 → 8×112×112 → 16×56×56 → 24×28×28`` (input, then each stage's output)."""
     shapes = [fmt_shape(report.input_shape)] + [fmt_shape(r.out_shape) for r in report.stages]
     return " → ".join(shapes)
 
 
-def cards_html(report: Any, latency: Mapping[str, Any] | None = None, note: str = "") -> str:
-    """The headline cards: Params · MACs · FLOPs · train memory · latency · device."""
+def _numbers(report: Any) -> dict[str, float]:
+    return {
+        "params": float(report.params_total),
+        "macs": float(report.macs),
+        "flops": float(report.flops),
+        "memory": float((report.memory or {}).get("total") or 0),
+    }
+
+
+def _deltas(report: Any, other: Any | None, label: str) -> dict[str, str]:
+    if other is None:
+        return {}
+    new, old = _numbers(report), _numbers(other)
+    out = {}
+    for k in new:
+        text = fmt_delta(new[k] - old[k], fmt_bytes if k == "memory" else None)
+        if text:
+            out[k] = f"{text} {label}".strip()
+    return out
+
+
+def cards_html(
+    report: Any,
+    latency: Mapping[str, Any] | None = None,
+    note: str = "",
+    *,
+    base: Any | None = None,
+    base_name: str = "",
+    previous: Any | None = None,
+) -> str:
+    """The headline cards: Params · MACs · FLOPs · train memory · latency · device.
+
+    ``base``: the preset's report; each number then shows its change against it (``+104 vs seed_model2``).
+    ``previous``: the design before the last change; its change shows for a moment (``data-flash``).
+    """
     mem = report.memory or {}
     trainable = report.params_trainable
     p_sub = f"{report.params_total:,}" + (
@@ -117,33 +173,91 @@ def cards_html(report: Any, latency: Mapping[str, Any] | None = None, note: str 
         f"batch {report.batch_size}: weights {fmt_bytes(mem.get('weights'))} · "
         f"activations {fmt_bytes(mem.get('activations'))}"
     )
+    vs = _deltas(report, base, f"vs {base_name}" if base_name else "")
+    now = _deltas(report, previous, "")
     cards = [
-        _card("Params", fmt_count(report.params_total), p_sub, "params"),
+        _card(
+            "Params",
+            fmt_count(report.params_total),
+            p_sub,
+            "params",
+            "",
+            vs.get("params", ""),
+            now.get("params", ""),
+        ),
         _card(
             "MACs",
             fmt_count(report.macs),
             "fvcore: 1 multiply-add = 1",
             "macs",
             "multiply-accumulates per image, fvcore convention",
+            vs.get("macs", ""),
+            now.get("macs", ""),
         ),
-        _card("FLOPs", fmt_count(report.flops), "torch flop_counter: 2 per MAC", "flops"),
+        _card(
+            "FLOPs",
+            fmt_count(report.flops),
+            "torch flop_counter: 2 per MAC",
+            "flops",
+            "",
+            vs.get("flops", ""),
+            now.get("flops", ""),
+        ),
         _card(
             "Train memory",
             fmt_bytes(mem.get("total")),
             mem_sub,
             "memory",
             "weights + gradients + Adam state + activations (estimate)",
+            vs.get("memory", ""),
+            now.get("memory", ""),
         ),
         _card("Latency", lat_value, lat_sub, "latency"),
         _card("Device", str(report.device), "where the model is built and timed", "device"),
     ]
     head = (
         f'<div class="idfy-summary"><span class="idfy-name">{html.escape(str(report.name))}</span>'
-        f'<span class="idfy-shapes">{html.escape(summary_line(report))}</span>'
+        f'<span class="idfy-shapes" title="input, then each stage\'s output (C×H×W)">'
+        f"{html.escape(summary_line(report))}</span>"
         f'<span class="idfy-fp" title="config fingerprint">#{html.escape(str(report.fingerprint)[:8])}</span></div>'
     )
     extra = f'<div class="idfy-note">{html.escape(note)}</div>' if note else ""
     return f'<div class="idfy-cards-wrap">{head}<div class="idfy-cards">{"".join(cards)}</div>{extra}</div>'
+
+
+def strip_html(
+    cards: str,
+    *,
+    error: str | None = None,
+    field: str = "",
+    field_name: str = "",
+    fixes: Sequence[tuple[str, str, str]] = (),
+) -> str:
+    """The summary strip: the cards, and when the design is invalid the message, the control it names
+    (``data-error-field``: the control's element id) and the tested fixes ``(element id, control, value)``;
+    ``data-stale`` tells the page that the numbers and diagram are those of the last valid design."""
+    if not error:
+        return f'<div class="idfy-strip" data-stale="0">{cards}</div>'
+    where = f"<b>{html.escape(field_name)}</b>: " if field_name else ""
+    fix_html = ""
+    if fixes:
+        buttons = "".join(
+            f'<button type="button" class="idfy-fix" data-fix-field="{html.escape(fid)}" '
+            f'data-fix-value="{html.escape(value)}">{html.escape(name)} → {html.escape(value)}</button>'
+            for fid, name, value in fixes
+        )
+        fix_html = f'<div class="idfy-fixes"><span>fixes that work:</span>{buttons}</div>'
+    box = (
+        f'<div class="idfy-error" role="alert" data-error-field="{html.escape(field)}">'
+        '<span class="idfy-error-icon" aria-hidden="true">!</span>'
+        f'<div><div class="idfy-error-body">{where}{html.escape(error)}</div>{fix_html}'
+        '<div class="idfy-error-hint">Not applied: the numbers, table and diagram show the last valid design '
+        "until this is fixed.</div></div></div>"
+    )
+    return (
+        f'<div class="idfy-strip idfy-strip-stale" data-stale="1" data-error-field="{html.escape(field)}">'
+        f"{box}{cards}</div>"
+    )
 
 
 def error_html(message: str | None) -> str:
@@ -199,6 +313,35 @@ def stage_table(report: Any) -> list[list[Any]]:
             ]
         )
     return rows
+
+
+def stage_table_html(report: Any, base: Any | None = None) -> str:
+    """The per-stage table as HTML (:data:`STAGE_HEADERS`); numbers never wrap or get cut. With ``base`` (the
+    preset's report) every cell that differs from the preset's row of the same name is marked
+    ``idfy-changed`` and titled with the preset's value; rows the preset lacks are marked ``idfy-added``."""
+    rows = stage_table(report)
+    old = {r[0]: r for r in stage_table(base)} if base is not None else {}
+    head = "".join(f'<th scope="col">{html.escape(h)}</th>' for h in STAGE_HEADERS)
+    body = []
+    for r in rows:
+        was = old.get(r[0])
+        cells = []
+        for j, cell in enumerate(r):
+            cls = ["idfy-num"] if j >= 3 else []
+            tip = ""
+            if base is not None and was is None:
+                cls.append("idfy-added")
+            elif was is not None and was[j] != cell:
+                cls.append("idfy-changed")
+                tip = f' title="preset: {html.escape(str(was[j]))}"'
+            tag = 'th scope="row"' if j == 0 else "td"
+            c = f' class="{" ".join(cls)}"' if cls else ""
+            cells.append(f"<{tag}{c}{tip}>{html.escape(str(cell))}</{tag.split()[0]}>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return (
+        '<div class="idfy-table-wrap"><table class="idfy-table" aria-label="per-stage shapes and costs">'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
+    )
 
 
 # --------------------------------------------------------------------------- figures
@@ -297,10 +440,12 @@ def _inline_svg(svg: str | bytes) -> str:
     return _SVG_SIZE.sub("", text[:end]) + text[end:]
 
 
-def diagram_html(svg: str | bytes, caption: str = "") -> str:
-    """Inline SVG inside the pan/zoom viewport the diagram component's script drives."""
+def diagram_html(svg: str | bytes, caption: str = "", nodes: Mapping[str, Any] | None = None) -> str:
+    """Inline SVG inside the pan/zoom viewport the diagram component's script drives; ``nodes`` (node id ->
+    details, see :func:`idfy.ui.inspector.node_info`) feeds the inspector shown when a node is clicked."""
     cap = f'<div class="idfy-diagram-caption">{html.escape(caption)}</div>' if caption else ""
-    return f'<div class="idfy-diagram-canvas">{_inline_svg(svg)}</div>{cap}'
+    data = f' data-nodes="{html.escape(json.dumps(nodes, ensure_ascii=False))}"' if nodes else ""
+    return f'<div class="idfy-diagram-canvas"{data}>{_inline_svg(svg)}</div>{cap}'
 
 
 def diagram_grid_html(items: Sequence[tuple[str, str | bytes, str]]) -> str:

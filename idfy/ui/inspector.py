@@ -1,0 +1,94 @@
+"""What the diagram shows when a node is clicked: module path, shapes, params, MACs, receptive field and the
+controls that shape it (plain data; the page's script renders it).
+
+Diagram node ids follow module names with ``/`` for ``.`` (see :mod:`idfy.diagram`); the sub-stream nodes
+``stages/i/gaussian`` and ``stages/i/dense`` are the modules ``stages.i.fusion.streams.gaussian`` / ``.dense``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from idfy.config import ModelConfig
+from idfy.ui.controls import config_to_values
+from idfy.ui.fixes import field_name
+from idfy.ui.formatting import fmt_count, fmt_shape, part_label
+
+__all__ = ["node_info"]
+
+_TITLE = re.compile(r'<g id="[^"]*" class="node">\s*<title>([^<]+)</title>')
+_STAGE_PART = re.compile(r"^stages/(\d+)/(\w+)")
+
+_BLOCK_FIELDS = ("width", "depth", "conv.kind", "conv.groups", "conv.dilation", "conv.ghost_ratio")
+_PART_FIELDS = {
+    "down": ("stride", "down"),
+    "inject": ("inject",),
+    "gaussian": ("gaussian.enabled", "gaussian.sigmas", "gaussian.learnable", "gaussian.dog"),
+    "dense": ("dense.kind", "dense.reduction"),
+    "fusion": ("fuse_project", "width"),
+    "blocks": _BLOCK_FIELDS,
+}
+_INJECT_FIELDS = ("inject.mode", "inject.antialias", "inject.project")
+_BLOCK_GLOBAL = ("block.order", "block.kernel", "block.norm", "block.act")
+
+
+def _module(node_id: str) -> str:
+    m = _STAGE_PART.match(node_id)
+    if m and m[2] in ("gaussian", "dense"):
+        return f"stages.{m[1]}.fusion.streams.{m[2]}"
+    return node_id.replace("/", ".")
+
+
+def _fields(node_id: str) -> list[str]:
+    m = _STAGE_PART.match(node_id)
+    if m:
+        p = f"stages.{m[1]}."
+        keys = [p + f for f in _PART_FIELDS.get(m[2], _BLOCK_FIELDS)]
+        if m[2] == "inject":
+            keys += list(_INJECT_FIELDS)
+        if m[2] == "blocks":
+            keys += list(_BLOCK_GLOBAL)
+        return keys
+    if node_id == "image":
+        return ["input.channels", "input.height", "input.width", "input.scale"]
+    if node_id.startswith("stem/inject"):
+        return ["inject.stem", *_INJECT_FIELDS]
+    if node_id.startswith("stem"):
+        return ["stem.width", "stem.kernel", "stem.stride", "stem.conv.kind", "stem.conv.groups"]
+    if node_id.startswith("head_inject"):
+        return ["inject.head", *_INJECT_FIELDS]
+    if node_id.startswith("head") or node_id == "output":
+        return ["head.kind", "head.widths", "head.dropout", "task", "num_classes"]
+    return []
+
+
+def node_info(cfg: ModelConfig, report: Any, svg: str) -> dict[str, dict[str, Any]]:
+    """For every node drawn in ``svg`` (graphviz output of ``cfg``'s diagram): ``path`` (module name),
+    ``name`` (as the page names it, "stage 2 blocks"), ``in`` / ``out`` shapes (C×H×W), ``params``, ``macs``,
+    ``rf`` (receptive field in input pixels after the node's stage) and ``fields`` (``"stage 2 width = 16"``:
+    the controls that shape it, with their current values)."""
+    values = config_to_values(cfg)
+    rows = {r.name: r for r in report.stages}
+    out: dict[str, dict[str, Any]] = {}
+    for node_id in dict.fromkeys(_TITLE.findall(svg)):
+        if node_id == "legend":
+            continue
+        path = _module(node_id)
+        stat = report.modules.get(path)
+        m = _STAGE_PART.match(node_id)
+        row = rows.get(f"stages.{m[1]}") if m else rows.get(path.split(".")[0])
+        info: dict[str, Any] = {
+            "path": path,
+            "name": f"stage {int(m[1]) + 1} {m[2]}" if m else part_label(path.replace(".", "_")),
+            "in": fmt_shape(stat.in_shape) if stat is not None and stat.in_shape else "—",
+            "out": fmt_shape(stat.out_shape) if stat is not None and stat.out_shape else "—",
+            "params": f"{int(stat.params):,}" if stat is not None else "—",
+            "macs": fmt_count(stat.macs) if stat is not None else "—",
+            "rf": f"{row.rf} px" + (" + global" if row.rf_global else "") if row is not None else "—",
+            "fields": [f"{field_name(k)} = {values[k]}" for k in _fields(node_id) if k in values],
+        }
+        if node_id == "image":
+            info.update(path="input", out=fmt_shape(report.input_shape))
+        out[node_id] = info
+    return out
