@@ -2,11 +2,15 @@
 
 Localization accuracy counts an image as correct when the predicted box overlaps the true one with
 IoU ≥ 0.5 *and* the predicted label is right (the single-object form of the usual detection criterion).
+Given the model's class names, :func:`evaluate` matches the data's classes to them by name first
+(:func:`idfy.data.classes.match_classes`): a label means the same class to the model and to the data, or
+the evaluation is refused.
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -105,6 +109,8 @@ def evaluate(
     channels: int | None = None,
     size: tuple[int, int] | None = None,
     amp: bool = False,
+    classes: Sequence[str] | None = None,
+    classes_named: bool = True,
 ) -> dict[str, Any]:
     """Evaluate ``model`` on every item of ``dataset`` (an :class:`idfy.data.ImageSet`).
 
@@ -114,13 +120,22 @@ def evaluate(
         task: ``"localize"`` or ``"classify"``; default: the dataset's task.
         device: where to run (default: the model's device).
         amp: bf16 autocast (CUDA only).
+        classes: the model's class names in output order; the dataset's labels are then matched to them by
+            name (:func:`idfy.data.classes.align_classes`) and ``per_class`` is keyed by these names.
+        classes_named: False when ``classes`` are placeholders (a checkpoint that stored no names).
 
     Returns:
         ``{"n", "accuracy", "mean_iou", "loc_accuracy", "per_class": {name: {"n", "accuracy", "iou",
         "loc_accuracy"}}}``; the box metrics are present only when the model localizes and the set has boxes.
+
+    Raises:
+        ClassMismatchError: ``classes`` and the dataset's classes cannot be matched (a ValueError naming both).
     """
     from idfy.data import iterate_batches  # imported on use: idfy.data is heavier than this module
+    from idfy.data.classes import align_classes
 
+    if classes is not None:
+        dataset = align_classes(dataset, classes, model_named=classes_named)
     task = task or dataset.task
     dev = torch.device(device) if device is not None else next(model.parameters()).device
     was_training = model.training

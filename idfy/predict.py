@@ -6,7 +6,9 @@
 >>> draw_overlay(p.load("assets/examples/shapes_star.png"), pred).save("overlay.png")
 
 Images of any size are resized (plainly, no letterbox) to the model's input size; the box comes back in
-normalized coordinates and in pixels of the *original* image.
+normalized coordinates and in pixels of the *original* image. Float and wide-integer pixels (files, arrays,
+tensors) are read by the range rule of :mod:`idfy.data.pixels`: [0, 1] within 0.01, else 0..255, else an
+:class:`idfy.data.ImageError` -- never a silent clamp.
 """
 
 from __future__ import annotations
@@ -55,7 +57,8 @@ class Prediction:
 
     ``box``: normalized (x1, y1, x2, y2) in [0, 1]; ``box_pixels``: the same in pixels of the original image
     (``image_size`` = (H, W)); both None for a classification model. ``tuple`` / ``tuple_pixels``: the seed's
-    5-tuple (x1, y1, x2, y2, label). ``probs``: class name -> probability.
+    5-tuple (x1, y1, x2, y2, label). ``probs``: class name -> probability. ``notes``: how the input was read
+    (e.g. "float pixels read as 0..255", an EXIF rotation).
     """
 
     box: tuple[float, float, float, float] | None
@@ -66,6 +69,7 @@ class Prediction:
     probs: dict[str, float]
     image_size: tuple[int, int]
     stage_views: list[StageView] = field(default_factory=list, repr=False)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def tuple(self) -> tuple[float, float, float, float, int] | None:
@@ -89,24 +93,41 @@ class Prediction:
             "tuple_pixels": list(self.tuple_pixels) if self.tuple_pixels is not None else None,
             "image_size": list(self.image_size),
             "probs": self.probs,
+            "notes": list(self.notes),
         }
 
 
-def to_uint8_chw(image: Any, channels: int) -> Tensor:
-    """A path, bytes, PIL image, uint8 numpy (H, W[, C]) or tensor (C, H, W) (uint8, or float in [0, 1])
-    -> uint8 (channels, H, W). Files are decoded by :func:`idfy.data.load_image` (ImageError on bad input)."""
-    from idfy.data import ImageError, convert_channels, load_image
+def to_uint8_chw(image: Any, channels: int, notes: list[str] | None = None) -> Tensor:
+    """Any accepted image -> uint8 ``(channels, H, W)``.
 
+    Accepted: a path or the file's bytes (decoded by :func:`idfy.data.decode_image`), a PIL image, a numpy
+    array ``(H, W)`` / ``(H, W, 1|3|4)`` (a fourth channel is dropped) or a tensor ``(H, W)`` / ``(C, H, W)``
+    with ``C`` 1 or 3. uint8 pixels are taken as they are; float, bool and wider integer pixels follow
+    :mod:`idfy.data.pixels` (float: [0, 1] within 0.01, else 0..255 within 0.5, else refused).
+
+    Args:
+        notes: when given, what was done to read the input is appended (scale assumed, EXIF rotation, ...).
+
+    Raises:
+        ImageError: a file that is not a usable image, an unsupported shape or type, NaN / infinite pixels or
+            a value range that fits no rule (one line saying what to change).
+    """
+    from idfy.data import ImageError, convert_channels, decode_image
+    from idfy.data.pixels import pixels_to_uint8
+
+    said = notes if notes is not None else []
     if isinstance(image, (str, Path, bytes, bytearray, memoryview)):
-        return load_image(
-            bytes(image) if isinstance(image, (bytearray, memoryview)) else image, channels=channels
-        )
+        src = bytes(image) if isinstance(image, (bytearray, memoryview)) else image
+        dec = decode_image(src, channels=channels)
+        said.extend(dec.notes)
+        return dec.image
     if isinstance(image, Image.Image):
-        image = np.asarray(image.convert("L" if channels == 1 else "RGB"))
+        wide = image.mode in ("F", "I") or image.mode.startswith("I;16")
+        image = np.asarray(image) if wide else np.asarray(image.convert("L" if channels == 1 else "RGB"))
     if isinstance(image, np.ndarray):
         arr = image[:, :, None] if image.ndim == 2 else image
         if arr.ndim != 3 or arr.shape[2] not in (1, 3, 4):
-            raise ImageError(f"expected an (H, W), (H, W, 1|3|4) array, got shape {image.shape}")
+            raise ImageError(f"expected an (H, W) or (H, W, 1|3|4) array; got shape {image.shape}")
         image = torch.from_numpy(np.array(arr[:, :, :3])).permute(2, 0, 1)  # a writable copy
     if not isinstance(image, Tensor):
         raise ImageError(f"cannot read an image from {type(image).__name__}; give a path, bytes or an array")
@@ -114,9 +135,16 @@ def to_uint8_chw(image: Any, channels: int) -> Tensor:
     if t.dim() == 2:
         t = t.unsqueeze(0)
     if t.dim() != 3 or t.shape[0] not in (1, 3):
-        raise ImageError(f"expected a (C, H, W) tensor with C = 1 or 3, got shape {tuple(t.shape)}")
+        raise ImageError(f"expected a (C, H, W) tensor with C = 1 or 3; got shape {tuple(t.shape)}")
     if t.dtype != torch.uint8:
-        t = (t.float().clamp(0, 1) * 255).round().to(torch.uint8)
+        if t.is_complex():
+            raise ImageError(f"pixels of type {t.dtype} are not real numbers; give uint8 or float pixels")
+        if t.is_floating_point() and t.dtype != torch.float64:
+            t = t.float()  # numpy has no bfloat16
+        u8, note = pixels_to_uint8(t.numpy(), "the image")
+        t = torch.from_numpy(u8)
+        if note:
+            said.append(note)
     return convert_channels(t.unsqueeze(0), channels)[0]
 
 
@@ -159,9 +187,11 @@ class Predictor:
         names = classes or [f"class {i}" for i in range(cfg.num_classes)]
         return cls(model, cfg, names, next(model.parameters()).device)
 
-    def load(self, image: Any) -> Tensor:
-        """Any accepted image (see :func:`to_uint8_chw`) -> uint8 (C, H, W) with the model's channel count."""
-        return to_uint8_chw(image, self.cfg.input.channels)
+    def load(self, image: Any, notes: list[str] | None = None) -> Tensor:
+        """Any accepted image (see :func:`to_uint8_chw`) -> uint8 (C, H, W) with the model's channel count.
+
+        ``notes``, when given, receives what was done to read it. Raises ImageError on unusable input."""
+        return to_uint8_chw(image, self.cfg.input.channels, notes)
 
     def model_input(self, image: Any) -> Tensor:
         """The (1, C, H, W) float batch in [0, 1] the model sees (resized to its input size)."""
@@ -174,7 +204,8 @@ class Predictor:
     def predict(self, image: Any, *, stage_views: bool = True) -> Prediction:
         """Predict one image (path, bytes, PIL, array or tensor; any size). ``stage_views`` also collects
         what each stage sees (forward hooks; a little slower)."""
-        img = self.load(image)
+        notes: list[str] = []
+        img = self.load(image, notes)
         h, w = int(img.shape[-2]), int(img.shape[-1])
         x = self.model_input(img)
         views: list[StageView] = []
@@ -201,6 +232,7 @@ class Predictor:
             probs=dict(zip(self.classes, probs)),
             image_size=(h, w),
             stage_views=_merge_views(views),
+            notes=notes,
         )
 
 

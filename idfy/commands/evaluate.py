@@ -1,10 +1,16 @@
-"""``python -m idfy eval RUN_OR_CKPT``: held-out metrics of a checkpoint, overall and per class."""
+"""``python -m idfy eval RUN_OR_CKPT``: held-out metrics of a checkpoint, overall and per class.
+
+The data's classes are matched to the checkpoint's by name (:mod:`idfy.data.classes`): another order is
+remapped, other names are refused with both lists. What the loader skipped or changed is printed before the
+metrics; every failure is one line (``error: ...``) and exit status 2.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 __all__ = ["add_arguments", "run"]
 
@@ -29,11 +35,50 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", metavar="PATH", help="also write the metrics as JSON")
 
 
+_SHOWN_SKIPS = 5
+
+
+def _model_classes(ckpt: dict, num_classes: int) -> tuple[list[str], bool]:
+    """The checkpoint's class names and whether it stored them (else placeholders ``class i``)."""
+    names = ckpt.get("classes")
+    if isinstance(names, (list, tuple)) and len(names) == num_classes:
+        return [str(n) for n in names], True
+    return [f"class {i}" for i in range(num_classes)], False
+
+
+def _report_data(ds: Any) -> None:
+    """One line per note, one line counting the skipped items (the first few named)."""
+    for note in ds.notes:
+        print(f"note: {note}")
+    if ds.skipped:
+        first = "; ".join(f"{key}: {why}" for key, why in ds.skipped[:_SHOWN_SKIPS])
+        more = f" (first {_SHOWN_SKIPS})" if len(ds.skipped) > _SHOWN_SKIPS else ""
+        print(f"skipped {len(ds.skipped)} items{more}: {first}")
+
+
+def _no_nan(value: Any) -> Any:
+    """``value`` with NaN floats (classes without images) as None, so the file is strict JSON."""
+    if isinstance(value, dict):
+        return {k: _no_nan(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_no_nan(v) for v in value]
+    return None if isinstance(value, float) and value != value else value
+
+
+def _write_json(path: Path, record: dict[str, Any]) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(_no_nan(record), indent=2), encoding="utf-8")
+    except OSError as e:
+        raise ValueError(f"{path}: cannot write the metrics ({e.strerror or type(e).__name__})") from None
+
+
 def run(args: argparse.Namespace) -> int:
     import torch
 
     from idfy.checkpoint import load_checkpoint, model_config_of
     from idfy.data import make_dataset
+    from idfy.data.classes import align_classes
     from idfy.metrics import evaluate
     from idfy.model import build_model
     from idfy.progress import format_metrics
@@ -50,29 +95,34 @@ def run(args: argparse.Namespace) -> int:
     ds = make_dataset(
         name, split=args.split, size=cfg.input.size[0], n=args.n, seed=args.seed, data_dir=data_dir
     )
-    if ds.num_classes != cfg.num_classes:
-        raise ValueError(
-            f"{name} has {ds.num_classes} classes but the model predicts {cfg.num_classes}; "
-            "evaluate on the kind of data it was trained on"
-        )
+    classes, named = _model_classes(ckpt, cfg.num_classes)
+    ds = align_classes(ds, classes, model_named=named)  # ClassMismatchError names both lists
     model = build_model(cfg)
-    model.load_state_dict(ckpt["model"])
+    try:
+        model.load_state_dict(ckpt["model"])
+    except (RuntimeError, KeyError, TypeError) as e:
+        problem = " ".join(str(e).split()[:12])
+        raise ValueError(f"{ckpt['path']}: the weights do not fit the stored design ({problem} …)") from None
     model.to(device)
     channels = int(ckpt.get("data_channels") or cfg.input.channels)
     with torch.inference_mode():
         m = evaluate(
             model, ds, cfg.task, batch_size=args.batch_size, channels=channels, size=tuple(cfg.input.size)
         )
+    _report_data(ds)
     print(
         f"{ckpt['path']} (step {ckpt.get('step', '?')}) on {ds.name}: {m['n']} images | {format_metrics(m)}"
     )
     print(f"{'class':<16}{'n':>6}{'acc':>8}" + (f"{'IoU':>8}{'loc-acc':>9}" if "mean_iou" in m else ""))
     for cname, row in m["per_class"].items():
+        if not row["n"]:
+            print(f"{cname[:15]:<16}{0:>6}{'-':>8}" + (f"{'-':>8}{'-':>9}" if "iou" in row else ""))
+            continue
         line = f"{cname[:15]:<16}{row['n']:>6}{100 * row['accuracy']:>7.1f}%"
         if "iou" in row:
             line += f"{row['iou']:>8.3f}{100 * row['loc_accuracy']:>8.1f}%"
         print(line)
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps({"checkpoint": ckpt["path"], "data": ds.name, **m}, indent=2))
+        record = {"checkpoint": ckpt["path"], "data": ds.name, **m, "notes": ds.notes, "skipped": ds.skipped}
+        _write_json(Path(args.json), record)
     return 0
