@@ -90,7 +90,7 @@ def test_match_classes_rules() -> None:
     assert numbered.index == (0, 1) and "only by number" in numbered.note
     unnamed = match_classes(["class 0", "class 1"], ["x", "y"], model_named=False)
     assert unnamed.index == (0, 1) and "names no classes" in unnamed.note
-    with pytest.raises(ClassMismatchError, match="3 classes .* predicts 2"):
+    with pytest.raises(ClassMismatchError, match=r"3 classes .* predicts 2"):
         match_classes(["class 0", "class 1"], ["x", "y", "z"], model_named=False)
 
 
