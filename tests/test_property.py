@@ -159,3 +159,110 @@ def test_valid_strategy_really_yields_valid_configs() -> None:
 
     count()
     assert built >= 20
+
+
+# --------------------------------------------------------------------------- hostile text (the input boundary)
+_KEYS = [
+    "name",
+    "task",
+    "num_classes",
+    "input",
+    "scale",
+    "size",
+    "stages",
+    "width",
+    "head",
+    "widths",
+    "block",
+    "x",
+]
+_PIECES = [
+    "&a ",
+    "*a",
+    "<<: *a",
+    "!!python/object/apply:os.system ['true']",
+    "!!binary aGVsbG8=",
+    "!!set {a, b}",
+    "? [a, b]\n: 1",
+    "2020-02-30",
+    ".inf",
+    ".nan",
+    "---\n",
+    "\x00",
+    "\ud800",
+    "\u202e",
+    "'",
+    '"',
+    "{",
+    "[",
+    "- ",
+]
+
+
+@st.composite
+def hostile_yaml(draw: st.DrawFn) -> str:
+    """YAML-ish text built from config keys, hostile pieces, deep brackets, long numbers and strings."""
+    parts = []
+    for _ in range(draw(st.integers(1, 8))):
+        kind = draw(st.integers(0, 6))
+        if kind == 0:
+            parts.append(f"{draw(st.sampled_from(_KEYS))}: ")
+        elif kind == 1:
+            parts.append(draw(st.sampled_from(_PIECES)))
+        elif kind == 2:
+            n = draw(st.integers(1, 3000))
+            parts.append(draw(st.sampled_from(["[", "{a: ", "- ", "  - "])) * n)
+        elif kind == 3:
+            parts.append(draw(st.sampled_from(["9", "1", "0"])) * draw(st.integers(1, 6000)))
+        elif kind == 4:
+            parts.append("x" * draw(st.integers(1, 300_000)))
+        elif kind == 5:
+            parts.append(draw(st.text(max_size=20)))
+        else:
+            parts.append(draw(st.sampled_from(["\n", "\n  ", ", ", "]", "}"])))
+    return "".join(parts)
+
+
+@st.composite
+def hostile_tokens(draw: st.DrawFn) -> str:
+    """``v1.`` strings: random bytes, damaged encodings, and compressed payloads up to 50 MB unpacked."""
+    import base64
+    import zlib
+
+    kind = draw(st.integers(0, 2))
+    if kind == 0:
+        body = draw(st.binary(max_size=200))
+    elif kind == 1:
+        unit = draw(st.sampled_from([b"[", b"{", b" ", b"9", b'{"num_classes":', b"\xff"]))
+        body = zlib.compress(unit * draw(st.integers(1, 50_000_000)), 9)
+    else:
+        body = zlib.compress(draw(st.binary(max_size=200)))[: draw(st.integers(0, 220))]
+    return "v1." + base64.urlsafe_b64encode(body).decode().rstrip("=")
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.large_base_example],
+)
+@given(hostile_yaml() | hostile_tokens() | st.text(max_size=200))
+def test_hostile_text_is_a_config_or_a_short_config_error_in_bounded_time_and_memory(text: str) -> None:
+    import time
+    import tracemalloc
+
+    from idfy.ui.state import config_from_text
+
+    tracemalloc.start()
+    start = time.perf_counter()
+    try:
+        cfg = config_from_text(text)
+    except ConfigError as e:
+        message = str(e)
+        assert message and len(message) <= 400 and "\n" not in message
+    else:
+        assert isinstance(cfg, ModelConfig)
+    finally:
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    assert time.perf_counter() - start < 2.0
+    assert peak < 64 * 2**20, f"peak {peak / 2**20:.0f} MiB"
