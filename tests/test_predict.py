@@ -112,3 +112,41 @@ def test_from_model_and_classification(run_dir) -> None:
     p = Predictor.from_model(idfy.build_model(cfg), ["a", "b", "c"]).predict(EXAMPLES[0])
     assert p.box is None and p.tuple is None and p.class_name in {"a", "b", "c"}
     assert draw_overlay(Image.open(EXAMPLES[0]), p).size == (256, 256)  # 128 px enlarged for the label
+
+
+def test_float_pixels_follow_the_range_rule(predictor: Predictor) -> None:
+    arr = np.array(Image.open(EXAMPLES[0]).convert("RGB"))
+    ref = predictor.predict(arr, stage_views=False)
+    as_255 = predictor.predict(torch.from_numpy(arr).permute(2, 0, 1).double(), stage_views=False)
+    assert as_255.label == ref.label and as_255.box == pytest.approx(ref.box, abs=1e-5)  # once a white image
+    assert any("0..255" in n for n in as_255.notes)
+    with pytest.raises(ImageError, match="NaN"):
+        predictor.predict(np.full((8, 8, 3), np.nan, dtype=np.float32))
+    with pytest.raises(ImageError, match="fits neither"):
+        predictor.predict(arr.astype(np.float32) - 128.0)
+
+
+def test_cli_predict_one_line_per_failure_and_notes(run_dir: Path, tmp_path: Path, capsys) -> None:
+    from idfy.cli import main
+
+    bad = tmp_path / "nan.tif"
+    Image.fromarray(np.full((16, 16), np.nan, dtype=np.float32)).save(bad)
+    wide = tmp_path / "other" / "wide.tif"
+    wide.parent.mkdir()
+    Image.fromarray(np.linspace(0, 255, 16 * 16, dtype=np.float32).reshape(16, 16)).save(wide)
+    twin = tmp_path / "wide.tif"
+    twin.write_bytes(wide.read_bytes())
+    out = tmp_path / "out"
+    assert main(["predict", str(bad), str(wide), str(twin), "-c", str(run_dir), "--out", str(out)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    errors = [ln for ln in lines if ": error: " in ln]
+    assert len(errors) == 1 and errors[0].startswith(f"{bad}: error: ") and "NaN" in errors[0]
+    assert "nan.tif: nan.tif" not in errors[0]  # the file name is said once
+    assert sum("note: float pixels read as 0..255" in ln for ln in lines) == 2
+    assert {p.name for p in out.glob("*.json")} == {"wide.json", "wide-2.json"}  # no output overwritten
+    assert json.loads((out / "wide.json").read_text())["notes"] == ["float pixels read as 0..255"]
+    blocked = tmp_path / "file"
+    blocked.write_text("x")
+    assert main(["predict", str(wide), "-c", str(run_dir), "--out", str(blocked / "sub")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot write the predictions there" in err

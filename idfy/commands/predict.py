@@ -1,5 +1,10 @@
 """``python -m idfy predict IMAGE... --checkpoint RUN_OR_CKPT``: the (x1, y1, x2, y2, label) tuple per image,
-in pixels and normalized, with the class name and score; an overlay PNG and a JSON per image."""
+in pixels and normalized, with the class name and score; an overlay PNG and a JSON per image.
+
+An image that cannot be used gets one line ``IMAGE: error: ...`` and the others go on (exit status 1);
+how an image was read (float scale assumed, EXIF rotation, ...) is printed as ``note:`` lines. Two inputs
+with the same file name get ``name``, ``name-2``, ... so no output overwrites another.
+"""
 
 from __future__ import annotations
 
@@ -19,24 +24,52 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--top", type=int, default=3, help="also print the top-k class probabilities")
 
 
+def _why(src: str, e: Exception) -> str:
+    """The one-line reason of ``e`` without a repeated file name."""
+    text = " ".join(str(e).split()) or type(e).__name__
+    if isinstance(e, OSError) and not isinstance(e, ValueError):
+        text = e.strerror or type(e).__name__
+    return text.removeprefix(f"{Path(src).name}: ")
+
+
+def _stem(src: str, used: set[str]) -> str:
+    """``src``'s file stem, made unique among the outputs already written."""
+    stem = base = Path(src).stem or "image"
+    k = 1
+    while stem in used:
+        k += 1
+        stem = f"{base}-{k}"
+    used.add(stem)
+    return stem
+
+
 def run(args: argparse.Namespace) -> int:
     from idfy.data import ImageError
     from idfy.predict import Predictor, draw_overlay
 
     predictor = Predictor.from_checkpoint(args.checkpoint, device=args.device)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ValueError(
+            f"{out}: cannot write the predictions there ({e.strerror or type(e).__name__})"
+        ) from None
     failures = 0
+    used: set[str] = set()
     for src in args.images:
+        notes: list[str] = []
         try:
-            image = predictor.load(src)
-        except (ImageError, FileNotFoundError, OSError) as e:
-            print(f"{src}: error: {e}")
+            image = predictor.load(src, notes)
+        except (ImageError, OSError) as e:
+            print(f"{src}: error: {_why(src, e)}")
             failures += 1
             continue
         p = predictor.predict(image, stage_views=False)
         h, w = p.image_size
         print(f"{src} ({w}×{h}): {p.class_name} (label {p.label}, score {p.score:.3f})")
+        for note in notes:
+            print(f"  note: {note}")
         if p.box is not None:
             px = ", ".join(f"{v:.1f}" for v in p.box_pixels or ())
             nm = ", ".join(f"{v:.4f}" for v in p.box)
@@ -45,9 +78,13 @@ def run(args: argparse.Namespace) -> int:
         top = sorted(p.probs.items(), key=lambda kv: -kv[1])[: max(0, args.top)]
         if top:
             print("  top: " + ", ".join(f"{k} {v:.3f}" for k, v in top))
-        stem = Path(src).stem
-        draw_overlay(image, p).save(out / f"{stem}.overlay.png")
-        record = {"image": str(src), "checkpoint": args.checkpoint, **p.to_dict()}
-        (out / f"{stem}.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
+        stem = _stem(src, used)
+        record = {"image": str(src), "checkpoint": args.checkpoint, **p.to_dict(), "notes": notes}
+        try:
+            draw_overlay(image, p).save(out / f"{stem}.overlay.png")
+            (out / f"{stem}.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
+        except OSError as e:
+            print(f"{src}: error: cannot write its overlay or JSON in {out} ({_why(src, e)})")
+            failures += 1
     print(f"overlays and JSON in {out}/")
     return 1 if failures else 0
