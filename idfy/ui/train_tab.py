@@ -443,6 +443,7 @@ class RunView:
     chance: Chance | None = None
     verdict: Verdict | None = None
     speed: float | None = None  # images/s, smoothed
+    prep_s: float = 0.0  # seconds spent preparing the data, counted in the time budget as the CLI does
     shown: bool = False  # the first update clears what an earlier run left on the page
 
     def apply(self, event: Any) -> bool:
@@ -502,7 +503,7 @@ class RunView:
             return 0.0
         last = self.steps[-1]
         if self.settings.budget_kind == "seconds":
-            return min(1.0, last.elapsed / max(float(self.settings.budget), 1e-9))
+            return min(1.0, (self.prep_s + last.elapsed) / max(float(self.settings.budget), 1e-9))
         return min(1.0, last.step / max(float(self.settings.budget), 1.0))
 
     def headline(self) -> str:
@@ -525,7 +526,7 @@ class RunView:
             d = self.done
             why = _REASONS.get(d.reason, d.reason)
             kept = " — checkpoint kept for the Predict tab" if self.checkpoint else ""
-            return f"{why} at step {d.step} after {d.elapsed:.0f} s{kept}"
+            return f"{why} at step {d.step} after {self.prep_s + d.elapsed:.0f} s{kept}"
         if self.state == "stopped":
             return self.message or "stopped"
         return self.message
@@ -543,7 +544,7 @@ class RunView:
                 ("images/s", f"{speed:,.0f}"),
                 (
                     "elapsed",
-                    f"{st.elapsed:.1f} s"
+                    f"{self.prep_s + st.elapsed:.1f} s"
                     + (f" / {self.settings.budget:g} s" if self.settings.budget_kind == "seconds" else ""),
                 ),
                 ("lr", f"{st.lr:.2e}"),
@@ -724,6 +725,7 @@ def run_training(
                 yield view.outputs()
         view.state = "preparing"
         yield view.outputs()
+        t_prep = time.monotonic()
         try:
             data = load_data(tc)  # the engine's own data; built here so the chance level comes from it
         except (ConfigError, ValueError, FileNotFoundError) as e:
@@ -731,6 +733,9 @@ def run_training(
             data = None
         if data is not None:
             view.chance = chance_level(data[1])
+            view.prep_s = time.monotonic() - t_prep
+            if tc.time_budget_s is not None:  # the budget counts the data preparation, as in the CLI
+                tc = tc.replace(time_budget_s=max(1.0, tc.time_budget_s - view.prep_s))
             run_dir = registry.new_run_dir(session)
             events = train(model_cfg, tc, out_dir=run_dir, stop=ticket.stop, data=data)
             last = time.monotonic()
@@ -1073,11 +1078,18 @@ def build(config_state: gr.State) -> TrainTab:
     with gr.Row(equal_height=False, elem_id="train-row"):
         with gr.Column(scale=1, min_width=300, elem_id="train-controls"):
             with gr.Row(elem_id="train-buttons"):
-                start = gr.Button("Start", variant="primary", elem_id="train-start")
+                start = gr.Button("Start", variant="primary", min_width=90, scale=2, elem_id="train-start")
                 race_start = gr.Button(
-                    "Start race", variant="primary", visible=False, elem_id="train-race-start"
+                    "Start race",
+                    variant="primary",
+                    visible=False,
+                    min_width=90,
+                    scale=2,
+                    elem_id="train-race-start",
                 )
-                stop = gr.Button("Stop", variant="stop", interactive=False, elem_id="train-stop")
+                stop = gr.Button(
+                    "Stop", variant="stop", interactive=False, min_width=70, scale=1, elem_id="train-stop"
+                )
             model = gr.Dropdown(
                 _model_choices(),
                 value=demo.model,
