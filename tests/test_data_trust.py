@@ -186,3 +186,27 @@ def test_coco_crowd_regions_are_not_objects(tmp_path: Path) -> None:
     assert "not in 'images'" in reasons["image_id 77"]
     assert any("2 crowd regions (iscrowd=1) left out" in n for n in ds.notes)
     assert not any("had 2 objects" in n for n in ds.notes)  # the crowd never competed for "largest"
+
+
+# --------------------------------------------------------------------------- unreadable files: one line each
+
+
+def test_unreadable_files_are_one_line_reasons(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("a.png", "b.png"):
+        Image.new("RGB", (SW, SH), (128, 128, 128)).save(tmp_path / name)
+    (tmp_path / "boxes.csv").write_text("path,x1,y1,x2,y2,label\na.png,1,1,9,9,x\nb.png,1,1,9,9,x\n")
+    real_open = Path.open
+
+    def deny(self: Path, *args, **kwargs):  # root ignores file modes, so refuse by hand
+        if self.name in ("b.png", "boxes.csv"):
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", deny)
+    with pytest.raises(ValueError) as info:
+        load_user_dataset(tmp_path / "boxes.csv")
+    assert str(info.value).endswith("boxes.csv: cannot be read (Permission denied)")
+
+    monkeypatch.setattr(Path, "read_text", lambda self, *a, **k: real_open(tmp_path / "boxes.csv").read())
+    ds = load_user_dataset(tmp_path / "boxes.csv", size=SIZE)
+    assert len(ds) == 1 and dict(ds.skipped)["b.png"] == "b.png: the file cannot be read (Permission denied)"

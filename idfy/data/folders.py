@@ -98,10 +98,16 @@ class _Parsed:
 # ----------------------------------------------------------------------------- paths
 
 
-def _walk_files(directory: Path) -> list[Path]:
-    """All non-hidden files below ``directory`` (symlinked folders are not entered), sorted."""
+def _walk_files(directory: Path, skipped: list[tuple[str, str]]) -> list[Path]:
+    """All non-hidden files below ``directory`` (symlinked folders are not entered), sorted; a folder that
+    cannot be listed is recorded in ``skipped``."""
     found = []
-    for here, dirs, files in os.walk(directory, followlinks=False):
+
+    def unreadable(exc: OSError) -> None:
+        where = Path(exc.filename).name if exc.filename else str(directory)
+        skipped.append((where, f"folder cannot be read ({exc.strerror or type(exc).__name__})"))
+
+    for here, dirs, files in os.walk(directory, onerror=unreadable, followlinks=False):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         found += [Path(here) / f for f in sorted(files) if not f.startswith(".")]
     return found
@@ -142,6 +148,13 @@ def _is_image(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_EXTENSIONS
 
 
+def _reason(exc: BaseException) -> str:
+    """``exc`` as a short one-line reason (an OSError by its plain description)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return " ".join(str(exc).split())[:120] or type(exc).__name__
+
+
 def _read_text(path: Path) -> str:
     if path.stat().st_size > _MAX_TEXT_BYTES:
         raise ValueError(f"{path.name} is larger than {_MAX_TEXT_BYTES // 2**20} MB")
@@ -180,7 +193,7 @@ def _parse_folder(root: Path) -> _Parsed:
     skipped: list[tuple[str, str]] = []
     for split, base in groups:
         for class_dir in sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith(".")):
-            for f in _walk_files(class_dir):
+            for f in _walk_files(class_dir, skipped):
                 key = _rel_key(root, f)
                 if not _is_image(f):
                     skipped.append((key, f"not an image file extension ({f.suffix or 'none'})"))
@@ -351,7 +364,7 @@ def _parse_yolo(root: Path) -> _Parsed:
     split_of = _yolo_split_dirs(images_dir)
     entries: list[_Entry] = []
     skipped: list[tuple[str, str]] = []
-    for f in _walk_files(images_dir):
+    for f in _walk_files(images_dir, skipped):
         key = _rel_key(root, f)
         if not _is_image(f):
             continue
@@ -393,8 +406,12 @@ def _yolo_objects(
     if not label_file.is_file():
         raise _Skip(f"no label file {_rel_key(root, label_file)} (no objects)")
     _inside(root, label_file)
+    try:
+        text = _read_text(label_file)
+    except (OSError, ValueError) as exc:
+        raise _Skip(f"{_rel_key(root, label_file)} cannot be read ({_reason(exc)})") from exc
     objects = []
-    for lineno, line in enumerate(_read_text(label_file).splitlines(), start=1):
+    for lineno, line in enumerate(text.splitlines(), start=1):
         fields = line.split()
         if not fields or fields[0].startswith("#"):
             continue
@@ -461,8 +478,8 @@ def _voc_entry(root: Path, xml_path: Path, skipped: list[tuple[str, str]]) -> _E
     key = _rel_key(root, xml_path)
     try:
         tree = ET.fromstring(_read_text(xml_path))
-    except (ET.ParseError, ValueError) as exc:
-        raise _Skip(f"unreadable XML ({exc})") from exc
+    except (ET.ParseError, ValueError, OSError) as exc:
+        raise _Skip(f"unreadable XML ({_reason(exc)})") from exc
     path = _voc_image(root, xml_path, tree)
     objects = []
     for i, node in enumerate(tree.iter("object"), start=1):
@@ -496,7 +513,7 @@ def _parse_voc(root: Path) -> _Parsed:
     lists = _voc_split_lists(root)
     entries: list[_Entry] = []
     skipped: list[tuple[str, str]] = []
-    for xml_path in _walk_files(root):
+    for xml_path in _walk_files(root, skipped):
         if xml_path.suffix.lower() != ".xml":
             continue
         try:
@@ -869,14 +886,16 @@ def load_user_dataset(
         raise ValueError(f"split must be one of {', '.join(SPLITS)} for user data; got {split!r}")
     if size < 1:
         raise ValueError(f"size must be >= 1; got {size}")
-    if fmt is None:
-        fmt, target = detect_format(source)
-    elif fmt not in _PARSERS:
+    if fmt is not None and fmt not in _PARSERS:
         raise ValueError(f"unknown user-data format {fmt!r}; valid: {', '.join(USER_FORMATS)}")
-    else:
-        target = Path(source)
-    target = _check_target(fmt, target)
-    parsed = _PARSERS[fmt](target)
+    try:
+        fmt, target = detect_format(source) if fmt is None else (fmt, Path(source))
+        target = _check_target(fmt, target)
+        parsed = _PARSERS[fmt](target)
+    except OSError as exc:
+        if isinstance(exc, FileNotFoundError) and not exc.filename:
+            raise  # idfy's own "no such file or folder", already one line
+        raise ValueError(f"{exc.filename or source}: cannot be read ({_reason(exc)})") from None
     entries, how = _select_split(parsed, split)
     entries = sorted(entries, key=lambda e: e.key)
     name = f"{fmt}:{target}"

@@ -93,11 +93,16 @@ def _read_source(source: str | Path | bytes | bytearray | memoryview, max_bytes:
             raise ImageError(f"{name}: no such file")
         if not path.is_file():
             raise ImageError(f"{name}: not a regular file")
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise ImageError(f"{name}: the file is {_mb(size)}; the limit is {_mb(max_bytes)}")
-        with path.open("rb") as fh:
-            data = fh.read(max_bytes + 1)
+        try:
+            size = path.stat().st_size
+            if size > max_bytes:
+                raise ImageError(f"{name}: the file is {_mb(size)}; the limit is {_mb(max_bytes)}")
+            with path.open("rb") as fh:
+                data = fh.read(max_bytes + 1)
+        except OSError as exc:
+            raise ImageError(
+                f"{name}: the file cannot be read ({exc.strerror or type(exc).__name__})"
+            ) from exc
     if len(data) > max_bytes:
         raise ImageError(f"{name}: the data is {_mb(len(data))}; the limit is {_mb(max_bytes)}")
     if not data:
