@@ -160,3 +160,14 @@ def test_convert_and_resize_helpers() -> None:
         convert_channels(rgb, 2)
     with pytest.raises(ValueError):
         next(iterate_batches(_blocks(2), 0, shuffle=False))
+
+
+def test_report_lists_every_note_and_counts_the_skipped() -> None:
+    ds = _blocks(2)
+    assert ds.report() == []
+    ds.notes = ["boxes turned"]
+    ds.skipped = [(f"im{i}.png", "not an image") for i in range(7)]
+    lines = ds.report(max_skipped=2)
+    assert lines[0] == "note: boxes turned"
+    assert lines[1] == "skipped 7 items (the first 2): im0.png: not an image; im1.png: not an image"
+    assert all("\n" not in line for line in lines)

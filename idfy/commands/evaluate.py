@@ -46,16 +46,6 @@ def _model_classes(ckpt: dict, num_classes: int) -> tuple[list[str], bool]:
     return [f"class {i}" for i in range(num_classes)], False
 
 
-def _report_data(ds: Any) -> None:
-    """One line per note, one line counting the skipped items (the first few named)."""
-    for note in ds.notes:
-        print(f"note: {note}")
-    if ds.skipped:
-        first = "; ".join(f"{key}: {why}" for key, why in ds.skipped[:_SHOWN_SKIPS])
-        more = f" (first {_SHOWN_SKIPS})" if len(ds.skipped) > _SHOWN_SKIPS else ""
-        print(f"skipped {len(ds.skipped)} items{more}: {first}")
-
-
 def _no_nan(value: Any) -> Any:
     """``value`` with NaN floats (classes without images) as None, so the file is strict JSON."""
     if isinstance(value, dict):
@@ -109,7 +99,8 @@ def run(args: argparse.Namespace) -> int:
         m = evaluate(
             model, ds, cfg.task, batch_size=args.batch_size, channels=channels, size=tuple(cfg.input.size)
         )
-    _report_data(ds)
+    for line in ds.report(_SHOWN_SKIPS):
+        print(line)
     print(
         f"{ckpt['path']} (step {ckpt.get('step', '?')}) on {ds.name}: {m['n']} images | {format_metrics(m)}"
     )

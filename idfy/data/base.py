@@ -72,6 +72,19 @@ class ImageSet:
             f"device={self.images.device}, skipped={len(self.skipped)})"
         )
 
+    def report(self, max_skipped: int = 5) -> list[str]:
+        """One-line strings saying how the data was read, for a console or a page.
+
+        ``note: ...`` for every entry of ``notes``, then one ``skipped N items: ...`` line naming the first
+        ``max_skipped`` skipped items with their reasons (none when nothing was skipped).
+        """
+        lines = [f"note: {note}" for note in self.notes]
+        if self.skipped:
+            first = "; ".join(f"{key}: {why}" for key, why in self.skipped[:max_skipped])
+            more = f" (the first {max_skipped})" if len(self.skipped) > max_skipped else ""
+            lines.append(f"skipped {len(self.skipped)} items{more}: {first}")
+        return lines
+
     @property
     def num_classes(self) -> int:
         """Number of classes (``len(classes)``)."""
