@@ -646,6 +646,9 @@ _DIAGRAM_TEMPLATE = (
     '<aside class="idfy-inspector" aria-live="polite" hidden></aside></div>'
 )
 
+#: Sends the fix a button in the strip asked for (static/summary.js leaves it in ``window.idfyFix``).
+FIX_JS = "(...args) => { args[0] = window.idfyFix || ''; return args; }"
+
 #: Keeps the address bar and the share field on the current design (runs in the browser); the first time,
 #: it also reveals a linked design (see static/page.js).
 URL_JS = """(token) => {
@@ -792,13 +795,9 @@ def build(demo: gr.Blocks, config_state: gr.State, measured: gr.State) -> Design
                 elem_id="design-help",
                 padding=False,
             )
-            fix_request = gr.Textbox(
-                value="",
-                elem_id="fix-request",
-                elem_classes=["idfy-offscreen"],
-                show_label=False,
-                container=False,
-            )
+            with gr.Row(elem_classes=["idfy-offscreen"]):  # driven by the fix buttons' script
+                fix_request = gr.Textbox(value="", elem_id="fix-request", show_label=False, container=False)
+                fix_apply = gr.Button("apply fix", elem_id="fix-apply")
             c, h = _controls_block(values)
             with gr.Accordion(
                 "Share, save and load", open=False, elem_classes=["idfy-acc"], elem_id="share-acc"
@@ -960,10 +959,11 @@ def build(demo: gr.Blocks, config_state: gr.State, measured: gr.State) -> Design
             trig(fn, ins, loaded, api_name=name, api_visibility="undocumented", show_progress="hidden")
         )
     then_details(
-        fix_request.input(
+        fix_apply.click(
             on_fix,
             [fix_request, *controls, config_state, measured, preset],
             loaded,
+            js=FIX_JS,
             api_name="apply_fix",
             api_visibility="private",
             show_progress="hidden",

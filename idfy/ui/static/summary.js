@@ -9,6 +9,9 @@ const clear = () => {
   document.querySelectorAll('.' + FIELD_MSG).forEach((m) => m.remove());
 };
 const mark = () => {
+  document.querySelectorAll('#fix-apply, #fix-request textarea, #fix-request input').forEach((e) => {
+    e.tabIndex = -1; e.setAttribute('aria-hidden', 'true');
+  });
   const strip = element.querySelector('.idfy-strip');
   const stale = !!strip && strip.dataset.stale === '1';
   clear();
@@ -37,9 +40,9 @@ if (!window.idfyFixListener) {
   window.idfyFixListener = true;
   document.addEventListener('click', (e) => {
     const b = e.target.closest && e.target.closest('[data-fix-field]'); if (!b) return;
-    const t = document.querySelector('#fix-request textarea, #fix-request input'); if (!t) return;
-    t.value = JSON.stringify({field: b.dataset.fixField, value: b.dataset.fixValue, at: Date.now()});
-    t.dispatchEvent(new Event('input', {bubbles: true}));
+    const apply = document.querySelector('#fix-apply'); if (!apply) return;
+    window.idfyFix = JSON.stringify({field: b.dataset.fixField, value: b.dataset.fixValue});
+    apply.click();
   });
 }
 watch('value', () => requestAnimationFrame(mark));
