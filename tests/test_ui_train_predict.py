@@ -4,6 +4,7 @@ predictions on every example and on bad uploads."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import re
@@ -20,16 +21,18 @@ import torch
 from gradio.components.plot import PlotData
 from PIL import Image
 
+from idfy import load_preset
+from idfy.chance import Chance
 from idfy.config import ConfigError
 from idfy.events import Failed, Samples, Start, Step
-from idfy.ui import jobs, predict_tab, train_tab
+from idfy.ui import jobs, predict_tab, sample_pictures, train_tab
 from idfy.ui.jobs import JobError, JobRegistry, ordinal
 from idfy.ui.train_tab import TrainSettings, make_configs, run_training
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "assets" / "examples").glob("*.png"))
-#: A run small enough for a unit test: 32 px, 25 steps of 16 images, evaluation at the end.
-TINY = TrainSettings(size=32, budget_kind="steps", budget=25, batch_size=16)
+#: A run small enough for a unit test: tiny on shapes at 32 px, 25 steps of 16 images.
+TINY = TrainSettings(dataset="shapes", model="tiny", size=32, budget_kind="steps", budget=25, batch_size=16)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -38,8 +41,8 @@ def _small_and_single_threaded() -> Iterator[None]:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(train_tab, "N_TRAIN", 400)
-        mp.setattr(train_tab, "N_TEST", 100)
+        mp.setitem(train_tab.RUN_OVERRIDES, "n_train", 400)
+        mp.setitem(train_tab.RUN_OVERRIDES, "n_test", 100)
         yield
     torch.set_num_threads(threads)
 
@@ -145,17 +148,34 @@ def test_session_folders_and_forget(tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- settings
-def test_default_settings_make_a_demo_run() -> None:
+def test_the_tab_opens_on_the_engines_demo() -> None:
+    """Start without changes runs what ``python -m idfy train`` runs with no flags: the engine's defaults."""
+    from idfy import train_config
+
     cfg, tc = make_configs(TrainSettings())
-    assert cfg.name == "tiny"
-    assert (tc.data, tc.size, tc.time_budget_s, tc.max_steps) == ("shapes", 64, 60.0, None)
-    assert (tc.n_train, tc.n_test) == (train_tab.N_TRAIN, train_tab.N_TEST)
-    assert (tc.log_every, tc.sample_every, tc.eval_every) == (5, 25, 100)
-    assert (tc.augment, tc.translate, tc.erase) == (True, 0.0, 0.0)
+    assert tc == train_config.TrainConfig().replace(**train_tab.RUN_OVERRIDES)
+    demo = getattr(train_config, "DEFAULT_PRESET", train_tab.FALLBACK_MODEL)
+    assert train_tab.default_model() == demo and cfg.name == load_preset(demo).name
     _, tc = make_configs(TrainSettings(budget_kind="steps", budget=300, optimizer="sgd"))
     assert (tc.time_budget_s, tc.max_steps, tc.optimizer) == (None, 300, "sgd")
     _, tc = make_configs(TrainSettings(augment=("shift", "erase")))
     assert (tc.augment, tc.translate, tc.erase) == (False, 0.1, 0.25)
+
+
+def test_the_tabs_defaults_follow_the_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One place: a changed engine default changes what the tab opens on."""
+    from idfy import train_config
+
+    @dataclasses.dataclass(frozen=True)
+    class Changed(train_config.TrainConfig):
+        size: int = 48
+        batch_size: int = 24
+
+    monkeypatch.setattr(train_tab, "TrainConfig", Changed)
+    monkeypatch.setattr(train_config, "DEFAULT_PRESET", "tiny", raising=False)
+    settings = TrainSettings()
+    assert (settings.size, settings.batch_size, settings.model) == (48, 24, "tiny")
+    assert 24 in train_tab.batch_sizes()
 
 
 def test_current_design_comes_from_the_design_tab() -> None:
@@ -207,7 +227,7 @@ def test_run_streams_curves_samples_and_keeps_the_checkpoint(
     plots = [u[1] for u in tiny_run if isinstance(u[1], PlotData)]
     assert len(plots) >= 3  # the curves grow while training
     final = json.loads(plots[-1].plot)
-    names = {t["name"] for t in final["data"]}
+    traces = {t["name"]: t for t in final["data"]}
     assert {
         "loss (total)",
         "box L1",
@@ -216,14 +236,19 @@ def test_run_streams_curves_samples_and_keeps_the_checkpoint(
         "class accuracy",
         "mean IoU",
         "loc. accuracy",
-    } <= names
-    assert (
-        len(next(t for t in final["data"] if t["name"] == "loss (total)")["x"]) == 5
-    )  # a point every 5 steps
+    } <= set(traces)
+    assert len(traces["loss (total)"]["x"]) >= 3  # a point every few steps and at the end
+    # held-out points during the run (fixed fractions of the budget) and at the end, with the chance lines
+    assert len(traces["loc. accuracy"]["x"]) >= 5
+    chance = [t for n, t in traces.items() if n.startswith("chance: loc. accuracy")]
+    assert chance and chance[0]["line"]["dash"] == "dash" and 0 < chance[0]["y"][0] < 100
+    assert any(n.startswith("chance: class accuracy") for n in traces)
     images = [u[2] for u in tiny_run if isinstance(u[2], Image.Image)]
-    assert images and images[-1].width >= 4 * train_tab._TILE
+    assert images and images[-1].width >= 4 * sample_pictures.TILE
     status, _, _image, rows, ckpt = tiny_run[-1]
     assert "step budget reached at step 25" in status and "checkpoint kept" in status
+    assert re.search(r'id="train-verdict" data-beat="(yes|no)"', status)
+    assert "chance" in status and "for a constant answer" in status
     assert "Traceback" not in status
     assert rows[0][0] == "all" and rows[0][1] == 100 and len(rows) == 1 + 7  # all + the 7 shape classes
     assert all(str(r[2]).endswith("%") for r in rows)
@@ -235,7 +260,7 @@ def test_run_streams_curves_samples_and_keeps_the_checkpoint(
 
 
 def test_stop_ends_the_run_cleanly_and_keeps_its_checkpoint(registry: JobRegistry) -> None:
-    settings = TrainSettings(size=32, budget_kind="seconds", budget=120, batch_size=16)
+    settings = dataclasses.replace(TINY, budget_kind="seconds", budget=120)
     t0 = time.monotonic()
     updates = []
     for update in run_training(settings, None, "stopper", registry=registry):
@@ -332,18 +357,41 @@ def _samples(channels: int, boxes: bool) -> Samples:
 
 @pytest.mark.parametrize(("channels", "boxes"), [(3, True), (1, True), (1, False)])
 def test_samples_image_is_one_enlarged_grid(channels: int, boxes: bool) -> None:
+    tile = sample_pictures.TILE
     img = train_tab.samples_image(_samples(channels, boxes))
-    assert img.mode == "RGB" and img.width > 4 * train_tab._TILE and img.height > 2 * train_tab._TILE
+    assert img.mode == "RGB" and img.width > 4 * tile and img.height > 2 * tile
     px = img.load()
-    tile_x, tile_y = 8 + int(0.1 * train_tab._TILE), 26 + 8 + int(0.4 * train_tab._TILE)
-    assert (px[tile_x, tile_y] in (train_tab._TRUTH, train_tab._PRED)) == boxes  # the boxes' left edge
+    tile_x, tile_y = 8 + int(0.1 * tile), 26 + 8 + int(0.4 * tile)
+    assert (
+        px[tile_x, tile_y] in (sample_pictures.TRUTH, sample_pictures.PRED)
+    ) == boxes  # the boxes' left edge
 
 
 def test_curves_figure_of_a_classification_run() -> None:
     steps = [Step(s, s / 10, 1.0 / s, 0.0, 0.0, 1.0 / s, 1e-3, 100.0, s / 5) for s in (5, 10, 15)]
     fig = train_tab.curves_figure(steps, [])
     assert [t["name"] for t in fig["data"]] == ["loss (total)", "class CE"]  # box parts are always 0
-    assert "first evaluation" in json.dumps(fig["layout"]["annotations"])
+    assert "held-out points appear" in json.dumps(fig["layout"]["annotations"])
+    chance = Chance(n=10, num_classes=4, accuracy=0.3)  # no boxes: only the class-accuracy line
+    fig = train_tab.curves_figure(steps, [], chance=chance)
+    line = fig["data"][-1]
+    assert line["name"] == "chance: class accuracy 30.0 %" and line["y"] == [30.0, 30.0]
+    assert line["x"] == [0, 15]  # from the start to the last step
+
+
+def test_images_per_s_is_smoothed() -> None:
+    view = train_tab.RunView(TINY)
+    for i, speed in enumerate((100.0, 1000.0, 100.0, 1000.0), 1):
+        view.apply(Step(5 * i, 0.1 * i, 1.0, 0.5, 0.3, 0.2, 1e-3, speed, float(i)))
+    shown = dict(view.chips())["images/s"]
+    assert 100 < float(shown.replace(",", "")) < 1000 and shown != "1,000"  # not the last window's jump
+
+
+def test_race_samples_side_by_side() -> None:
+    img = sample_pictures.race_samples_image(
+        ["tiny", "a very long design name indeed"], [_samples(3, True), None]
+    )
+    assert img.mode == "RGB" and img.height > 2 * 104 and img.width > 4 * 104
 
 
 def test_metrics_rows() -> None:
@@ -420,9 +468,7 @@ def test_bad_checkpoints(tmp_path: Path, checkpoint: str, monkeypatch: pytest.Mo
     junk = tmp_path / "junk.pt"
     junk.write_bytes(b"not a checkpoint at all")
     summary = predict_tab.predict_image(str(EXAMPLES[0]), predict_tab.UPLOADED, str(junk))[0]
-    assert (
-        "junk.pt" in summary and "not a readable idfy checkpoint" in summary and str(tmp_path) not in summary
-    )
+    assert "junk.pt: not a" in summary and "checkpoint" in summary and str(tmp_path) not in summary
     summary = predict_tab.predict_image(str(EXAMPLES[0]), predict_tab.UPLOADED, None)[0]
     assert "upload a checkpoint" in summary
     other = tmp_path / "weights.bin"

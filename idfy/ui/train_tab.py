@@ -256,6 +256,11 @@ def _train_config(settings: TrainSettings) -> TrainConfig:
     augment: dict[str, Any] = {"augment": False, "translate": 0.0, "erase": 0.0}
     for name in settings.augment:
         augment.update(choices[name])
+    points = int(getattr(base, "eval_points", 0) or 0)
+    if limits["max_steps"] is not None and not base.eval_every and points >= 2:
+        # the engine places held-out points at fractions of a time budget; a step budget gets them every
+        # 1 / eval_points of its steps, so the held-out curve grows in both kinds of run
+        limits["eval_every"] = max(1, round(limits["max_steps"] / points))
     tc = base.replace(
         data=settings.dataset,
         size=size,
