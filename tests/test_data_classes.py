@@ -172,3 +172,18 @@ def test_cli_eval_refuses_other_names_in_one_line(fruit_run, capsys, tmp_path: P
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("error: ")
     assert "pear, plum" in err and "apple, pear" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        (["--batch-size", "0"], "--batch-size must be at least 1"),
+        (["--n", "0"], "--n must be at least 1"),
+        (["--json", "/proc/no/such/m.json"], "cannot write the metrics there"),
+    ],
+)
+def test_cli_eval_arguments_are_checked_before_work(fruit_run, capsys, extra: list[str], words: str) -> None:
+    run, _ = fruit_run
+    assert main(["eval", str(run), *extra]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1 and words in captured.err

@@ -55,9 +55,20 @@ def _no_nan(value: Any) -> Any:
     return None if isinstance(value, float) and value != value else value
 
 
-def _write_json(path: Path, record: dict[str, Any]) -> None:
+def _json_folder(path: Path) -> None:
+    """Create the folder of ``path``; ValueError in one line when that is impossible."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ValueError(
+            f"{path}: cannot write the metrics there ({e.strerror or type(e).__name__})"
+        ) from None
+    if path.is_dir():
+        raise ValueError(f"{path}: is a folder; give a file name for the metrics")
+
+
+def _write_json(path: Path, record: dict[str, Any]) -> None:
+    try:
         path.write_text(json.dumps(_no_nan(record), indent=2), encoding="utf-8")
     except OSError as e:
         raise ValueError(f"{path}: cannot write the metrics ({e.strerror or type(e).__name__})") from None
@@ -74,6 +85,12 @@ def run(args: argparse.Namespace) -> int:
     from idfy.progress import format_metrics
     from idfy.train_config import resolve_device
 
+    if args.batch_size < 1:
+        raise ValueError(f"--batch-size must be at least 1; got {args.batch_size}")
+    if args.n is not None and args.n < 1:
+        raise ValueError(f"--n must be at least 1; got {args.n}")
+    if args.json:
+        _json_folder(Path(args.json))  # before the work, not after it
     device = resolve_device(args.device)
     ckpt = load_checkpoint(args.checkpoint, map_location="cpu")
     cfg = model_config_of(ckpt)
