@@ -106,7 +106,8 @@ def plot_curves(rows: list[dict[str, Any]], path: str | Path) -> Path:
     axes[0].set(title="training loss", xlabel="step")
     if any(r.get("loss") for r in steps):
         axes[0].set_yscale("log")
-    axes[0].legend(fontsize=8)
+    if axes[0].lines:  # a run stopped before its first loss point has no curve to label
+        axes[0].legend(fontsize=8)
     lr = [(r["step"], r["lr"]) for r in steps if r.get("lr") is not None]
     if lr:
         axes[1].plot(*zip(*lr), color="tab:purple")
