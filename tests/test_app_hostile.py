@@ -1,0 +1,164 @@
+"""Hostile designs through the live explorer (``gradio_client``): every endpoint that takes a design as text
+answers each hostile input with a short message, never opens a file it names, never echoes a file's content,
+and ``/analyze`` keeps answering other sessions within 1 s.
+
+Inputs: the reported alias bomb, 1000-deep nesting, 1e400, 5000 digits (``tests/data/hostile/``), a 200 kB
+string, a 1000-width head, a text over the 256 KiB cap, a ``v1.`` string unpacking to 200 MB, and file paths
+(an existing YAML file holding a secret, a missing one, ``/etc/passwd``, ``/proc/self/status``, ``file:``).
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.xdist_group("app")
+
+DATA = Path(__file__).parent / "data" / "hostile"
+SECRET = "s3cr3t-from-a-file"
+#: Endpoints that take a design as text: api_name -> arguments around the text.
+TEXT_ENDPOINTS: dict[str, Any] = {
+    "/validate": lambda t: (t,),
+    "/analyze": lambda t: (t, 0),
+    "/diagram": lambda t: (t, "stages"),
+    "/compare": lambda t: ([t], False),
+    "/apply_yaml": lambda t: (t,),
+}
+
+
+@pytest.fixture(scope="module")
+def secret_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("hostile") / "secret.yaml"
+    path.write_text(f'num_classes: "{SECRET}"\n')
+    return path
+
+
+def _hostile(secret_file: Path) -> dict[str, str]:
+    bomb = "v1." + base64.urlsafe_b64encode(zlib.compress(b" " * 200_000_000, 9)).decode().rstrip("=")
+    return {
+        "alias bomb": (DATA / "alias_bomb.yaml").read_text(),
+        "1000 deep": (DATA / "deep.yaml").read_text(),
+        "1e400": (DATA / "overflow.yaml").read_text(),
+        "5000 digits": (DATA / "digits.yaml").read_text(),
+        "200 kB string": "num_classes: '" + "x" * 200_000 + "'\n",
+        "1000 widths": "head: {widths: [" + ", ".join(["8"] * 999 + ["0"]) + "]}\n",
+        "over the cap": "#" * (300 * 1024) + "\nname: x\n",
+        "v1 bomb": bomb,
+        "secret file": str(secret_file),
+        "secret file:": f"file:{secret_file}",
+        "secret .yaml name": secret_file.name,
+        "missing file": str(secret_file.with_name("missing.yaml")),
+        "/etc/passwd": "/etc/passwd",
+        "/proc": "/proc/self/status",
+        "relative": "../" * 8 + "etc/passwd",
+    }
+
+
+@pytest.fixture(scope="module")
+def client(app_url: str) -> Iterator[Any]:
+    from gradio_client import Client
+
+    c = Client(app_url, verbose=False)
+    yield c
+    c.close()
+
+
+def _answer(client: Any, api_name: str, args: tuple) -> str:
+    """The endpoint's answer (or its error) as one string."""
+    from gradio_client.exceptions import AppError
+
+    try:
+        return repr(client.predict(*args, api_name=api_name))
+    except AppError as e:
+        return str(e)
+
+
+def _timed_analyze(client: Any) -> float:
+    start = time.perf_counter()
+    report = client.predict("tiny", 0, api_name="/analyze")
+    assert report["params_total"] > 0
+    return time.perf_counter() - start
+
+
+def test_every_text_endpoint_answers_hostile_input_briefly_and_never_reads_files(
+    client: Any, secret_file: Path
+) -> None:
+    _timed_analyze(client)  # warm: imports and caches
+    for label, text in _hostile(secret_file).items():
+        for api_name, args in TEXT_ENDPOINTS.items():
+            start = time.perf_counter()
+            answer = _answer(client, api_name, args(text))
+            took = time.perf_counter() - start
+            assert took < 5.0, f"{api_name} took {took:.1f} s on {label}"
+            assert SECRET not in answer and "root:" not in answer, f"{api_name} echoed a file on {label}"
+            assert "Traceback" not in answer and "internal error" not in answer, (
+                f"{api_name} crashed on {label}"
+            )
+            if api_name == "/validate":
+                assert "'ok': False" in answer and len(answer) < 600, f"{label}: {answer[:200]}"
+    assert _timed_analyze(client) < 1.0
+
+
+def test_files_and_missing_files_answer_alike(client: Any, secret_file: Path) -> None:
+    answers = set()
+    for text in [
+        str(secret_file),
+        str(secret_file.with_name("missing.yaml")),
+        "/etc/passwd",
+        "/proc/self/status",
+    ]:
+        message = client.predict(text, api_name="/validate")["message"]
+        answers.add(message.replace(repr(text), "NAME"))
+    assert len(answers) == 1 and next(iter(answers)).startswith("unknown preset NAME.")
+    message = client.predict(f"file:{secret_file}", api_name="/validate")["message"]
+    assert message.startswith("file paths are not accepted here")
+
+
+def test_hostile_session_leaves_analyze_answering_others_within_1s(app_url: str, secret_file: Path) -> None:
+    from gradio_client import Client
+
+    attacker, other = Client(app_url, verbose=False), Client(app_url, verbose=False)
+    try:
+        _timed_analyze(other)
+        for label, text in _hostile(secret_file).items():
+            jobs = [
+                attacker.submit(*TEXT_ENDPOINTS[api](text), api_name=api) for api in ("/validate", "/analyze")
+            ]
+            took = _timed_analyze(other)  # while the attacker's requests are queued or running
+            assert took < 1.0, f"/analyze took {took:.2f} s beside {label}"
+            for job in jobs:
+                try:
+                    assert SECRET not in repr(job.result(timeout=30))
+                except Exception as e:  # the endpoints' clean errors
+                    assert SECRET not in str(e)
+    finally:
+        attacker.close()
+        other.close()
+
+
+def test_upload_cannot_name_a_server_file(app_url: str, secret_file: Path) -> None:
+    """An upload is a file Gradio stored: a request naming a server path instead (raw HTTP, as no client
+    would upload it first) is refused before the handler runs."""
+    import httpx
+
+    payload = {"data": [{"path": str(secret_file), "meta": {"_type": "gradio.FileData"}}]}
+    event = httpx.post(f"{app_url}gradio_api/call/upload_yaml", json=payload, timeout=30).json()["event_id"]
+    answer = httpx.get(f"{app_url}gradio_api/call/upload_yaml/{event}", timeout=30).text
+    assert "event: error" in answer and SECRET not in answer
+
+
+@pytest.mark.parametrize("preset", ["/etc/passwd", "secret", "../presets/tiny"])
+def test_url_parameters_never_name_a_file(preset: str, secret_file: Path) -> None:
+    from idfy.ui import design_tab
+
+    for params in ({"preset": preset}, {"preset": str(secret_file)}, {"cfg": str(secret_file)}):
+        out = design_tab.on_page_load(None, SimpleNamespace(query_params=params))
+        text = repr(out)
+        assert SECRET not in text and "unknown preset" in text
