@@ -77,7 +77,7 @@ def _write_json(path: Path, record: dict[str, Any]) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from idfy.checkpoint import load_checkpoint, model_config_of
+    from idfy.checkpoint import load_checkpoint, load_model_weights, model_config_of
     from idfy.data import make_dataset
     from idfy.data.classes import align_classes
     from idfy.metrics import evaluate
@@ -105,11 +105,7 @@ def run(args: argparse.Namespace) -> int:
     classes, named = _model_classes(ckpt, cfg.num_classes)
     ds = align_classes(ds, classes, model_named=named)  # ClassMismatchError names both lists
     model = build_model(cfg)
-    try:
-        model.load_state_dict(ckpt["model"])
-    except (RuntimeError, KeyError, TypeError) as e:
-        problem = " ".join(str(e).split()[:12])
-        raise ValueError(f"{ckpt['path']}: the weights do not fit the stored design ({problem} …)") from None
+    load_model_weights(model, ckpt)  # CheckpointError (a ValueError) in one line when they do not fit
     model.to(device)
     channels = int(ckpt.get("data_channels") or cfg.input.channels)
     with torch.inference_mode():
