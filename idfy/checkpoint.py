@@ -261,7 +261,7 @@ def _read(p: Path, map_location: str | torch.device, advice: str) -> Any:
         raise CheckpointError(p, damaged, advice) from None
     if bad is not None:
         raise CheckpointError(
-            p, f"damaged: the bytes of {bad!r} fail their CRC check (flipped or overwritten)", advice
+            p, f"damaged: checksum mismatch in archive entry {bad!r} (flipped or overwritten bytes)", advice
         )
     try:
         return torch.load(p, map_location=map_location, weights_only=True)

@@ -129,18 +129,47 @@ def run(args: argparse.Namespace) -> int:
     show = ConsoleProgress(bar=False if args.no_bar else None) if main_rank else None
     stop = threading.Event()
     restore = _install_sigint(stop)
-    code = 1
+    code, step = 1, 0
     try:
         for ev in train(cfg, tc, out_dir=out, resume=args.resume, stop=stop):
+            step = getattr(ev, "step", 0)
             if show is not None:
                 show(ev)
             if isinstance(ev, Done):
                 code = 0
             elif isinstance(ev, Failed):
                 code = 1
+    except Exception as e:  # an unforeseen error: one line here, the traceback in the run folder
+        import sys
+
+        print(f"failed at step {step}: {_unexpected(e, out)}", file=sys.stderr)
+        code = 1
     finally:
         restore()
     return code
+
+
+def _unexpected(e: Exception, out: Path) -> str:
+    """Log ``e``'s traceback to ``out/error.log`` (a temporary file if that fails); one line saying where."""
+    import tempfile
+    import traceback
+
+    from idfy.checkpoint import write_error_text
+
+    if isinstance(e, OSError):
+        return f"{write_error_text(e)}; fix that and rerun (with --resume when last.pt exists)"
+    rank = os.environ.get("RANK", "0")
+    text = "".join(traceback.format_exception(e))
+    try:
+        log = out / ("error.log" if rank == "0" else f"error-rank{rank}.log")
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(text, encoding="utf-8")
+    except OSError:
+        fd, name = tempfile.mkstemp(prefix="idfy-error-", suffix=".log")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        log = Path(name)
+    return f"unexpected {type(e).__name__} inside idfy; the traceback is in {log} (please report it)"
 
 
 def _install_sigint(stop: threading.Event) -> Any:
