@@ -210,3 +210,16 @@ def test_unreadable_files_are_one_line_reasons(tmp_path: Path, monkeypatch: pyte
     monkeypatch.setattr(Path, "read_text", lambda self, *a, **k: real_open(tmp_path / "boxes.csv").read())
     ds = load_user_dataset(tmp_path / "boxes.csv", size=SIZE)
     assert len(ds) == 1 and dict(ds.skipped)["b.png"] == "b.png: the file cannot be read (Permission denied)"
+
+
+def test_csv_with_normalized_coordinates_is_read_as_normalized(tmp_path: Path) -> None:
+    im = Image.new("RGB", (SW, SH), (128, 128, 128))
+    im.paste((230, 20, 20), RECT)
+    im.save(tmp_path / "a.png")
+    x1, y1, x2, y2 = RECT
+    (tmp_path / "boxes.csv").write_text(
+        f"path,x1,y1,x2,y2,label\na.png,{x1 / SW},{y1 / SH},{x2 / SW},{y2 / SH},red\n"
+    )
+    ds = load_user_dataset(tmp_path / "boxes.csv", size=SIZE)  # once a box inside the first pixel
+    assert torch.allclose(ds.boxes[0], _red_box(ds.images[0]), atol=TOL)
+    assert any("read as normalized coordinates" in n for n in ds.notes)

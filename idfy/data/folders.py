@@ -223,7 +223,9 @@ _CSV_COLUMNS = ("path", "x1", "y1", "x2", "y2", "label")
 def _parse_csv(csv_path: Path) -> _Parsed:
     """CSV with header ``path,x1,y1,x2,y2,label`` (pixel coordinates; paths relative to the CSV).
 
-    An optional ``split`` column (train / test / val) gives the split."""
+    An optional ``split`` column (train / test / val) gives the split. When every coordinate of the file
+    lies in [0, 1] and some are fractions, they are read as normalized coordinates (with a note): as pixels
+    they would all be boxes inside the first pixel."""
     root = csv_path.parent.resolve()
     reader = csv.reader(_read_text(csv_path).splitlines())
     header = [h.strip().lower() for h in next(reader, [])]
@@ -254,7 +256,16 @@ def _parse_csv(csv_path: Path) -> _Parsed:
         by_path[rel].objects.append(obj)
     entries = list(by_path.values())
     classes = _sort_labels(o.label for e in entries for o in e.objects)
-    return _Parsed(entries=entries, classes=classes, task="localize", skipped=skipped)
+    notes = []
+    values = [v for e in entries for o in e.objects for v in o.box]
+    if values and all(0.0 <= v <= 1.0 for v in values) and any(v != int(v) for v in values):
+        for e in entries:
+            e.normalized = True
+        notes.append(
+            f"{csv_path.name}: every coordinate lies in [0, 1] and some are fractions; read as normalized "
+            "coordinates, not pixels"
+        )
+    return _Parsed(entries=entries, classes=classes, task="localize", skipped=skipped, notes=notes)
 
 
 def _csv_row(row: list[str], col: dict[str, int]) -> tuple[str, _Obj, str | None]:
