@@ -8,18 +8,22 @@ Module names are stable so hooks, the analysis and the diagram can find them::
     head            FlattenHead or Conv1x1Head, classifier ``head.fc``
 
 The network follows timm's model contract: ``forward_features`` (unpooled NCHW), ``forward_head``,
-``num_features``, ``feature_info``, ``reset_classifier``, ``forward_intermediates``.
+``num_features``, ``head_hidden_size``, ``in_chans``, ``feature_info``, ``reset_classifier``,
+``forward_intermediates``, ``prune_intermediate_layers``. Its forward has no data-dependent Python control
+flow, so it traces with ``torch.fx``, exports with ``torch.export`` (dynamic batch), compiles with
+``torch.compile(fullgraph=True)`` and scripts with ``torch.jit.script``.
 Inputs are images in [0, 1]; the network multiplies them by ``cfg.input.scale`` itself (S9).
 """
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from idfy.config import ModelConfig, StageConfig
+from idfy.config import ModelConfig, StageConfig, parse_order
 from idfy.layers import (
     Conv1x1Head,
     FCContext,
@@ -51,7 +55,11 @@ class Stem(nn.Module):
         )
         self.norm = norm_layer(st.width)
         self.act = act_layer()
-        self.inject = _make_injection(cfg, st.width, norm_layer, act_layer) if cfg.inject.stem else None
+        self.inject = (
+            _make_injection(cfg, st.width, norm_layer, act_layer, resize=st.stride > 1)
+            if cfg.inject.stem
+            else None
+        )
 
     def forward(self, x: Tensor, img: Tensor) -> Tensor:
         x = self.act(self.norm(self.conv(x)))
@@ -62,6 +70,7 @@ class Stage(nn.Module):
     """(B, in_chs, H, W) -> (B, out_chs, H/stride, W/stride).
 
     Order: ``down`` (pool, when stride 2 and not a strided conv), ``inject`` (S1b), ``blocks``, ``fusion`` (S2).
+    ``in_reduction``: the input image's size over the stage input's (1 when nothing downsampled yet).
     """
 
     def __init__(
@@ -71,6 +80,7 @@ class Stage(nn.Module):
         in_chs: int,
         norm_layer: NormFactory,
         act_layer: ActFactory,
+        in_reduction: int = 1,
     ) -> None:
         super().__init__()
         sc: StageConfig = cfg.stages[index]
@@ -78,7 +88,10 @@ class Stage(nn.Module):
         self.down: nn.Module = (
             (nn.AvgPool2d(2, 2) if sc.down == "avgpool" else nn.MaxPool2d(2, 2)) if pool else nn.Identity()
         )
-        self.inject = _make_injection(cfg, in_chs, norm_layer, act_layer) if sc.inject else None
+        resize = in_reduction * (2 if pool else 1) > 1
+        self.inject = (
+            _make_injection(cfg, in_chs, norm_layer, act_layer, resize=resize) if sc.inject else None
+        )
         chs = self.inject.out_chs if self.inject is not None else in_chs
         blocks = []
         for j in range(sc.depth):
@@ -140,8 +153,9 @@ class Stage(nn.Module):
 
 
 def _make_injection(
-    cfg: ModelConfig, in_chs: int, norm_layer: NormFactory, act_layer: ActFactory
+    cfg: ModelConfig, in_chs: int, norm_layer: NormFactory, act_layer: ActFactory, resize: bool
 ) -> ImageInjection:
+    """S1 injection into a map of ``in_chs`` channels; ``resize``: the map is smaller than the image."""
     inj = cfg.inject
     return ImageInjection(
         in_chs=in_chs,
@@ -149,6 +163,7 @@ def _make_injection(
         mode=inj.mode,
         antialias=inj.antialias,
         project=inj.project,
+        resize=resize,
         norm_layer=norm_layer,
         act_layer=act_layer,
     )
@@ -156,11 +171,38 @@ def _make_injection(
 
 class IdfyNet(nn.Module):
     """The idfy CNN. Input (B, C_img, H, W) in [0, 1]; output (B, 4 + C) for ``localize``
-    (raw box values — see :func:`idfy.boxes.decode` — then class logits) or (B, C) for ``classify``."""
+    (raw box values — see :func:`idfy.boxes.decode` — then class logits) or (B, C) for ``classify``.
 
-    def __init__(self, cfg: ModelConfig) -> None:
+    Args:
+        cfg: the validated design.
+        device: where parameters and buffers are created (timm passes it through; default: the current
+            default device).
+        dtype: floating dtype of parameters and buffers (default: the default dtype).
+
+    Attributes:
+        num_classes: classes counted by the output layer (without the 4 box values of ``localize``);
+            0 after ``reset_classifier(0)``.
+        in_chans: image channels the network takes (``cfg.input.channels``).
+        num_features: channels of ``forward_features``' map; ``head_hidden_size``: width of the pre-logit
+            features.
+        feature_info: per stage ``{"num_chs", "reduction", "module"}`` (reduction: input side / map side).
+    """
+
+    def __init__(
+        self, cfg: ModelConfig, *, device: torch.device | str | None = None, dtype: torch.dtype | None = None
+    ) -> None:
         super().__init__()
         self.cfg = cfg
+        self.in_chans = cfg.input.channels
+        with torch.device(device) if device is not None else contextlib.nullcontext():
+            self._build(cfg)
+            self.init_weights()
+        if dtype is not None:
+            self.to(dtype=dtype)
+        self.pretrained_cfg: dict[str, Any] = default_cfg(cfg)
+        self.default_cfg = self.pretrained_cfg
+
+    def _build(self, cfg: ModelConfig) -> None:
         norm_layer = get_norm_layer(cfg.block.norm)
         act_layer = get_act_layer(cfg.block.act)
         self.register_buffer("input_scale", torch.tensor(float(cfg.input.scale)), persistent=False)
@@ -170,20 +212,21 @@ class IdfyNet(nn.Module):
         self.feature_info: list[dict[str, Any]] = []
         reduction = cfg.stem.stride if cfg.stem is not None else 1
         for i, sc in enumerate(cfg.stages):
-            stage = Stage(cfg, i, chs, norm_layer, act_layer)
+            stage = Stage(cfg, i, chs, norm_layer, act_layer, in_reduction=reduction)
             stages.append(stage)
             chs = stage.out_chs
             reduction *= sc.stride
             self.feature_info.append({"num_chs": chs, "reduction": reduction, "module": f"stages.{i}"})
         self.stages = nn.ModuleList(stages)
-        self.head_inject = _make_injection(cfg, chs, norm_layer, act_layer) if cfg.inject.head else None
+        self.head_inject = (
+            _make_injection(cfg, chs, norm_layer, act_layer, resize=reduction > 1)
+            if cfg.inject.head
+            else None
+        )
         self.num_features = self.head_inject.out_chs if self.head_inject is not None else chs
         self.num_classes = cfg.num_classes
-        self.head = self._make_head(cfg.num_outputs, norm_layer, act_layer)
+        self.head: nn.Module | None = self._make_head(cfg.num_outputs, norm_layer, act_layer)
         self.head_hidden_size = self.head.num_features
-        self.pretrained_cfg: dict[str, Any] = default_cfg(cfg)
-        self.default_cfg = self.pretrained_cfg
-        self.init_weights()
 
     def _make_head(self, num_outputs: int, norm_layer: NormFactory, act_layer: ActFactory) -> nn.Module:
         hc = self.cfg.head
@@ -224,44 +267,73 @@ class IdfyNet(nn.Module):
         for m in self.modules():
             if isinstance(m, ResidualBlock) and (norm := m.last_branch_norm()) is not None:
                 nn.init.zeros_(norm.weight)
-        fc = self.head.fc
+        self._init_fc(self.head.fc)
+
+    @staticmethod
+    @torch.no_grad()
+    def _init_fc(fc: nn.Module) -> None:
+        """The output layer starts small (std 0.01, zero bias): early boxes sit near the image centre."""
         if isinstance(fc, nn.Linear):
             nn.init.normal_(fc.weight, std=0.01)
             nn.init.zeros_(fc.bias)
 
     # ------------------------------------------------------------------ timm contract
     def get_classifier(self) -> nn.Module:
-        return self.head.fc
+        """The output layer ``head.fc`` (``nn.Identity`` once the head was pruned for feature extraction)."""
+        return self.head.fc if self.head is not None else nn.Identity()
 
     def reset_classifier(self, num_classes: int, global_pool: str | None = None) -> None:
-        """Replace the output layer for ``num_classes`` classes (plus 4 box values for ``localize``);
-        ``num_classes=0`` leaves the head returning its pre-logit features."""
-        del global_pool  # the pooling is part of the design, fixed by the config
+        """A new, freshly initialised output layer for ``num_classes`` classes.
+
+        The task stays: ``classify`` then outputs (B, num_classes) logits, ``localize`` (B, 4 + num_classes)
+        (4 box values, then the logits). ``num_classes=0`` removes the output layer: the network returns the
+        pre-logit features (B, head_hidden_size). ``self.num_classes`` and ``self.cfg.num_classes`` follow.
+
+        Raises:
+            ValueError: a negative ``num_classes``, a head pruned by ``prune_intermediate_layers``, or a
+                ``global_pool`` other than the design's own (``None``, or ``"avg"`` for a ``conv1x1`` head:
+                pooling is fixed by ``head.kind``).
+        """
+        if num_classes < 0:
+            raise ValueError(f"num_classes={num_classes}: must be 0 (features) or a positive class count")
+        if self.head is None:
+            raise ValueError("the head was pruned for feature extraction; build a new model to classify")
+        if global_pool is not None and not (global_pool == "avg" and self.cfg.head.kind == "conv1x1"):
+            raise ValueError(
+                f"global_pool={global_pool!r}: the pooling is fixed by head.kind={self.cfg.head.kind!r}; "
+                "leave global_pool unset"
+            )
+        if num_classes > 0:
+            self.cfg = self.cfg.replace(num_classes=num_classes)
         self.num_classes = num_classes
         n_out = num_classes + (4 if self.cfg.task == "localize" and num_classes > 0 else 0)
-        self.head.fc = nn.Linear(self.head.num_features, n_out) if n_out > 0 else nn.Identity()
+        like = {"device": self.input_scale.device, "dtype": self.input_scale.dtype}
+        fc = nn.Linear(self.head.num_features, n_out, **like) if n_out > 0 else nn.Identity()
+        self._init_fc(fc)
+        self.head.fc = fc
 
     def _scaled(self, x: Tensor) -> Tensor:
         return x * self.input_scale
 
-    def _features(self, x: Tensor, collect: bool = False) -> tuple[Tensor, list[Tensor]]:
-        img = self._scaled(x)
-        x = self.stem(img, img) if self.stem is not None else img
-        feats = []
-        for stage in self.stages:
-            x = stage(x, img)
-            if collect:
-                feats.append(x)
-        if self.head_inject is not None:
-            x = self.head_inject(x, img)
-        return x, feats
+    def _stem(self, img: Tensor) -> Tensor:
+        return self.stem(img, img) if self.stem is not None else img
 
     def forward_features(self, x: Tensor) -> Tensor:
         """(B, C_img, H, W) in [0, 1] -> (B, num_features, h, w), the map entering the head."""
-        return self._features(x)[0]
+        img = self._scaled(x)
+        x = self._stem(img)
+        for stage in self.stages:
+            x = stage(x, img)
+        if self.head_inject is not None:
+            x = self.head_inject(x, img)
+        return x
 
     def forward_head(self, x: Tensor, pre_logits: bool = False) -> Tensor:
-        """(B, num_features, h, w) -> (B, num_outputs), or the pre-logit features (B, head_hidden_size)."""
+        """(B, num_features, h, w) -> (B, num_outputs), or the pre-logit features (B, head_hidden_size).
+
+        After ``prune_intermediate_layers(prune_head=True)`` the map is returned unchanged."""
+        if self.head is None:
+            return x
         return self.head.pre_logits(x) if pre_logits else self.head(x)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -270,46 +342,136 @@ class IdfyNet(nn.Module):
     def forward_intermediates(
         self,
         x: Tensor,
-        indices: int | list[int] | None = None,
+        indices: int | list[int] | tuple[int, ...] | None = None,
         norm: bool = False,
         stop_early: bool = False,
         output_fmt: str = "NCHW",
         intermediates_only: bool = False,
     ) -> list[Tensor] | tuple[Tensor, list[Tensor]]:
-        """Per-stage maps (timm's ``features_only`` contract). ``indices``: last n stages (int) or a list."""
-        del norm, stop_early
+        """Per-stage maps, timm's feature-extraction contract (``features_only=True`` calls it).
+
+        Args:
+            x: (B, C_img, H, W) images in [0, 1].
+            indices: stages to return: ``None`` all, an int n the last n, or a list of indices (negative ones
+                count from the end).
+            norm: accepted for timm's interface; idfy has no final norm, so it changes nothing.
+            stop_early: run no stage after the last one requested (the returned final map is then that
+                stage's output); ``intermediates_only`` always stops early.
+            output_fmt: ``"NCHW"`` only.
+
+        Returns:
+            ``[map_i]`` with map_i of shape (B, feature_info[i]["num_chs"], H', W'), H' = H / reduction for
+            sides divisible by the reduction; with ``intermediates_only=False`` ``(final, [map_i])``, where
+            final is ``forward_features``' map unless stopped early.
+
+        Raises:
+            ValueError: ``output_fmt`` other than NCHW, or a stage index out of range.
+        """
+        del norm
         if output_fmt != "NCHW":
-            raise ValueError("only NCHW output is supported")
-        n = len(self.stages)
-        take = list(range(n - indices, n)) if isinstance(indices, int) else (indices or list(range(n)))
-        final, feats = self._features(x, collect=True)
-        inter = [feats[i] for i in take]
-        return inter if intermediates_only else (final, inter)
+            raise ValueError(f"output_fmt={output_fmt!r}: idfy maps are NCHW only")
+        take, last = _take_indices(len(self.stages), indices)
+        run_all = not (stop_early or intermediates_only)
+        stages = self.stages if run_all else self.stages[: last + 1]
+        img = self._scaled(x)
+        x = self._stem(img)
+        intermediates = []
+        for i, stage in enumerate(stages):
+            x = stage(x, img)
+            if i in take:
+                intermediates.append(x)
+        if intermediates_only:
+            return intermediates
+        if run_all and self.head_inject is not None:
+            x = self.head_inject(x, img)
+        return x, intermediates
 
     def prune_intermediate_layers(
-        self, indices: int | list[int] = 1, prune_norm: bool = False, prune_head: bool = True
+        self,
+        indices: int | list[int] | tuple[int, ...] = 1,
+        prune_norm: bool = False,
+        prune_head: bool = True,
     ) -> list[int]:
-        """Drop the head (for feature extraction); returns the kept stage indices."""
-        del prune_norm
-        n = len(self.stages)
-        take = list(range(n - indices, n)) if isinstance(indices, int) else list(indices)
+        """Keep what feature extraction at ``indices`` needs: stages after the last requested one are dropped,
+        and with ``prune_head`` the head injection and the head too (the model then returns feature maps).
+
+        Returns:
+            The absolute stage indices (as ``forward_intermediates`` takes them).
+
+        Raises:
+            ValueError: a stage index out of range.
+        """
+        del prune_norm  # no final norm
+        take, last = _take_indices(len(self.stages), indices)
+        self.stages = self.stages[: last + 1]
+        self.feature_info = self.feature_info[: last + 1]
         if prune_head:
-            self.reset_classifier(0)
+            self.head_inject = None
+            self.head = None
+            self.num_classes = 0
         return take
 
 
+def _take_indices(n: int, indices: int | list[int] | tuple[int, ...] | None) -> tuple[list[int], int]:
+    """Absolute stage indices for timm's ``indices`` argument, and the largest one.
+
+    Raises:
+        ValueError: an index out of range for ``n`` stages, or an empty list.
+    """
+    if indices is None:
+        take = list(range(n))
+    elif isinstance(indices, int):
+        if not 0 < indices <= n:
+            raise ValueError(f"indices={indices}: the last n stages, with n from 1 to {n}")
+        take = list(range(n - indices, n))
+    else:
+        take = []
+        for i in indices:
+            j = i + n if i < 0 else i
+            if not 0 <= j < n:
+                raise ValueError(
+                    f"stage index {i} is out of range for {n} stages (0 to {n - 1}, or negative)"
+                )
+            take.append(j)
+        if not take:
+            raise ValueError("indices: name at least one stage")
+    return take, max(take)
+
+
+def _first_convs(cfg: ModelConfig) -> str | tuple[str, ...]:
+    """Names of the convolutions that read the image's channels (timm's ``first_conv``)."""
+    ghost = ".primary"
+    if cfg.stem is not None:
+        return "stem.conv" + (ghost if cfg.stem.conv.kind == "ghost" else "")
+    sc = cfg.stages[0]
+    k = parse_order(cfg.block.order).index("conv")
+    branch = f"stages.0.blocks.0.branch.{k}" + (ghost if sc.conv.kind == "ghost" else "")
+    strided = sc.stride == 2 and sc.down == "conv"
+    if strided or cfg.stage_in_channels(0) != sc.width:
+        return (branch, "stages.0.blocks.0.shortcut.0")
+    return branch
+
+
 def default_cfg(cfg: ModelConfig) -> dict[str, Any]:
-    """timm-style default config: input size, interpolation, normalisation (none: [0,1] in, scale inside)."""
+    """timm's pretrained config for the network ``cfg`` describes (no weights exist: ``url`` is empty).
+
+    ``input_size`` (C, H, W) and ``num_classes`` are the config's; ``fixed_input_size`` is set for flatten
+    heads (their first FC layer fixes H×W); mean 0 / std 1 per channel (idfy takes [0, 1] pixels and scales
+    them itself, S9); bicubic resizing, crop_pct 1.0; ``first_conv`` names the convs reading the image;
+    ``classifier`` is ``head.fc``.
+    """
+    c = cfg.input.channels
     return {
         "url": "",
         "num_classes": cfg.num_classes,
-        "input_size": (cfg.input.channels, *cfg.input.size),
+        "input_size": (c, *cfg.input.size),
+        "fixed_input_size": cfg.head.kind == "flatten",
         "pool_size": None,
         "crop_pct": 1.0,
         "interpolation": "bicubic",
-        "mean": (0.0,) * cfg.input.channels,
-        "std": (1.0,) * cfg.input.channels,
-        "first_conv": "stem.conv" if cfg.stem is not None else "stages.0.blocks.0",
+        "mean": (0.0,) * c,
+        "std": (1.0,) * c,
+        "first_conv": _first_convs(cfg),
         "classifier": "head.fc",
         "architecture": f"idfy_{cfg.name}",
         "license": "apache-2.0",

@@ -197,7 +197,38 @@ def test_resize_modes_differ_and_bicubic_is_default() -> None:
     c = resize_image(img, (16, 16), mode="area")
     assert a.shape == b.shape == c.shape == (1, 3, 16, 16)
     assert not torch.allclose(a, b) and not torch.allclose(b, c)
-    assert resize_image(img, (64, 64)) is img
+
+
+def test_injection_without_resize_concatenates_the_image_as_is() -> None:
+    """Where nothing downsampled yet the model builds the injection with resize=False: no resampling."""
+    inj = ImageInjection(in_chs=4, img_chs=3, project=False, resize=False)
+    img = torch.rand(2, 3, 10, 12)
+    assert inj.resized(torch.randn(2, 4, 10, 12), img) is img
+    torch.testing.assert_close(inj(torch.randn(2, 4, 10, 12), img)[:, 4:], img)
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        GlobalContext(in_chs=8, out_chs=5),
+        FCContext(in_chs=8, out_chs=6),
+        GaussianFilterBank(channels=8, sigmas=(1.0, 2.0), dog=True, learnable=True),
+        ImageInjection(in_chs=8, img_chs=3, project=False),
+        ImageInjection(in_chs=8, img_chs=3, mode="area"),
+        SubstreamFusion(in_chs=8, streams={"dense": FCContext(in_chs=8, out_chs=2)}, widths=[2]),
+    ],
+    ids=["gc", "fc", "gaussian", "inject", "inject-area", "fusion"],
+)
+def test_blocks_trace_with_fx_at_any_size(module: nn.Module) -> None:
+    """No Python control flow on tensor shapes (unpacking ``x.shape`` made torch.fx fail with 'Proxy object
+    cannot be iterated'): the traced graph works at sizes other than the traced one."""
+    module.eval()
+    graph = torch.fx.symbolic_trace(module)
+    for hw in ((6, 6), (9, 7)):
+        args = (torch.randn(2, 8, *hw),)
+        if isinstance(module, ImageInjection):
+            args = (*args, torch.rand(2, 3, 20, 20))
+        torch.testing.assert_close(graph(*args), module(*args))
 
 
 def test_heads() -> None:

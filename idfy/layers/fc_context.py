@@ -21,6 +21,5 @@ class FCContext(nn.Module):
         self.fc2 = nn.Linear(hidden, out_chs)
 
     def forward(self, x: Tensor) -> Tensor:
-        h, w = x.shape[-2:]
         z = self.fc2(self.act(self.fc1(x.mean(dim=(2, 3)))))
-        return z[:, :, None, None].expand(-1, -1, h, w)
+        return z[:, :, None, None].expand(-1, -1, x.shape[2], x.shape[3])

@@ -38,4 +38,7 @@ class SubstreamFusion(nn.Module):
         )
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.proj(torch.cat([x, *(s(x) for s in self.streams.values())], dim=1))
+        maps = [x]
+        for stream in self.streams.values():
+            maps.append(stream(x))
+        return self.proj(torch.cat(maps, dim=1))

@@ -57,9 +57,11 @@ class GaussianFilterBank(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         sigmas = self.log_sigma.exp()
-        maps = [self._blur(x, sigmas[i], r) for i, r in enumerate(self.radii)]
+        maps: list[Tensor] = []
+        for i, r in enumerate(self.radii):
+            maps.append(self._blur(x, sigmas[i], r))
         if self.dog:
-            maps = [a - b for a, b in zip(maps[:-1], maps[1:])]
+            maps = [maps[i] - maps[i + 1] for i in range(len(maps) - 1)]
         return torch.cat(maps, dim=1)
 
 

@@ -30,7 +30,6 @@ class GlobalContext(nn.Module):
         )
 
     def forward(self, x: Tensor) -> Tensor:
-        b, c, h, w = x.shape
         weights = self.score(x).flatten(2).softmax(dim=-1)  # (B, 1, HW)
-        context = (x.flatten(2) @ weights.transpose(1, 2)).view(b, c, 1, 1)  # (B, C, 1, 1)
-        return self.transform(context).expand(-1, -1, h, w)
+        context = (x.flatten(2) @ weights.transpose(1, 2)).unsqueeze(-1)  # (B, C, 1, 1)
+        return self.transform(context).expand(-1, -1, x.shape[2], x.shape[3])

@@ -12,19 +12,24 @@ from idfy.layers.factory import ActFactory, NormFactory
 __all__ = ["ImageInjection", "resize_image"]
 
 
-def resize_image(
-    img: Tensor, size: tuple[int, int], *, mode: str = "bicubic", antialias: bool = True
-) -> Tensor:
-    """(B, C, H, W) -> (B, C, h, w). ``area`` ignores ``antialias``; identity when the size already matches."""
-    if tuple(img.shape[-2:]) == tuple(size):
-        return img
+def resize_image(img: Tensor, size: list[int], mode: str = "bicubic", antialias: bool = True) -> Tensor:
+    """(B, C, H, W) -> (B, C, h, w) for ``size`` = (h, w); ``area`` ignores ``antialias``.
+
+    Always resamples (no data-dependent shortcut, so FX, TorchScript and ``torch.export`` see one graph);
+    :class:`ImageInjection` decides at construction whether a resize is needed at all.
+    """
     if mode == "area":
         return F.interpolate(img, size=size, mode="area")
     return F.interpolate(img, size=size, mode=mode, align_corners=False, antialias=antialias)
 
 
 class ImageInjection(nn.Module):
-    """forward(x (B, C, H, W), img (B, C_img, H0, W0)) -> (B, C, H, W) with ``project``, else (B, C + C_img, H, W)."""
+    """forward(x (B, C, H, W), img (B, C_img, H0, W0)) -> (B, C, H, W) with ``project``, else (B, C + C_img, H, W).
+
+    Args:
+        resize: resample the image to the map's H×W (S1d). ``False`` where the map still has the image's size
+            (no downsampling before the injection point): the image is concatenated as it is.
+    """
 
     def __init__(
         self,
@@ -34,10 +39,12 @@ class ImageInjection(nn.Module):
         mode: str = "bicubic",
         antialias: bool = True,
         project: bool = True,
+        resize: bool = True,
         norm_layer: NormFactory = nn.BatchNorm2d,
         act_layer: ActFactory = nn.ReLU,
     ) -> None:
         super().__init__()
+        self.resize = resize
         self.mode = mode
         self.antialias = antialias
         self.out_chs = in_chs if project else in_chs + img_chs
@@ -49,7 +56,9 @@ class ImageInjection(nn.Module):
 
     def resized(self, x: Tensor, img: Tensor) -> Tensor:
         """The image as injected into ``x``: (B, C_img, H, W)."""
-        return resize_image(img, tuple(x.shape[-2:]), mode=self.mode, antialias=self.antialias)
+        if not self.resize:
+            return img
+        return resize_image(img, x.shape[-2:], self.mode, self.antialias)
 
     def forward(self, x: Tensor, img: Tensor) -> Tensor:
         return self.proj(torch.cat([x, self.resized(x, img)], dim=1))
