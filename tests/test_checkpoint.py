@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import html
 import os
 import random
+import re
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,9 +15,12 @@ import torch
 
 import idfy
 from idfy.checkpoint import (
+    CHECKPOINT_VERSION,
+    CheckpointError,
     atomic_write_bytes,
     capture_rng,
     load_checkpoint,
+    load_model_weights,
     model_config_of,
     resolve_checkpoint,
     restore_rng,
@@ -22,6 +28,7 @@ from idfy.checkpoint import (
 )
 from idfy.data import make_dataset
 from idfy.events import Checkpoint, Done
+from idfy.predict import Predictor
 from idfy.train import TrainConfig, train
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -143,3 +150,166 @@ def test_resume_without_a_checkpoint_fails_clearly(tmp_path) -> None:
     tc = TrainConfig(size=32, n_train=16, n_test=8, batch_size=8, max_steps=2, time_budget_s=None)
     events = list(train(idfy.load_preset("tiny"), tc, out_dir=tmp_path, resume=True))
     assert type(events[-1]).__name__ == "Failed" and "does not exist" in events[-1].message
+
+
+# --------------------------------------------------------------------------- integrity and refusals
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "assets" / "examples" / "shapes_star.png"
+TORCH_ADVICE = ("weights_only", "add_safe_globals", "\x1b", "Traceback", "torch.serialization", "Re-running")
+
+
+def _one_line(message: str) -> str:
+    assert "\n" not in message and not any(a in message for a in TORCH_ADVICE), message
+    return message
+
+
+def _weights_ckpt(path: Path, **extra) -> Path:
+    cfg = idfy.load_preset("tiny").set("input.size", [32, 32])
+    state = {"model_config": cfg.to_yaml(), "model": idfy.build_model(cfg).state_dict()}
+    return save_checkpoint(path, {**state, "classes": [f"c{i}" for i in range(cfg.num_classes)], **extra})
+
+
+def test_every_field_has_a_sha256_that_survives_the_round_trip(tmp_path) -> None:
+    path = _weights_ckpt(tmp_path / "w.pt", step=3)
+    raw = torch.load(path, weights_only=True)
+    assert raw["version"] == CHECKPOINT_VERSION == 2
+    assert set(raw["sha256"]) == {"model_config", "model", "classes", "step"}
+    assert all(len(d) == 64 for d in raw["sha256"].values())
+    ck = load_checkpoint(path)
+    assert ck["notes"] == [] and "sha256" not in ck and ck["step"] == 3
+
+
+def _flip(path: Path, at: int, n: int = 64) -> None:
+    """train-2's flip.py generalised: XOR 0xFF into ``n`` bytes from offset ``at``."""
+    b = bytearray(path.read_bytes())
+    for i in range(at, min(at + n, len(b))):
+        b[i] ^= 0xFF
+    path.write_bytes(bytes(b))
+
+
+@pytest.mark.parametrize("where", [0.02, 0.25, 0.5, 0.75, 0.97])
+def test_flipped_bytes_anywhere_are_refused(tmp_path, where: float) -> None:
+    path = _weights_ckpt(tmp_path / "last.pt")
+    _flip(path, int(path.stat().st_size * where))
+    with pytest.raises(CheckpointError) as err:
+        load_checkpoint(path)
+    msg = _one_line(str(err.value))
+    assert msg.startswith(f"{path}: ") and ("damaged" in msg or "not a PyTorch checkpoint file" in msg)
+
+
+@pytest.mark.parametrize("keep", [0, 10, 0.5, -1])
+def test_truncated_files_are_refused(tmp_path, keep: float) -> None:
+    path = _weights_ckpt(tmp_path / "last.pt")
+    data = path.read_bytes()
+    n = int(len(data) * keep) if isinstance(keep, float) else (keep if keep >= 0 else len(data) + keep)
+    path.write_bytes(data[:n])
+    with pytest.raises(CheckpointError) as err:
+        load_checkpoint(path)
+    assert "not a PyTorch checkpoint file" in _one_line(str(err.value))
+
+
+def test_a_rewritten_file_with_changed_weights_fails_its_checksum(tmp_path) -> None:
+    """Re-saved by torch.save, the archive's CRCs are fine again; only idfy's SHA-256 sees the change."""
+    path = _weights_ckpt(tmp_path / "last.pt")
+    raw = torch.load(path, weights_only=True)
+    name = next(iter(raw["model"]))
+    raw["model"][name] = raw["model"][name] + 1e12  # train-2's damage: weights off by 1e12
+    torch.save(raw, path)
+    with pytest.raises(CheckpointError, match=r"damaged: checksum mismatch in the weights \('model'\)"):
+        load_checkpoint(path)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("step", "7"), ("step", -1), ("model_config", 5), ("model", {"w": 3}), ("classes", [1, 2]),
+     ("optimizer", [1]), ("elapsed_s", float("nan")), ("best_score", [1.0]), ("batch_in_epoch", True)],
+)  # fmt: skip
+def test_fields_of_the_wrong_type_are_refused_in_one_line(tmp_path, field: str, value) -> None:
+    path = _weights_ckpt(tmp_path / "odd.pt", **{field: value})  # checksums valid: written like this
+    with pytest.raises(CheckpointError, match=f"'{field}' should be") as err:
+        load_checkpoint(path)
+    _one_line(str(err.value))
+
+
+def test_a_whole_model_pickle_is_named_in_one_line_and_never_unpickled(tmp_path, capsys) -> None:
+    """weights-only-message: torch.save(model) in the library, the CLI and the app's Predict upload path."""
+    from idfy.cli import main
+    from idfy.ui import predict_tab
+
+    path = tmp_path / "whole_model.pt"
+    torch.save(idfy.build_model(idfy.load_preset("tiny").set("input.size", [32, 32])), path)
+    with pytest.raises(CheckpointError) as err:
+        load_checkpoint(path)
+    msg = _one_line(str(err.value))
+    assert "a pickled model object (idfy.model.IdfyNet), not an idfy checkpoint" in msg and len(msg) < 400
+    assert "best.pt / last.pt" in msg and "save it with idfy's checkpoint format" in msg
+
+    assert main(["predict", str(EXAMPLE), "--checkpoint", str(path)]) == 2
+    err_text = capsys.readouterr().err
+    assert err_text.count("\n") == 1 and "a pickled model object" in _one_line(err_text.strip())
+
+    summary, overlay, *_ = predict_tab.predict_image(str(EXAMPLE), predict_tab.UPLOADED, str(path), "s")
+    assert overlay is None and "whole_model.pt: a pickled model object" in summary
+    assert not any(a in summary for a in TORCH_ADVICE) and str(tmp_path) not in summary
+
+
+def test_other_pickled_objects_are_refused_without_running_them(tmp_path) -> None:
+    path = tmp_path / "objects.pt"
+    torch.save({"format": "idfy-checkpoint", "when": __import__("datetime").date(2024, 1, 1)}, path)
+    with pytest.raises(CheckpointError, match=r"pickled Python objects \(datetime.date\)"):
+        load_checkpoint(path)
+
+
+def test_wrongly_typed_upload_gets_a_message_in_the_app_not_an_internal_error(tmp_path) -> None:
+    from idfy.ui import predict_tab
+
+    path = _weights_ckpt(tmp_path / "typed.pt", classes="abc")
+    summary, overlay, *_ = predict_tab.predict_image(str(EXAMPLE), predict_tab.UPLOADED, str(path), "s")
+    summary = html.unescape(summary)
+    assert overlay is None and "'classes' should be a list of names" in summary
+    assert "failed unexpectedly" not in summary
+
+
+def test_weights_of_another_design_are_named(tmp_path) -> None:
+    path = _weights_ckpt(tmp_path / "w.pt")
+    ck = load_checkpoint(path)
+    other = idfy.build_model(model_config_of(ck).set("stem.width", 12))
+    with pytest.raises(CheckpointError, match="the weights do not match its model_config") as err:
+        load_model_weights(other, ck)
+    _one_line(str(err.value))
+    with pytest.raises(ValueError, match="the weights do not match its model_config"):
+        Predictor.from_checkpoint(
+            save_checkpoint(
+                tmp_path / "x.pt", {**ck, "model_config": model_config_of(ck).set("stem.width", 12).to_yaml()}
+            ),
+            device="cpu",
+        )
+
+
+def test_version_1_files_load_with_a_note_unless_their_weights_are_absurd(tmp_path) -> None:
+    path = _weights_ckpt(tmp_path / "old.pt")
+    raw = torch.load(path, weights_only=True)
+    raw.pop("sha256")
+    raw["version"] = 1
+    torch.save(raw, path)
+    ck = load_checkpoint(path)
+    assert ck["notes"] == [
+        "old.pt has no checksum (written by an older idfy); its integrity was not verified"
+    ]
+    name = next(k for k, v in raw["model"].items() if v.is_floating_point())
+    raw["model"][name] = raw["model"][name] + 1e12
+    torch.save(raw, path)
+    with pytest.raises(CheckpointError, match=f"damaged: weight '{re.escape(name)}' holds"):
+        load_checkpoint(path)
+
+
+def test_resume_needs_the_fields_of_last_pt(tmp_path) -> None:
+    path = _weights_ckpt(tmp_path / "best.pt", optimizer=None, rng=None, step=1, epoch=0,
+                         batch_in_epoch=1, elapsed_s=1.0)  # fmt: skip
+    assert load_checkpoint(path)["step"] == 1  # fine for predicting
+    with pytest.raises(CheckpointError, match=r"not a resumable idfy checkpoint \(it holds weights only"):
+        load_checkpoint(path, resume=True)
+    with pytest.raises(
+        CheckpointError, match=r"not a resumable idfy checkpoint \(missing 'optimizer', 'rng'"
+    ):
+        load_checkpoint(_weights_ckpt(tmp_path / "w.pt", step=1), resume=True)
