@@ -100,7 +100,8 @@ class Prediction:
 def to_uint8_chw(image: Any, channels: int, notes: list[str] | None = None) -> Tensor:
     """Any accepted image -> uint8 ``(channels, H, W)``.
 
-    Accepted: a path or the file's bytes (decoded by :func:`idfy.data.decode_image`), a PIL image, a numpy
+    Accepted: a path or the file's bytes (decoded by :func:`idfy.data.decode_image`), a PIL image (by the same
+    rules, :func:`idfy.data.images.decode_pil`), a numpy
     array ``(H, W)`` / ``(H, W, 1|3|4)`` (a fourth channel is dropped) or a tensor ``(H, W)`` / ``(C, H, W)``
     with ``C`` 1 or 3. uint8 pixels are taken as they are; float, bool and wider integer pixels follow
     :mod:`idfy.data.pixels` (float: [0, 1] within 0.01, else 0..255 within 0.5, else refused).
@@ -113,6 +114,7 @@ def to_uint8_chw(image: Any, channels: int, notes: list[str] | None = None) -> T
             a value range that fits no rule (one line saying what to change).
     """
     from idfy.data import ImageError, convert_channels, decode_image
+    from idfy.data.images import decode_pil
     from idfy.data.pixels import pixels_to_uint8
 
     said = notes if notes is not None else []
@@ -122,8 +124,9 @@ def to_uint8_chw(image: Any, channels: int, notes: list[str] | None = None) -> T
         said.extend(dec.notes)
         return dec.image
     if isinstance(image, Image.Image):
-        wide = image.mode in ("F", "I") or image.mode.startswith("I;16")
-        image = np.asarray(image) if wide else np.asarray(image.convert("L" if channels == 1 else "RGB"))
+        dec = decode_pil(image, channels=channels)  # EXIF, alpha and 16-bit / float rules as for files
+        said.extend(dec.notes)
+        return dec.image
     if isinstance(image, np.ndarray):
         arr = image[:, :, None] if image.ndim == 2 else image
         if arr.ndim != 3 or arr.shape[2] not in (1, 3, 4):

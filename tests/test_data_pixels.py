@@ -146,3 +146,23 @@ def test_predictor_reads_float_arrays_by_the_rule_and_says_so(one_torch_thread: 
         assert any(note in n for n in p.notes) and p.to_dict()["notes"] == p.notes
     with pytest.raises(ImageError, match="NaN"):
         predictor.predict(np.full((16, 16, 3), np.nan, dtype=np.float32))
+
+
+def test_pil_images_follow_the_same_rules_as_files() -> None:
+    from idfy.data.images import decode_pil
+
+    turned = Image.new("RGB", (20, 10), (0, 0, 0))
+    turned.paste((255, 255, 255), (0, 0, 5, 10))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buf = io.BytesIO()
+    turned.save(buf, "JPEG", exif=exif.tobytes(), quality=95)
+    opened = Image.open(io.BytesIO(buf.getvalue()))
+    assert torch.equal(to_uint8_chw(opened, 3), decode_image(buf.getvalue()).image)  # turned like the file
+    rgba = Image.new("RGBA", (4, 4), (0, 0, 0, 0))
+    assert to_uint8_chw(rgba, 3).unique().tolist() == [255]  # transparent is white, as for a file
+    floats = Image.fromarray(_ramp(255.0))
+    notes: list[str] = []
+    assert int(to_uint8_chw(floats, 1, notes).max()) == 255 and notes == ["float pixels read as 0..255"]
+    with pytest.raises(ImageError, match="fits neither"):
+        decode_pil(Image.fromarray(_ramp(1.5)))

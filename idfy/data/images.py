@@ -27,6 +27,7 @@ __all__ = [
     "DecodedImage",
     "ImageError",
     "decode_image",
+    "decode_pil",
     "load_image",
 ]
 
@@ -240,6 +241,13 @@ def decode_image(
     if frames > 1:
         notes.append(f"{name} is animated ({frames} frames); the first frame was used")
     im = _decode(im, name)
+    return _convert(im, channels, name, fmt, mode, frames, notes)
+
+
+def _convert(
+    im: Image.Image, channels: int, name: str, fmt: str, mode: str, frames: int, notes: list[str]
+) -> DecodedImage:
+    """A loaded Pillow image -> DecodedImage: EXIF orientation, mode rules, uint8 ``(C, H, W)``."""
     im, orientation = _orient(im, notes)
     try:
         im = _to_mode(im, channels, name, notes)
@@ -254,6 +262,29 @@ def decode_image(
     return DecodedImage(
         image=tensor, format=fmt, mode=mode, frames=frames, notes=notes, orientation=orientation
     )
+
+
+def decode_pil(im: Image.Image, *, channels: int = 3, max_pixels: int = 40_000_000) -> DecodedImage:
+    """An image already opened with Pillow -> :class:`DecodedImage`, by the same rules as a file.
+
+    EXIF orientation, transparency on white, 16-bit and float pixels (:mod:`idfy.data.pixels`) are handled
+    exactly as :func:`decode_image` handles them, so a picture gives the same pixels whichever way it comes.
+
+    Raises:
+        ImageError: more than ``max_pixels`` pixels, an unreadable image, or pixels that fit no range rule.
+    """
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 or 3; got {channels}")
+    w, h = im.size
+    if w < 1 or h < 1 or w * h > max_pixels:
+        raise ImageError(f"the image is {w}x{h}; it must have 1 to {max_pixels / 1e6:g} megapixels")
+    frames = int(getattr(im, "n_frames", 1) or 1)
+    notes = [f"the image is animated ({frames} frames); its current frame was used"] if frames > 1 else []
+    try:
+        im.load()  # the caller's frame, not a seek that would move it
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError) as exc:
+        raise ImageError(f"the image data is corrupt and cannot be decoded ({_detail(exc)})") from exc
+    return _convert(im, channels, "the image", im.format or "memory", im.mode, frames, notes)
 
 
 def load_image(
