@@ -442,6 +442,47 @@ def test_predict_every_example(example: Path, tiny_run: Any, registry: JobRegist
     assert all(isinstance(im, Image.Image) and min(im.size) >= 64 for im, _ in views)
 
 
+def test_predict_flags_other_data_and_a_checkpoint_at_chance(tiny_run: Any, registry: JobRegistry) -> None:
+    """The tiny run (25 steps of shapes) guesses; a Fashion-MNIST item is not a shapes image."""
+    fashion = next(p for p in EXAMPLES if p.stem.startswith("fashion"))
+    shapes = next(p for p in EXAMPLES if p.stem.startswith("shapes"))
+    summary, *_, data = predict_tab.predict_image(
+        str(fashion), predict_tab.LATEST, None, "trained", registry=registry
+    )
+    assert "does not look like the shapes images the model was trained on" in summary
+    assert "this checkpoint is at chance level" in summary and summary.count('data-flag="1"') == 2
+    assert len(data["warnings"]) == 2
+    summary, *_, data = predict_tab.predict_image(
+        str(shapes), predict_tab.LATEST, None, "trained", registry=registry
+    )
+    assert "does not look like" not in summary
+    assert len(data["warnings"]) == 1 and "at chance level" in data["warnings"][0]
+
+
+def test_provenance_checks() -> None:
+    from idfy.data import decode_image
+    from idfy.provenance import at_chance, foreign_image
+
+    for path in EXAMPLES:
+        image = decode_image(path, channels=3).image
+        own = path.stem.split("_")[0]  # shapes_star.png -> shapes
+        other = "fashion-canvas" if own == "shapes" else "shapes"
+        assert foreign_image(image, own if own == "shapes" else "fashion-canvas", 32) is None, path.name
+        assert foreign_image(image, other, 32) is not None, path.name
+    screenshot = torch.full((3, 200, 300), 250, dtype=torch.uint8)  # a white page
+    assert "does not look like the shapes images" in (foreign_image(screenshot, "shapes", 32) or "")
+    assert foreign_image(screenshot, "/etc/passwd", 32) is None  # never a path: built-in datasets only
+    assert foreign_image(screenshot, None, 32) is None
+    assert at_chance({"n": 500, "accuracy": 0.9, "loc_accuracy": 0.8}, "shapes", 32) is None
+    assert "at chance level" in (
+        at_chance({"n": 500, "accuracy": 0.15, "loc_accuracy": 0.02}, "shapes", 32) or ""
+    )
+    assert (
+        at_chance({}, "shapes", 32) is None
+        and at_chance({"n": 5, "accuracy": 0.1}, "my/data.csv", 32) is None
+    )
+
+
 def test_predict_with_an_uploaded_checkpoint(checkpoint: str, tmp_path: Path) -> None:
     up = tmp_path / "mine.pt"
     up.write_bytes(Path(checkpoint).read_bytes())

@@ -142,12 +142,15 @@ def _load(path: str, _mtime_ns: int, _size: int) -> Loaded:
     cfg = model_config_of(ckpt)
     check_memory(cfg)  # a crafted config must not make the server build an enormous model
     predictor = Predictor.from_checkpoint(path)
+    stored = ckpt.get("metrics") if isinstance(ckpt.get("metrics"), dict) else {}
     info = {
         "model": cfg.name,
         "dataset": ckpt.get("data"),
         "step": ckpt.get("step"),
         "size": int(cfg.input.size[0]),
         "classes": list(predictor.classes),
+        # the held-out metrics stored with the weights (for the chance-level check)
+        "metrics": {k: stored[k] for k in ("n", "accuracy", "mean_iou", "loc_accuracy") if k in stored},
     }
     del ckpt
     return Loaded(predictor, info)
@@ -296,6 +299,8 @@ table.tup thead th { color: #475569; font-size: 12px; }
 .src { color: #64748b; font-size: 12px; margin-top: 6px; }
 .note { color: #92400e; background: #fffbeb; border: 1px solid #fde68a; border-radius: 6px; padding: 2px 8px;
   font-size: 12px; margin-top: 6px; }
+.flag { color: #7c2d12; background: #ffedd5; border: 1px solid #fdba74; border-left: 4px solid #ea580c;
+  border-radius: 6px; padding: 4px 9px; font-size: 12.5px; font-weight: 600; margin-top: 6px; }
 """
 
 
@@ -337,8 +342,10 @@ def summary_html(
     truth: Example | None,
     image_name: str,
     notes: list[str] | tuple[str, ...] = (),
+    warnings: list[str] | tuple[str, ...] = (),
 ) -> str:
-    """The predicted class and score, the 5-tuple in pixels and normalized, the truth of a known example and
+    """The predicted class and score, the 5-tuple in pixels and normalized, the truth of a known example,
+    warnings (an image unlike the checkpoint's data, a checkpoint at chance level; :mod:`idfy.provenance`) and
     notes on how the image was converted (16-bit, transparency, animation, ...)."""
     p = prediction
     truth_html = ""
@@ -367,6 +374,7 @@ def summary_html(
         f'<span class="cls">{html.escape(p.class_name)}</span><span class="score">{100 * p.score:.1f} %</span>'
         f"{truth_html}</div>{rows}"
         f'<div class="src">image {html.escape(image_name)} · {html.escape(source)}</div>'
+        + "".join(f'<div class="flag" data-flag="1">⚠ {html.escape(w)}</div>' for w in warnings)
         + "".join(f'<div class="note">{html.escape(n)}</div>' for n in notes)
         + "</div>"
     )
@@ -409,11 +417,13 @@ def predict_image(
         with loaded.lock:
             pred = loaded.predictor.predict(decoded.image)
         truth = _known_example(image_path)
+        warnings = _warnings(loaded.info, decoded.image)
         data = pred.to_dict()
         data["checkpoint"] = src
         data["notes"] = list(decoded.notes)
+        data["warnings"] = warnings
         return (
-            summary_html(pred, src, truth, name, decoded.notes),
+            summary_html(pred, src, truth, name, decoded.notes, warnings),
             _overlay(decoded.image, pred, truth),
             dict(pred.probs),
             stage_gallery(pred),
@@ -422,6 +432,16 @@ def predict_image(
     except Exception:  # never a traceback in the page
         log.exception("prediction failed")
         return _nothing(_card("err", INTERNAL_ERROR))
+
+
+def _warnings(info: dict[str, Any], image: Any) -> list[str]:
+    """Why this prediction may not be worth much: the checkpoint guesses (at chance level), or the image is
+    unlike the checkpoint's data (:mod:`idfy.provenance`; built-in datasets only)."""
+    from idfy.provenance import at_chance, foreign_image
+
+    dataset, size = info.get("dataset"), int(info.get("size") or 64)
+    out = [at_chance(info.get("metrics"), dataset, size), foreign_image(image, dataset, size)]
+    return [w for w in out if w]
 
 
 def _in_upload_folder(path: str) -> bool:
