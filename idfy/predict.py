@@ -101,10 +101,10 @@ def to_uint8_chw(image: Any, channels: int, notes: list[str] | None = None) -> T
     """Any accepted image -> uint8 ``(channels, H, W)``.
 
     Accepted: a path or the file's bytes (decoded by :func:`idfy.data.decode_image`), a PIL image (by the same
-    rules, :func:`idfy.data.images.decode_pil`), a numpy
-    array ``(H, W)`` / ``(H, W, 1|3|4)`` (a fourth channel is dropped) or a tensor ``(H, W)`` / ``(C, H, W)``
-    with ``C`` 1 or 3. uint8 pixels are taken as they are; float, bool and wider integer pixels follow
-    :mod:`idfy.data.pixels` (float: [0, 1] within 0.01, else 0..255 within 0.5, else refused).
+    rules, :func:`idfy.data.images.decode_pil`), a numpy array ``(H, W)`` / ``(H, W, 1|3|4)`` (a fourth
+    channel is alpha, composited on white) or a tensor ``(H, W)`` / ``(C, H, W)`` with ``C`` 1 or 3. uint8
+    pixels are taken as they are; float, bool and wider integer pixels follow :mod:`idfy.data.pixels`
+    (float: [0, 1] within 0.01, else 0..255 within 0.5, else refused).
 
     Args:
         notes: when given, what was done to read the input is appended (scale assumed, EXIF rotation, ...).
@@ -131,7 +131,15 @@ def to_uint8_chw(image: Any, channels: int, notes: list[str] | None = None) -> T
         arr = image[:, :, None] if image.ndim == 2 else image
         if arr.ndim != 3 or arr.shape[2] not in (1, 3, 4):
             raise ImageError(f"expected an (H, W) or (H, W, 1|3|4) array; got shape {image.shape}")
-        image = torch.from_numpy(np.array(arr[:, :, :3])).permute(2, 0, 1)  # a writable copy
+        if arr.dtype != np.uint8:
+            arr, note = pixels_to_uint8(arr, "the image")
+            if note:
+                said.append(note)
+        if arr.shape[2] == 4:  # RGBA: on white, as a file's transparency is
+            alpha = arr[:, :, 3:].astype(np.float32) / 255.0
+            arr = np.rint(arr[:, :, :3] * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8)
+            said.append("transparent pixels composited on white")
+        image = torch.from_numpy(np.array(arr)).permute(2, 0, 1)  # a writable copy
     if not isinstance(image, Tensor):
         raise ImageError(f"cannot read an image from {type(image).__name__}; give a path, bytes or an array")
     t = image.detach().cpu()

@@ -166,3 +166,16 @@ def test_pil_images_follow_the_same_rules_as_files() -> None:
     assert int(to_uint8_chw(floats, 1, notes).max()) == 255 and notes == ["float pixels read as 0..255"]
     with pytest.raises(ImageError, match="fits neither"):
         decode_pil(Image.fromarray(_ramp(1.5)))
+
+
+def test_rgba_arrays_are_composited_on_white_like_files() -> None:
+    rgba = np.zeros((2, 2, 4), dtype=np.uint8)
+    rgba[0, 0] = (255, 0, 0, 255)  # opaque red; the rest fully transparent
+    buf = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(buf, "PNG")
+    notes: list[str] = []
+    got = to_uint8_chw(rgba, 3, notes)
+    assert torch.equal(got, decode_image(buf.getvalue()).image)  # once: transparent pixels came out black
+    assert got[:, 1, 1].tolist() == [255, 255, 255] and "composited on white" in notes[-1]
+    as_float = to_uint8_chw(rgba.astype(np.float32) / 255.0, 3)
+    assert torch.equal(as_float, got)
