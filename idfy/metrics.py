@@ -129,7 +129,8 @@ def evaluate(
         "loc_accuracy"}}}``; the box metrics are present only when the model localizes and the set has boxes.
 
     Raises:
-        ClassMismatchError: ``classes`` and the dataset's classes cannot be matched (a ValueError naming both).
+        ClassMismatchError: ``classes`` and the dataset's classes cannot be matched (a ValueError naming
+            both lists).
     """
     from idfy.data import iterate_batches  # imported on use: idfy.data is heavier than this module
     from idfy.data.classes import align_classes

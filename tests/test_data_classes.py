@@ -1,4 +1,4 @@
-"""Classes matched by name between model and data (idfy.data.classes), in evaluate() and ``python -m idfy eval``.
+"""Classes matched by name between model and data (idfy.data.classes), in evaluate() and ``idfy eval``.
 
 The data is the eval-class-order case: the same red squares (apple) and blue discs (pear) as CSV (classes
 sorted: apple, pear), as YOLO with ``classes.txt`` = ``pear, apple`` and as COCO with pear's id first.

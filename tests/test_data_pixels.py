@@ -1,7 +1,8 @@
-"""Float and wide-integer pixels mean what they say: [0, 1] within 0.01, else 0..255, else a one-line error.
+"""Float and wide-integer pixels mean what they say: [0, 1] within 0.01, else 0..255, else a one-line
+error.
 
-Files decoded by ``decode_image`` (float TIFFs, 32-bit integer images) and arrays or tensors given to prediction
-follow the same rule; nothing is clamped silently.
+Files decoded by ``decode_image`` (float TIFFs, 32-bit integer images) and arrays or tensors given to
+prediction follow the same rule; nothing is clamped silently.
 """
 
 from __future__ import annotations

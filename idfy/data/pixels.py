@@ -94,8 +94,8 @@ def int_to_uint8(
     lo, hi = int(a.min()), int(a.max())
     if lo < 0 or hi > 65535:
         raise ImageError(
-            f"{name}: integer pixel values span {lo}..{hi}; idfy reads integers as 0..255 or 16-bit 0..65535, "
-            "rescale the image to one of them"
+            f"{name}: integer pixel values span {lo}..{hi}; idfy reads integers as 0..255 or 16-bit "
+            "0..65535, rescale the image to one of them"
         )
     if sixteen_bit or a.dtype == np.uint16 or hi > 255:
         wide = a.astype(np.int64)
