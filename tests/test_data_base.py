@@ -168,6 +168,6 @@ def test_report_lists_every_note_and_counts_the_skipped() -> None:
     ds.notes = ["boxes turned"]
     ds.skipped = [(f"im{i}.png", "not an image") for i in range(7)]
     lines = ds.report(max_skipped=2)
-    assert lines[0] == "note: boxes turned"
+    assert lines[0] == "boxes turned"
     assert lines[1] == "skipped 7 items (the first 2): im0.png: not an image; im1.png: not an image"
     assert all("\n" not in line for line in lines)

@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
             model, ds, cfg.task, batch_size=args.batch_size, channels=channels, size=tuple(cfg.input.size)
         )
     for line in ds.report(_SHOWN_SKIPS):
-        print(line)
+        print(f"note: {line}")
     print(
         f"{ckpt['path']} (step {ckpt.get('step', '?')}) on {ds.name}: {m['n']} images | {format_metrics(m)}"
     )

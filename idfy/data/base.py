@@ -73,12 +73,12 @@ class ImageSet:
         )
 
     def report(self, max_skipped: int = 5) -> list[str]:
-        """One-line strings saying how the data was read, for a console or a page.
+        """One-line strings saying how the data was read, for a console or a page (e.g. ``Start.notes``).
 
-        ``note: ...`` for every entry of ``notes``, then one ``skipped N items: ...`` line naming the first
-        ``max_skipped`` skipped items with their reasons (none when nothing was skipped).
+        Every entry of ``notes``, then one ``skipped N items: ...`` line naming the first ``max_skipped``
+        skipped items with their reasons (none when nothing was skipped).
         """
-        lines = [f"note: {note}" for note in self.notes]
+        lines = list(self.notes)
         if self.skipped:
             first = "; ".join(f"{key}: {why}" for key, why in self.skipped[:max_skipped])
             more = f" (the first {max_skipped})" if len(self.skipped) > max_skipped else ""
