@@ -17,7 +17,7 @@ pytestmark = pytest.mark.xdist_group("app")
 ROOT = Path(__file__).resolve().parent.parent
 STAR = ROOT / "assets" / "examples" / "shapes_star.png"
 MODULES = ("idfy.ui.train_tab", "idfy.ui.predict_tab")
-PUBLIC = {"train", "stop_training", "predict"}
+PUBLIC = {"train", "race", "stop_training", "predict"}
 #: /train's inputs: dataset, size, model, budget kind, budget, optimizer, lr, batch size.
 TINY_RUN = ("shapes", 32, "tiny", "steps", 20, "adamw", 0.002, 16)
 
@@ -86,6 +86,23 @@ def test_train_then_predict_in_the_same_session(client: Any) -> None:
         assert data2["tuple_pixels"] == pytest.approx(data["tuple_pixels"], abs=1e-3)
     finally:
         other.close()
+
+
+def test_race_streams_and_ends_with_a_table_a_verdict_and_every_checkpoint(client: Any) -> None:
+    """/race: the model against 1-3 others, the same data, seed and step budget for each."""
+    status, curves, samples, table, files = client.predict(
+        "shapes", 32, "tiny", ["tiny_tuned"], "steps", 6, "adamw", 0.002, 16, ["flip"], api_name="/race"
+    )
+    assert _state(status) == "done" and "every checkpoint kept" in status and 'id="race-verdicts"' in status
+    assert "beat chance" in status  # a verdict per design, whichever it is
+    assert curves is not None and Path(samples).is_file()
+    assert table["headers"][6] == "Δ vs first"
+    assert [r[0] for r in table["data"]] == ["tiny", "tiny_tuned", "chance (constant answer)"]
+    assert [Path(f).name.split("-")[:2] for f in files] == [["idfy", "race1"], ["idfy", "race2"]]
+    status = client.predict(
+        "shapes", 32, "tiny", [], "steps", 6, "adamw", 0.002, 16, ["flip"], api_name="/race"
+    )[0]
+    assert _state(status) == "failed" and "race against" in status
 
 
 def test_stop_training_ends_the_run_and_keeps_the_checkpoint(client: Any) -> None:
