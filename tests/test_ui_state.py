@@ -35,6 +35,10 @@ def test_config_from_text_accepts_yaml_preset_names_and_links() -> None:
         ("name: x\nstages: [{width: 8, groups: 3}]", "unknown option 'groups'"),
         ("name: [unclosed", "YAML could not be read"),
         ("x" * 300_000, "larger than"),
+        ("/etc/passwd", "unknown preset '/etc/passwd'. Presets: "),  # a name, never a file
+        ("presets/tiny.yaml", "unknown preset 'presets/tiny.yaml'"),
+        ("file:/etc/passwd", "file paths are not accepted here"),
+        ("a: &x [1]\nb: *x", "anchors and aliases"),
     ],
 )
 def test_config_from_text_errors_are_actionable(text: str, fragment: str) -> None:
