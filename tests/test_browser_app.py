@@ -66,7 +66,7 @@ def table_text(page: Any) -> str:
 
 def test_first_render_is_local_and_shows_the_device(page: Any, app_url: str, artifacts: Path) -> None:
     open_app(page, app_url)
-    assert exact_params(page) == _count(load_preset("full"))
+    assert exact_params(page) == _count(load_preset("seed_model2"))  # the default preset (S12)
     assert re.search(r"(cpu|cuda)", page.locator("#idfy-device").inner_text())
     page.wait_for_selector("#fig-stage .main-svg", state="attached")  # plotly, loaded from the app itself
     page.wait_for_timeout(300)
@@ -80,7 +80,7 @@ def test_first_render_is_local_and_shows_the_device(page: Any, app_url: str, art
 
 
 def test_seed_model2_preset_shows_the_seed_shapes(page: Any, app_url: str) -> None:
-    open_app(page, app_url)
+    open_app(page, app_url, "?preset=tiny")
     before = page.url
     pick_preset(page, "seed_model2")
     wait_params(page, "4,848,437")
@@ -106,11 +106,11 @@ def test_toggling_a_stage_injection_changes_params(page: Any, app_url: str) -> N
 def test_invalid_combination_shows_why_and_keeps_the_numbers(
     page: Any, app_url: str, artifacts: Path
 ) -> None:
-    open_app(page, app_url)
+    open_app(page, app_url, "?preset=full")
     before = exact_params(page)
     groups = control(page, "stages.0.conv.groups")
     groups.fill("5")
-    error = page.locator("#design-error .idfy-error")
+    error = page.locator("#design-summary .idfy-error")
     error.wait_for()
     assert "groups=5" in error.inner_text() and "stage 1" in error.inner_text()
     assert exact_params(page) == before
@@ -164,8 +164,8 @@ def test_upload_yaml_loads_it_and_bad_files_explain(page: Any, app_url: str, tmp
     bad = tmp_path / "bad.yaml"
     bad.write_text("stages: [{width: 8, widht: 4}]\n")
     page.locator("input[type=file][accept='.yaml, .yml']").set_input_files(str(bad))
-    page.locator("#design-error .idfy-error").wait_for()
-    assert "Did you mean 'width'" in page.locator("#design-error").inner_text()
+    page.locator("#design-summary .idfy-error").wait_for()
+    assert "Did you mean 'width'" in page.locator("#design-summary").inner_text()
 
 
 def test_diagram_zoom_buttons(page: Any, app_url: str) -> None:

@@ -41,7 +41,18 @@ const inspect = (g) => {
       info.fields.map((f) => '<li>' + esc(f) + '</li>').join('') + '</ul></div>' : '');
   panel.hidden = false;
 };
+// Wide windows: the viewport reaches down to the bottom of the first screen (controls, strip and diagram on
+// one screen); narrow ones keep the stylesheet's height.
+const fill = () => {
+  const v = vp(); if (!v) return;
+  if (!window.matchMedia('(min-width: 1001px)').matches) { v.style.height = ''; return; }
+  const top = v.getBoundingClientRect().top + window.scrollY;
+  v.style.height = Math.max(340, window.innerHeight - top - 12) + 'px';
+  const panel = element.querySelector('.idfy-inspector'); if (panel) panel.style.maxHeight = v.style.height;
+};
+window.addEventListener('resize', fill);
 const ready = () => {
+  fill();
   element.querySelectorAll('.idfy-diagram-canvas g.node').forEach((g) => {
     const t = g.querySelector('title'); if (!t || t.textContent === 'legend') return;
     g.setAttribute('tabindex', '0'); g.setAttribute('role', 'button');

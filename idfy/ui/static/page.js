@@ -50,7 +50,7 @@
   // ArrowDown or typing opens it. Mouse clicks open it as before.
   let pointer = false;
   document.addEventListener('pointerdown', () => { pointer = true; setTimeout(() => { pointer = false; }, 400); }, true);
-  const isDropdown = (el) => el && el.matches && el.matches('input[role="listbox"], .wrap-inner input.border-none');
+  const isDropdown = (el) => el && el.matches && el.matches('input[role="combobox"], input[role="listbox"], .wrap-inner input.border-none');
   window.addEventListener('focus', (e) => {
     if (pointer || !isDropdown(e.target) || e.target.dataset.idfyOpen === '1') return;
     e.stopImmediatePropagation();
@@ -58,8 +58,7 @@
   document.addEventListener('keydown', (e) => {
     const el = e.target;
     if (!isDropdown(el) || !['Enter', ' ', 'ArrowDown'].includes(e.key)) return;
-    const open = el.closest('.wrap') && el.closest('.wrap').parentElement.querySelector('ul.options');
-    if (open) return;
+    if (el.getAttribute('aria-expanded') === 'true' || document.querySelector('ul.option-list')) return;
     e.preventDefault(); e.stopImmediatePropagation();
     el.dataset.idfyOpen = '1'; el.blur(); el.focus(); delete el.dataset.idfyOpen;
   }, true);

@@ -1,0 +1,282 @@
+"""The Design tab as a playground, in Chromium (Playwright): errors at the control, one-screen layout, links that
+open right, names, deltas and reset, the diagram inspector, words, keyboard; screenshots of every tab at
+1440×900 and 800×900 go to ``assets/screenshots/``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from idfy import build_model, load_preset
+from idfy.config import ModelConfig
+from idfy.ui.glossary import CHOICES, describe
+
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("app")]
+
+SHOTS = Path(__file__).resolve().parents[1] / "assets" / "screenshots"
+WIDE, NARROW = {"width": 1440, "height": 900}, {"width": 800, "height": 900}
+
+#: Records every params value the page shows while the design is visible (for the "no flash" test).
+SEEN_SCRIPT = """
+window.__idfySeen = [];
+const note = () => {
+  const e = document.querySelector('.idfy-card-params .idfy-card-sub');
+  if (!e || document.documentElement.classList.contains('idfy-linking')) return;
+  const v = e.textContent.split('·')[0].trim();
+  if (window.__idfySeen[window.__idfySeen.length - 1] !== v) window.__idfySeen.push(v);
+};
+const start = () => new MutationObserver(note).observe(document.documentElement,
+  {subtree: true, childList: true, characterData: true, attributes: true});
+if (document.documentElement) start(); else document.addEventListener('readystatechange', start, {once: true});
+"""
+
+
+def count(cfg: ModelConfig) -> str:
+    return f"{sum(p.numel() for p in build_model(cfg).parameters()):,}"
+
+
+def open_design(page: Any, url: str, query: str = "") -> None:
+    """Open the page and wait until the load chain (numbers, address bar, diagram) has finished."""
+    page.goto(url + query)
+    page.wait_for_selector("[data-card=params]")
+    page.wait_for_selector("#diagram svg")
+    page.wait_for_function(
+        "() => location.search.includes('cfg=') && !document.documentElement.classList.contains('idfy-linking')"
+    )
+
+
+def params(page: Any) -> str:
+    return page.locator(".idfy-card-params .idfy-card-sub").inner_text().split("·")[0].strip()
+
+
+def wait_params(page: Any, expected: str) -> None:
+    page.wait_for_function(
+        "(x) => { const e = document.querySelector('.idfy-card-params .idfy-card-sub');"
+        " return e && e.innerText.split('·')[0].trim() === x; }",
+        arg=expected,
+    )
+
+
+def control(page: Any, key: str) -> Any:
+    return page.locator(f"#c-{key.replace('.', '-')}").locator("input, textarea").first
+
+
+def open_accordion(page: Any, elem_id: str) -> None:
+    button = page.locator(f"#{elem_id}").locator("button.label-wrap").first
+    if "open" not in (button.get_attribute("class") or ""):
+        button.click()
+
+
+def pick(page: Any, key: str, option: str) -> None:
+    control(page, key).click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def box(page: Any, selector: str) -> dict[str, float]:
+    return page.locator(selector).first.bounding_box()
+
+
+# --------------------------------------------------------------------------- 2: errors at the control
+def test_an_invalid_edit_is_marked_at_its_control_and_the_results_go_stale(page: Any, app_url: str) -> None:
+    page.set_viewport_size(WIDE)
+    open_design(page, app_url, "?preset=full")
+    before = params(page)
+    groups = control(page, "stages.0.conv.groups")
+    groups.fill("5")
+    page.wait_for_selector("#c-stages-0-conv-groups.idfy-invalid")
+    assert groups.get_attribute("aria-invalid") == "true"
+    message = page.locator("#c-stages-0-conv-groups .idfy-field-error")
+    assert "groups=5" in message.inner_text() and "stage 1 groups" in message.inner_text()
+    outline = page.evaluate(
+        "() => getComputedStyle(document.querySelector('#c-stages-0-conv-groups')).outlineStyle"
+    )
+    assert outline == "solid"
+    assert page.locator("#design-summary .idfy-strip").get_attribute("data-stale") == "1"
+    assert page.evaluate("() => document.body.classList.contains('idfy-stale')")
+    assert float(page.evaluate("() => getComputedStyle(document.querySelector('#diagram')).opacity")) < 1
+    assert params(page) == before  # the last valid design's numbers, marked stale
+    page.screenshot(path=str(SHOTS / "design_error_1440.png"))
+    # the offered fixes are tested ones: the first (stage 1 groups -> 4) makes the design valid
+    fix = message.locator(".idfy-fix").first
+    assert fix.inner_text() == "stage 1 groups → 4"
+    fix.click()
+    page.wait_for_function("() => !document.body.classList.contains('idfy-stale')")
+    wait_params(page, count(load_preset("full").set("stages.0.conv.groups", 4)))
+    assert groups.get_attribute("aria-invalid") is None
+    assert page.locator(".idfy-field-error").count() == 0
+
+
+def test_conv_kind_fills_valid_groups_and_hints_name_working_fixes(page: Any, app_url: str) -> None:
+    open_design(page, app_url, "?preset=seed_model2")
+    open_accordion(page, "stage-2")
+    pick(page, "stages.1.conv.kind", "group")  # 8 -> 16 channels: groups = 2 works
+    expected = load_preset("seed_model2").set("stages.1.conv.groups", 2).set("stages.1.conv.kind", "group")
+    wait_params(page, count(expected))
+    assert control(page, "stages.1.conv.groups").input_value() == "2"
+    assert page.locator("#design-summary .idfy-strip").get_attribute("data-stale") == "0"
+    # stage 1 takes the 3-channel image: no group count works, so the page says what does
+    pick(page, "stages.0.conv.kind", "group")
+    page.wait_for_selector("#design-summary .idfy-error")
+    fixes = page.locator("#design-summary .idfy-fix").all_inner_texts()
+    assert "stage 1 conv → regular" in fixes and not any("width" in f for f in fixes)
+    page.locator("#design-summary .idfy-fix", has_text="stage 1 conv → regular").click()
+    wait_params(page, count(expected))
+
+
+# --------------------------------------------------------------------------- 1: one screen
+def test_one_screen_at_1440_and_a_pinned_strip_at_800(page: Any, app_url: str) -> None:
+    page.set_viewport_size(WIDE)
+    open_design(page, app_url)
+    strip, controls = box(page, "#design-summary"), box(page, "#design-controls")
+    viewport = box(page, "#diagram .idfy-diagram-viewport")
+    assert strip["y"] >= 0 and strip["y"] + strip["height"] < 300
+    assert controls["y"] < 450 and controls["x"] < viewport["x"]  # controls left, diagram right
+    assert viewport["y"] < 450 and viewport["y"] + viewport["height"] <= 900 + 1
+    assert box(page, "#stage-table")["y"] > viewport["y"] + viewport["height"] - 1  # table below
+    page.mouse.wheel(0, 400)  # down to the table: strip and controls stay
+    page.wait_for_function("() => document.querySelector('#design-summary').getBoundingClientRect().top <= 1")
+    assert box(page, "#design-controls")["y"] >= box(page, "#design-summary")["height"] - 2  # still in view
+    page.set_viewport_size(NARROW)
+    page.evaluate("() => window.scrollTo(0, 0)")
+    page.locator("#stage-2").scroll_into_view_if_needed()
+    page.wait_for_function("() => document.querySelector('#design-summary').getBoundingClientRect().top <= 1")
+    assert box(page, "#design-summary")["height"] < 200
+
+
+# --------------------------------------------------------------------------- 5: links open right
+@pytest.mark.parametrize("kind", ["cfg", "preset"])
+def test_a_link_shows_the_linked_design_first(browser: Any, app_url: str, kind: str) -> None:
+    cfg = load_preset("tiny").set("stages.0.width", 20) if kind == "cfg" else load_preset("tiny")
+    query = f"?cfg={cfg.to_url()}" if kind == "cfg" else "?preset=tiny"
+    context = browser.new_context(viewport=WIDE)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        page.add_init_script(SEEN_SCRIPT)
+        open_design(page, app_url, query)
+        wait_params(page, count(cfg))
+        assert page.evaluate("() => window.__idfySeen") == [count(cfg)]  # never the default first
+    finally:
+        context.close()
+
+
+def test_the_default_is_seed_model2(page: Any, app_url: str) -> None:
+    open_design(page, app_url)
+    assert params(page) == count(load_preset("seed_model2")) == "4,848,437"
+    assert page.locator("#preset input").first.input_value() == "seed_model2"
+
+
+# --------------------------------------------------------------------------- 4: names and cells
+def test_names_agree_and_no_table_cell_is_cut(page: Any, app_url: str) -> None:
+    for size in (WIDE, NARROW):
+        page.set_viewport_size(size)
+        open_design(page, app_url, "?preset=full")
+        diagram = page.locator("#diagram svg").first.text_content()
+        assert "stage 1 ·" in diagram and "stages.0" not in diagram
+        assert page.locator("#stage-table tbody tr").nth(1).locator("th").inner_text().replace("\xa0", " ") == "stage 1"
+        cut = page.evaluate(
+            "() => Array.from(document.querySelectorAll('#stage-table th, #stage-table td'))"
+            ".filter(c => c.scrollWidth > c.clientWidth).map(c => c.textContent)"
+        )
+        assert cut == []
+    page.set_viewport_size(WIDE)
+    assert page.evaluate(
+        "() => { const w = document.querySelector('#stage-table .idfy-table-wrap');"
+        " return w.scrollWidth <= w.clientWidth; }"
+    )
+
+
+# --------------------------------------------------------------------------- 3: change feedback
+def test_deltas_modified_mark_and_reset(page: Any, app_url: str) -> None:
+    open_design(page, app_url, "?preset=seed_model2")
+    open_accordion(page, "stage-2")
+    control(page, "stages.1.inject").check()
+    changed = load_preset("seed_model2").set("stages.1.inject", True)
+    wait_params(page, count(changed))
+    assert page.locator("[data-delta=params]").inner_text() == "+104 vs seed_model2"
+    assert page.locator("[data-flash=params]").inner_text() == "+104"
+    assert "(modified)" in page.locator("#preset-state").inner_text()
+    assert page.locator("#stage-table .idfy-changed").count() >= 1
+    page.wait_for_function(
+        "() => document.querySelector('#diagram .idfy-diagram-caption').textContent.includes('changed against')"
+    )
+    page.locator("#reset-preset").click()
+    wait_params(page, "4,848,437")
+    assert "(modified)" not in page.locator("#preset-state").inner_text()
+    assert not page.locator("#reset-preset").is_visible()
+
+
+# --------------------------------------------------------------------------- 4: inspector
+def test_clicking_a_diagram_node_shows_its_details(page: Any, app_url: str) -> None:
+    open_design(page, app_url, "?preset=seed_model2")
+    node = page.locator("#diagram g.node", has=page.locator("title", has_text="stages/1/blocks")).first
+    node.click()
+    panel = page.locator("#diagram .idfy-inspector")
+    panel.wait_for()
+    text = panel.inner_text()
+    assert "stages.1.blocks" in text and "16×56×56" in text and "stage 2 width = 16" in text
+    node.press("Escape")
+    panel.wait_for(state="hidden")
+
+
+# --------------------------------------------------------------------------- 6: words
+def test_controls_explain_themselves(page: Any, app_url: str) -> None:
+    open_design(page, app_url)
+    open_accordion(page, "acc-block")
+    page.locator("#c-block-order").hover()
+    help_text = page.locator("#design-help .idfy-help")
+    page.wait_for_function(
+        "(t) => document.querySelector('#design-help .idfy-help').textContent.startsWith(t)",
+        arg=describe("block.order"),
+    )
+    assert CHOICES["block.order"]["original"] in help_text.inner_text()
+    page.locator("#design-help summary").click()
+    assert "S8" in page.locator("#design-help").inner_text()
+
+
+# --------------------------------------------------------------------------- 9: keyboard
+def test_keyboard_focus_tabs_and_dropdowns(page: Any, app_url: str) -> None:
+    open_design(page, app_url)
+    scale = control(page, "input.scale")
+    scale.focus()
+    style = scale.evaluate("e => { const s = getComputedStyle(e); return [s.outlineStyle, s.outlineWidth]; }")
+    assert style[0] == "solid" and float(style[1].rstrip("px")) >= 2
+    # keyboard focus on a dropdown does not open its list; Enter does
+    for _ in range(3):
+        page.keyboard.press("Shift+Tab")
+    assert page.evaluate("() => document.activeElement.closest('[id^=c-]').id") == "c-input-channels"
+    assert page.locator("ul.option-list").count() == 0
+    page.keyboard.press("Enter")
+    page.locator("ul.option-list").wait_for()
+    page.keyboard.press("Escape")
+    # arrow keys move between tabs
+    page.get_by_role("tab", name="Design").focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(
+        "() => document.querySelector('[role=tab][aria-selected=true]').textContent.trim() === 'Compare'"
+    )
+    assert page.evaluate("() => document.activeElement.textContent.trim()") == "Compare"
+
+
+# --------------------------------------------------------------------------- screenshots
+def test_screenshots_of_every_tab_at_both_widths(page: Any, app_url: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for size in (WIDE, NARROW):
+        page.set_viewport_size(size)
+        open_design(page, app_url)
+        page.wait_for_selector("#fig-stage .main-svg", state="attached")
+        page.screenshot(path=str(SHOTS / f"design_{size['width']}.png"))
+        for name in ("Compare", "Train", "Predict", "Evidence"):
+            tab = page.get_by_role("tab", name=name)
+            if tab.count() == 0:
+                continue
+            tab.click()
+            page.wait_for_function(
+                "(n) => document.querySelector('[role=tab][aria-selected=true]').textContent.trim() === n",
+                arg=name,
+            )
+            page.locator(f"#tab-{name.lower()}").wait_for(state="visible")
+            page.screenshot(path=str(SHOTS / f"{name.lower()}_{size['width']}.png"))
