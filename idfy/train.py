@@ -317,9 +317,10 @@ class _Run:
         was = f" (batch size {bs0})" if bs0 else ""
         fix = f"resume with --batch-size {bs0} and the same data" if bs0 else "resume with the same settings"
         gone = "does not exist" if at >= spe else "would continue with other images"
+        batches = "batch" if spe == 1 else "batches"
         raise ValueError(
             f"{ckpt['path']} was saved at batch {at} of {epoch}{was}; with batch size {bs} and "
-            f"{len(self.train_set)} training images an epoch has {spe} batches, so batch {at} {gone}: "
+            f"{len(self.train_set)} training images an epoch has {spe} {batches}, so batch {at} {gone}: "
             f"{fix}, or restart without --resume"
         )
 

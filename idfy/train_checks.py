@@ -51,16 +51,13 @@ def trainability_problem(
     ]
     was_training = model.training
     model.eval()
+    failure: Exception | None = None
     try:
         with torch.no_grad():
             model(torch.zeros(1, channels, h, w, device=device))
-    except RuntimeError:
+    except (RuntimeError, ValueError) as e:  # PyTorch's shape checks
         log.debug("dry forward pass at %dx%d failed", h, w, exc_info=True)
-        where = f" at {entered[-1]}" if entered else ""
-        return (
-            f"the design cannot run on {h}×{w} inputs: a feature map shrinks below 1×1{where}; "
-            "use a larger --size or fewer stride-2 stages"
-        )
+        failure = e
     finally:
         model.train(was_training)
         for hk in hooks:
@@ -79,6 +76,14 @@ def trainability_problem(
                 f"{name} at {h} px (it needs more than one value per channel); use a batch of at least 2 per "
                 "process (--batch-size), a larger --size, or --set block.norm=group"
             )
+    if failure is not None:
+        where = f" at {entered[-1]}" if entered else ""
+        if isinstance(failure, RuntimeError):
+            return (
+                f"the design cannot run on {h}×{w} inputs: a feature map shrinks below 1×1{where}; "
+                "use a larger --size or fewer stride-2 stages"
+            )
+        return f"the design cannot run on {h}×{w} inputs (a shape check fails{where}); use a larger --size"
     return None
 
 
