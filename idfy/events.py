@@ -115,7 +115,9 @@ class Done:
 
 @dataclass
 class Failed:
-    """The run could not go on; ``message`` says why and what to change."""
+    """The run could not go on. ``message`` is one line: what went wrong (naming the file or setting), the last
+    good checkpoint when a write failed, and what to change; never a traceback or a library's own advice.
+    ``step``: the last completed step (0 when the run failed while setting up, before any step)."""
 
     message: str
     step: int = 0
