@@ -21,6 +21,7 @@ OURS = {
     "measure_latency": "public",
     "design_change": "undocumented",
     "load_preset": "undocumented",
+    "reset_preset": "undocumented",
     "apply_yaml": "undocumented",
     "upload_yaml": "undocumented",
     "restore_design": "undocumented",
@@ -113,3 +114,19 @@ def test_invalid_config_is_a_clean_error(client: Any, config: str, fragment: str
     message = str(info.value)
     assert fragment in message
     assert "Traceback" not in message and 'File "' not in message
+
+
+@pytest.mark.parametrize("size", [1e308, -5, 7.5, 99999])
+def test_analyze_input_size_is_checked_before_any_work(client: Any, size: float) -> None:
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError) as info:
+        client.predict("tiny", size, api_name="/analyze")
+    assert str(info.value).startswith("input_size: give 0")
+
+
+def test_compare_takes_at_most_four_designs(client: Any) -> None:
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="1 to 4"):
+        client.predict(["tiny"] * 50, False, api_name="/compare")
