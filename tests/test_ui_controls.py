@@ -14,10 +14,10 @@ from idfy.ui.controls import (
     SPECS,
     config_to_values,
     conv_field_visibility,
-    fix_conv_for_kind,
     order_choice_for,
     values_to_config,
 )
+from idfy.ui.fixes import fix_conv_for_kind, locate, suggest_fixes
 
 
 @pytest.mark.parametrize("name", list_presets())
@@ -122,7 +122,47 @@ def test_conv_kind_rules() -> None:
     assert conv_field_visibility("regular") == (False, False, False)
     assert conv_field_visibility("sparse") == (True, True, False)
     assert conv_field_visibility("ghost") == (True, True, True)
-    assert fix_conv_for_kind("group", 1, 1) == (2, 1)
-    assert fix_conv_for_kind("sparse", 1, 1) == (2, 2)
-    assert fix_conv_for_kind("dilated", 4, 3) == (4, 3)
-    assert fix_conv_for_kind("regular", None, "x") == (None, "x")
+    seed = load_preset("seed_model2")
+    values = config_to_values(seed)
+    values["stages.1.conv.kind"] = "group"  # 8 -> 16 channels
+    assert fix_conv_for_kind(values, "stages.1.", seed) == (2, 1)
+    values["stages.1.conv.kind"] = "sparse"
+    assert fix_conv_for_kind(values, "stages.1.", seed) == (2, 2)
+    values["stages.1.conv.groups"], values["stages.1.conv.dilation"] = 4, 3
+    values["stages.1.conv.kind"] = "dilated"
+    assert fix_conv_for_kind(values, "stages.1.", seed) == (4, 3)
+    full = load_preset("full")
+    values = config_to_values(full)
+    values["stages.0.conv.groups"], values["stages.0.conv.kind"] = 5, "group"  # 12 -> 24: 5 is invalid
+    g, _ = fix_conv_for_kind(values, "stages.0.", full)
+    assert g == 2 and values_to_config({**values, "stages.0.conv.groups": g}, full)
+
+
+@pytest.mark.parametrize(
+    ("preset", "key", "value"),
+    [
+        ("seed_model2", "stages.0.conv.kind", "group"),  # 3 input channels: no group count works
+        ("full", "stages.0.conv.groups", 5),
+        ("full", "stages.2.conv.groups", 7),
+        ("tiny", "stages.0.width", 0),
+        ("full", "input.height", 4),
+        ("seed_model2", "head.widths", "128, 0"),
+        ("full", "stages.1.gaussian.sigmas", ""),
+    ],
+)
+def test_errors_name_their_control_and_every_suggested_fix_works(
+    preset: str, key: str, value: object
+) -> None:
+    base = load_preset(preset)
+    values = config_to_values(base)
+    values[key] = value
+    if key.endswith("conv.kind"):
+        values[key.replace("kind", "groups")] = 2
+    with pytest.raises(ConfigError) as info:
+        values_to_config(values, base)
+    where = locate(info.value)
+    assert where is not None and where.split(".")[:2] == key.split(".")[:2]
+    fixes = suggest_fixes(values, where, base)
+    assert fixes, str(info.value)
+    for k, v in fixes:  # each one alone makes the design valid
+        assert values_to_config({**values, k: v}, base)

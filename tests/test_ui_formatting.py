@@ -98,3 +98,28 @@ def test_percent_and_millisecond_formats() -> None:
         "100.0 %",
     ]
     assert [fmt_ms(12.34), fmt_ms(0.45), fmt_ms(None)] == ["12.3 ms", "450 µs", "—"]
+
+
+def test_cards_show_deltas_against_the_preset_and_the_previous_design() -> None:
+    base = analyze(load_preset("seed_model2"))
+    new = analyze(load_preset("seed_model2").set("stages.1.inject", True))
+    html = fmt.cards_html(new, base=base, base_name="seed_model2", previous=base)
+    assert '<span class="idfy-card-delta" data-delta="params">+104 vs seed_model2</span>' in html
+    assert 'data-flash="params">+104</span>' in html
+    assert fmt.fmt_delta(-1_200_000) == "−1.20 M" and fmt.fmt_delta(0) == ""
+
+
+def test_stage_table_html_marks_changed_cells_and_never_cuts_numbers() -> None:
+    base = analyze(load_preset("seed_model2"))
+    new = analyze(load_preset("seed_model2").set("stages.1.width", 20))
+    html = fmt.stage_table_html(new, base)
+    assert html.count("idfy-changed") >= 2 and 'title="preset: 16×56×56 → 24×28×28">20×56×56' in html
+    assert "4,834,725" in fmt.stage_table_html(base)  # the head's params, whole
+    strip = fmt.strip_html(
+        "",
+        error="groups=5 <x>",
+        field="c-a",
+        field_name="stage 1 groups",
+        fixes=[("c-b", "stage 1 conv", "regular")],
+    )
+    assert 'data-stale="1"' in strip and "&lt;x&gt;" in strip and 'data-fix-value="regular"' in strip

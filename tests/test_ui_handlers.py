@@ -22,7 +22,7 @@ FIELDS = design_tab.RESULT_FIELDS
 def _call(cfg: ModelConfig, **changes: Any) -> dict[str, Any]:
     values = config_to_values(cfg)
     values.update(changes)
-    out = design_tab.design_change(*[values[k] for k in KEYS], cfg.to_yaml(), {})
+    out = design_tab.design_change(*[values[k] for k in KEYS], cfg.to_yaml(), {}, cfg.name)
     return dict(zip(FIELDS, out))
 
 
@@ -36,10 +36,12 @@ def test_design_change_returns_numbers_shapes_and_state() -> None:
     new = ModelConfig.from_yaml(out["config"])
     assert new.stages[1].inject
     params = sum(p.numel() for p in build_model(new).parameters())
-    assert f"{params:,}" in out["cards"]
-    assert out["error"] == ""
+    assert f"{params:,}" in out["summary"]
+    assert 'data-stale="0"' in out["summary"] and "idfy-error" not in out["summary"]
+    assert "+104 vs seed_model2" in out["summary"]  # the change against the preset
+    assert "(modified) · 1 change" in out["preset_state"]
     # S1b: stage 2 downsamples by a strided conv, so the image is injected at the incoming 112×112
-    assert out["table"][1][2] == "3×112×112"
+    assert '<td class="idfy-changed" title="preset: —">3×112×112</td>' in out["table"]
     assert ModelConfig.from_url(out["token"]) == new
     details = dict(zip(design_tab.DETAIL_FIELDS, design_tab.on_details(out["config"], "stages", None)))
     assert Path(details["yaml_file"]).read_text() == details["yaml"] == out["config"]
@@ -50,7 +52,12 @@ def test_design_change_returns_numbers_shapes_and_state() -> None:
 
 def test_invalid_combination_shows_the_message_and_keeps_everything_else() -> None:
     out = _call(load_preset("full"), **{"stages.0.conv.groups": 5})
-    assert "groups=5" in out["error"] and "idfy-error" in out["error"]
+    assert "groups=5" in out["summary"] and "idfy-error" in out["summary"]
+    assert (
+        'data-error-field="c-stages-0-conv-groups"' in out["summary"] and 'data-stale="1"' in out["summary"]
+    )
+    assert "stage 1 groups → 4" in out["summary"]  # a tested fix, not "or change the width"
+    assert "change the width" not in out["summary"]
     assert all(_is_noop(out[k]) for k in FIELDS[1:])
 
 
@@ -61,8 +68,8 @@ def test_unexpected_failure_is_logged_not_shown(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setattr(design_tab, "_analyze", boom)
     with caplog.at_level(logging.ERROR, logger="idfy.ui"):
         out = _call(load_preset("tiny"), **{"stages.0.width": 24})
-    assert design_tab.INTERNAL_ERROR.split("(")[0].strip() in out["error"]
-    assert "secret" not in out["error"] and "Traceback" not in out["error"]
+    assert design_tab.INTERNAL_ERROR.split("(")[0].strip() in out["summary"]
+    assert "secret" not in out["summary"] and "Traceback" not in out["summary"]
     assert "secret internal detail" in caplog.text
 
 
@@ -135,3 +142,34 @@ def test_visibility_rules() -> None:
     assert [out[4 + 8 * i]["visible"] for i in range(4)] == [True, True, True, False]  # stage rows
     values["stages.count"] = "x"
     assert all(_is_noop(u) for u in design_tab.visibility(*[values[k] for k in design_tab._VIS_KEYS]))
+
+
+def test_a_clicked_fix_loads_the_fixed_design() -> None:
+    cfg = load_preset("full")
+    values = config_to_values(cfg)
+    values["stages.0.conv.groups"] = 5
+    payload = '{"field": "c-stages-0-conv-groups", "value": "4"}'
+    out = design_tab.on_fix(payload, *[values[k] for k in KEYS], cfg.to_yaml(), {}, "full")
+    assert len(out) == design_tab.N_LOADED
+    fixed = ModelConfig.from_yaml(out[1 + N + design_tab.N_LAYOUT + FIELDS.index("config")])
+    assert fixed == cfg.set("stages.0.conv.groups", 4)
+    bad = design_tab.on_fix('{"field": "../../etc"}', *[values[k] for k in KEYS], cfg.to_yaml(), {}, "full")
+    assert "unknown control" in bad[1 + N + design_tab.N_LAYOUT]
+
+
+def test_details_outline_what_differs_from_the_preset() -> None:
+    changed = load_preset("seed_model2").set("stages.1.inject", True).to_yaml()
+    html, *_ = design_tab.on_details(changed, "stages", None, "seed_model2")
+    assert "changed against seed_model2" in html and "#2ca02c" in html  # the new injection in green
+    assert "data-nodes=" in html and "stages/1/blocks" in html  # the inspector's data
+    same, *_ = design_tab.on_details(load_preset("seed_model2").to_yaml(), "stages", None, "seed_model2")
+    assert "changed against" not in same
+
+
+def test_changes_in_words_and_help_cover_every_control() -> None:
+    a = load_preset("seed_model2")
+    b = a.set("stages.1.inject", True).set("stages.0.width", 12)
+    assert design_tab.changes_in_words(a, b) == ["stage 1 width: 8 → 12", "stage 2 inject: off → on"]
+    data = design_tab.help_data()
+    assert all(f"c-{k.replace('.', '-')}" in data["fields"] for k in KEYS)
+    assert "He et al." in data["choices"]["c-block-order"]["preact"]

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from idfy.config import ConfigError, ModelConfig
-from idfy.ui.controls import KEYS, SPECS, ControlError, values_to_config
+from idfy.ui.controls import KEYS, SPECS, ControlError, config_to_values, values_to_config
 
 __all__ = ["field_name", "fix_conv_for_kind", "headline", "locate", "suggest_fixes"]
 
@@ -109,9 +109,12 @@ def _int_or(raw: Any, default: int) -> int:
         return default
 
 
-def _candidates(key: str, current: Any) -> list[Any]:
-    """Values worth trying for ``key``, nearest to ``current`` first (at most ~24)."""
+def _candidates(key: str, current: Any, last: Any = None) -> list[Any]:
+    """Values worth trying for ``key``, nearest to ``current`` first (at most ~24); ``last``, the value in the
+    last valid design, is tried too (for text fields such as the σ list it is the only candidate)."""
     spec = _SPEC[key]
+    if spec.widget in ("text", "float"):
+        return [last] if last is not None and str(last) != str(current) else []
     if spec.widget in ("drop", "radio"):
         return [c for c in spec.choices if str(c) != str(current)]
     if spec.widget == "check":
@@ -155,8 +158,9 @@ def suggest_fixes(
     if key is None or key not in _SPEC:
         return []
     out: list[tuple[str, Any]] = []
+    last = config_to_values(base) if base is not None else {}
     for k in _related(key):
-        for value in _candidates(k, values.get(k)):
+        for value in _candidates(k, values.get(k), last.get(k)):
             trial = {**values, k: value}
             if _valid(trial, base):
                 out.append((k, value))
