@@ -7,9 +7,9 @@ in order:
 1. the same names in the same order: nothing to do;
 2. the checkpoint names no classes: the data's are taken in their order when the counts agree;
 3. every data class name is a model class name: labels are remapped by name (a note says so);
-4. the data names its classes only by number ``0..k-1`` (YOLO without ``classes.txt``) and the model has at
-   least ``k`` classes: number ``i`` is the model's class ``i`` (a note says so);
-5. anything else is refused with :class:`ClassMismatchError`, naming both lists and what differs.
+4. anything else is refused with :class:`ClassMismatchError`, naming both lists and what differs -- also
+   data that names its classes only by number (YOLO without ``classes.txt``) for a model with names: the
+   numbers do not say which class is which, so the message asks for the list of names.
 """
 
 from __future__ import annotations
@@ -89,12 +89,11 @@ def match_classes(model: Sequence[str], data: Sequence[str], *, model_named: boo
     if not missing and not repeated.intersection(data):
         index = tuple(where[d] for d in data)
         return ClassMatch(index, f"classes matched by name ({both}); labels remapped to the model's order")
-    if _numbered(data) and len(data) <= len(model):
-        note = (
-            f"the data names its classes only by number (0..{len(data) - 1}); number i is taken as the "
-            f"model's class i ({format_names(model)})"
+    if _numbered(data):
+        raise ClassMismatchError(
+            f"the data names its classes only by number ({format_names(data)}) and the model's are "
+            f"{format_names(model)}: give the data its class names (e.g. a YOLO classes.txt, one name per id)"
         )
-        return ClassMatch(tuple(range(len(data))), note)
     if missing:
         raise ClassMismatchError(
             f"{both}; the model knows no class {format_names(missing)}: use data labelled with the model's "
