@@ -135,3 +135,25 @@ def test_console_progress_bar_and_plain_lines() -> None:
         assert (
             "step     10 | epoch   1.00 | loss 1.500" in text
         ) is not bar  # the bar shows it in its postfix
+
+
+@pytest.mark.parametrize("command", ["predict", "eval"])
+@pytest.mark.parametrize("damage", ["flip", "truncate", "pickle"])
+def test_a_damaged_or_foreign_checkpoint_is_one_line_in_every_command(
+    run_dir: Path, tmp_path: Path, capsys, command: str, damage: str
+) -> None:
+    bad = tmp_path / "last.pt"
+    data = bytearray((run_dir / "last.pt").read_bytes())
+    if damage == "flip":  # cases/train-2/flip.py
+        for i in range(len(data) // 2, len(data) // 2 + 64):
+            data[i] ^= 0xFF
+        bad.write_bytes(bytes(data))
+    elif damage == "truncate":
+        bad.write_bytes(bytes(data[: len(data) // 3]))
+    else:
+        torch.save(torch.nn.Linear(2, 2), bad)
+    argv = ["predict", str(EXAMPLE), "--checkpoint", str(bad)] if command == "predict" else ["eval", str(bad)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {bad}: ") and err.count("\n") == 1, err
+    assert not any(s in err for s in ("Traceback", "weights_only", "\x1b", "torch.serialization")), err
