@@ -52,7 +52,7 @@ from idfy.metrics import evaluate, predict_batches
 from idfy.model import build_model
 from idfy.optim import build_optimizer, lr_factor, progress
 from idfy.train_checks import trainability_problem
-from idfy.train_config import TrainConfig, adapt_config, resolve_device
+from idfy.train_config import TrainConfig, adapt_config, eval_fractions, resolve_device
 
 __all__ = [
     "Checkpoint",
@@ -140,6 +140,7 @@ class _Run:
         clock: Callable[[], float] | None = None,
     ) -> None:
         self.clock = clock or time.perf_counter
+        self.t_run = self.clock()  # the budget's clock runs from here: data preparation and model build count
         self.custom_model = model
         self.model_cfg = model_cfg
         self.tc = tc
@@ -401,8 +402,17 @@ class _Run:
         self.acc = torch.zeros(5, device=self.device)  # loss sums: total, box_l1, giou, cls; step count
         self.first_bad = torch.full((), _NO_BAD_STEP, dtype=torch.int64, device=self.device)
         self.bad_value = torch.zeros((), device=self.device)
-        self.t_start = self.clock()
+        self.t_start = self.t_run
         self._open_window()
+        self.points = eval_fractions(tc.eval_points) if tc.time_budget_s is not None else []
+        done = progress(self.step, self.total_steps, self._elapsed(), tc.time_budget_s)
+        self.next_point = sum(f <= done for f in self.points)  # a resumed run skips the points it passed
+        k = min(tc.eval_subset, len(self.test_set)) if tc.eval_subset else len(self.test_set)
+        self.eval_set = (
+            self.test_set.subset(torch.arange(k, device=self.device))
+            if k < len(self.test_set)
+            else self.test_set
+        )
         self.epoch_gen_state = self.gen.get_state()
         self.reason = self._limit_reached()  # a resumed run may already be at its end
         while self.reason is None:
@@ -481,12 +491,24 @@ class _Run:
     def _due(self, every: int) -> bool:
         return every > 0 and self.step % every == 0
 
+    def _point_due(self, log: bool) -> bool:
+        """True once per passed fraction of :func:`eval_fractions`; several processes look only at log steps
+        (the clock differs between them, the steps do not)."""
+        if self.next_point >= len(self.points) or (self.dist.enabled and not log):
+            return False
+        done = progress(self.step, self.total_steps, self._elapsed(), self.tc.time_budget_s)
+        passed = sum(f <= done for f in self.points)
+        if passed <= self.next_point:
+            return False
+        self.next_point = passed
+        return True
+
     def _periodic(self) -> Iterator[Event]:
         """Events due after this step. Returns True (via StopIteration) when the run failed."""
         tc = self.tc
         final = self.reason is not None
         log = self._due(tc.log_every) or final
-        do_eval = self._due(tc.eval_every) and not final
+        do_eval = (self._due(tc.eval_every) or self._point_due(log)) and not final
         do_samples = self._due(tc.sample_every) and not final
         do_ckpt = self._due(tc.checkpoint_every) and not final and self.out is not None
         if not (log or do_eval or do_samples or do_ckpt):
@@ -506,7 +528,7 @@ class _Run:
             return False
         t0 = self.clock()
         if do_eval:
-            yield from self._evaluate()
+            yield from self._evaluate(subset=True)
         if do_samples:
             yield self._samples()
         if do_ckpt:
@@ -569,10 +591,11 @@ class _Run:
             self.runlog.add(ev)
         return ev
 
-    def _evaluate(self) -> Iterator[Event]:
+    def _evaluate(self, subset: bool = False) -> Iterator[Event]:
+        """Held-out metrics: on the fixed subset ``eval_set`` during the run, on the full split at the end."""
         metrics = evaluate(
             self.module,
-            self.test_set,
+            self.eval_set if subset else self.test_set,
             self.task,
             channels=self.feed_channels,
             size=self.size,

@@ -43,7 +43,28 @@ def test_boxes_are_tight_boxes_of_the_masks(rendered: tuple) -> None:
     assert bool((boxes[:, 0] < boxes[:, 2]).all() and (boxes[:, 1] < boxes[:, 3]).all())
     assert float(boxes.min()) >= 0.0 and float(boxes.max()) <= 1.0
     side = (boxes[:, 2:] - boxes[:, :2]).amax(dim=1)
-    assert float(side.min()) >= 0.08 and float(side.max()) <= 0.65
+    assert float(side.min()) >= 0.15 and float(side.max()) <= 0.7  # object diameter 25-65 % of the side
+
+
+def test_boxes_match_the_drawn_pixels(rendered: tuple) -> None:
+    """The pixels on each edge of the box carry the object's colour; the ring just outside it mostly does not."""
+    images, _, masks = rendered
+    x = images.float() / 255
+    boxes = (masks_to_boxes(masks) * 64).round().long()
+    for img, mask, (x1, y1, x2, y2) in zip(x, masks, boxes.tolist()):
+        colour = img[:, mask].median(dim=1).values.view(3, 1)
+        for edge in (mask[y1, :], mask[y2 - 1, :], mask[:, x1], mask[:, x2 - 1]):
+            assert bool(edge.any())  # the box touches the drawn object on all four sides
+        edges = mask.clone()
+        edges[y1 + 1 : y2 - 1, x1 + 1 : x2 - 1] = False
+        close = ((img[:, edges] - colour).abs().amax(dim=0) < 0.3).float().mean()
+        assert float(close) >= 0.9
+        ring = torch.zeros(64, 64, dtype=torch.bool)
+        ring[max(y1 - 1, 0) : y2 + 1, max(x1 - 1, 0) : x2 + 1] = True
+        ring[y1:y2, x1:x2] = False
+        if ring.any():
+            alike = ((img[:, ring] - colour).abs().amax(dim=0) < 0.1).float().mean()
+            assert float(alike) < 0.5
 
 
 def test_make_shapes_matches_render() -> None:

@@ -21,14 +21,12 @@ __all__ = ["add_arguments", "run"]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     m = parser.add_argument_group("model")
-    m.add_argument("--preset", default="small", help="preset name or YAML path (default: small)")
+    m.add_argument("--preset", default=None, help="preset name or YAML path (default: the demo's, demo)")
     m.add_argument("--config", metavar="YAML", help="model config YAML (overrides --preset)")
     m.add_argument("--set", metavar="KEY=VALUE", action="append", default=[],
                    help="change one model option, e.g. --set stages.0.inject=false (repeatable; YAML values)")  # fmt: skip
     d = parser.add_argument_group("data")
-    d.add_argument(
-        "--data", default=None, help="shapes, fashion-canvas, fashion-mnist or a path (default: shapes)"
-    )
+    d.add_argument("--data", default=None, help="fashion-canvas (default), shapes, fashion-mnist or a path")
     d.add_argument(
         "--data-dir", default=None, help="where the Fashion-MNIST files (or relative user data) are"
     )
@@ -38,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     t = parser.add_argument_group("training")
     t.add_argument("--train-config", metavar="YAML", help="a train.yaml to start from (flags override it)")
     t.add_argument("--time", type=float, default=None, dest="time_budget_s",
-                   help="time budget in seconds (default 90 unless --epochs/--max-steps is given)")  # fmt: skip
+                   help="time budget in seconds (default 60 unless --epochs/--max-steps is given)")  # fmt: skip
     t.add_argument("--epochs", type=int, default=None)
     t.add_argument("--max-steps", type=int, default=None)
     t.add_argument("--batch-size", type=int, default=None)
@@ -90,7 +88,7 @@ def _train_config(args: argparse.Namespace) -> Any:
         changes["grad_clip"] = None
     limits = ("time_budget_s", "epochs", "max_steps")
     if not args.train_config and any(k in changes for k in limits):
-        # an explicit limit replaces the default 90 s budget instead of adding to it
+        # an explicit limit replaces the default 60 s budget instead of adding to it
         changes = {**{k: None for k in limits}, **changes}
     return base.replace(**changes)
 
@@ -100,8 +98,9 @@ def model_config(args: argparse.Namespace) -> ModelConfig:
     import yaml
 
     from idfy.presets import load_config_file, load_preset
+    from idfy.train_config import DEFAULT_PRESET
 
-    cfg = load_config_file(args.config) if args.config else load_preset(args.preset)
+    cfg = load_config_file(args.config) if args.config else load_preset(args.preset or DEFAULT_PRESET)
     for item in args.set:
         key, sep, value = item.partition("=")
         if not sep:
@@ -116,7 +115,7 @@ def _default_out(cfg: ModelConfig, tc: Any) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from idfy.events import Done, Failed
+    from idfy.events import Done, Failed, Step
     from idfy.progress import ConsoleProgress
     from idfy.train import train
 
@@ -130,13 +129,18 @@ def run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     restore = _install_sigint(stop)
     code, step = 1, 0
+    t0, speeds = time.perf_counter(), []
     try:
         for ev in train(cfg, tc, out_dir=out, resume=args.resume, stop=stop):
             step = getattr(ev, "step", 0)
             if show is not None:
                 show(ev)
+            if isinstance(ev, Step):
+                speeds.append(ev.images_per_s)
             if isinstance(ev, Done):
                 code = 0
+                if main_rank and ev.out_dir:
+                    _write_summary(Path(ev.out_dir), ev, speeds, time.perf_counter() - t0)
             elif isinstance(ev, Failed):
                 code = 1
     except Exception as e:  # an unforeseen error: one line here, the traceback in the run folder
@@ -170,6 +174,25 @@ def _unexpected(e: Exception, out: Path) -> str:
             f.write(text)
         log = Path(name)
     return f"unexpected {type(e).__name__} inside idfy; the traceback is in {log} (please report it)"
+
+
+def _write_summary(out: Path, done: Any, speeds: list[float], wall_s: float) -> None:
+    """``summary.json`` beside ``metrics.csv``: the final held-out metrics (full split), steps, images/s
+    (median of the progress windows) and the wall time from the start of the command to the end."""
+    import json
+    import statistics
+
+    summary = {
+        "reason": done.reason,
+        "steps": done.step,
+        "images_per_s": round(statistics.median(speeds), 1) if speeds else None,
+        "train_s": round(done.elapsed, 2),
+        "wall_s": round(wall_s, 2),
+        "metrics": {k: v for k, v in done.metrics.items() if k != "per_class"},
+        "per_class": done.metrics.get("per_class", {}),
+        "checkpoint": done.checkpoint,
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
 
 
 def _install_sigint(stop: threading.Event) -> Any:
