@@ -104,7 +104,7 @@ def race_curves_figure(
             }
         )
     data += chance_traces(chance, xs, (key,))
-    unit = "seconds of its own compute" if by_time else "step"
+    unit = "x: seconds of each design's own compute" if by_time else "x: step"
     return {
         "data": data,
         "layout": {
@@ -114,18 +114,12 @@ def race_curves_figure(
             "plot_bgcolor": "rgba(0,0,0,0)",
             "font": {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 12},
             "legend": {"orientation": "h", "y": -0.14, "x": 0},
-            "xaxis": {**_AXIS, "domain": [0, 0.46], "title": {"text": unit, "font": {"size": 11}}},
+            "xaxis": {**_AXIS, "domain": [0, 0.46]},
             "yaxis": {**_AXIS, "rangemode": "tozero"},
-            "xaxis2": {
-                **_AXIS,
-                "domain": [0.56, 1],
-                "anchor": "y2",
-                "matches": "x",
-                "title": {"text": unit, "font": {"size": 11}},
-            },
+            "xaxis2": {**_AXIS, "domain": [0.56, 1], "anchor": "y2", "matches": "x"},
             "yaxis2": {**_AXIS, "anchor": "x2", "range": [0, 100], "ticksuffix": " %"},
             "annotations": [
-                subplot_title("training loss", 0.22),
+                subplot_title(f"training loss ({unit})", 0.22),
                 subplot_title(f"held-out {_NAMES.get(key, key)} (%)", 0.79),
             ],
             "uirevision": "race",

@@ -1172,15 +1172,6 @@ def build(config_state: gr.State) -> TrainTab:
                         max_height=420,
                         elem_id="train-metrics",
                     )
-                    race_table = gr.Dataframe(
-                        headers=["design"],
-                        value=[],
-                        label="race: final held-out metrics (Δ against the first design)",
-                        interactive=False,
-                        wrap=True,
-                        visible=False,
-                        elem_id="train-race-table",
-                    )
                     ckpt_file = gr.File(
                         label="checkpoint (.pt) to download — also the Predict tab's model",
                         interactive=False,
@@ -1188,13 +1179,22 @@ def build(config_state: gr.State) -> TrainTab:
                         visible=False,
                         elem_id="train-checkpoint",
                     )
-                    race_files = gr.File(
-                        label="every design's checkpoint (.pt) — the winner's is the Predict tab's model",
-                        file_count="multiple",
-                        interactive=False,
-                        visible=False,
-                        elem_id="train-race-files",
-                    )
+            race_table = gr.Dataframe(
+                headers=["design"],
+                value=[],
+                label="race: final held-out metrics (Δ against the first design)",
+                interactive=False,
+                wrap=True,
+                visible=False,
+                elem_id="train-race-table",
+            )
+            race_files = gr.File(
+                label="every design's checkpoint (.pt) — the winner's is the Predict tab's model",
+                file_count="multiple",
+                interactive=False,
+                visible=False,
+                elem_id="train-race-files",
+            )
     saved = gr.State({})  # designs saved in the Compare tab, handed over with "Race these"
 
     dataset.change(
