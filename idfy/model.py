@@ -199,7 +199,7 @@ class IdfyNet(nn.Module):
             self.init_weights()
         if dtype is not None:
             self.to(dtype=dtype)
-        self.pretrained_cfg: dict[str, Any] = default_cfg(cfg)
+        self.pretrained_cfg = default_cfg(cfg)
         self.default_cfg = self.pretrained_cfg
 
     def _build(self, cfg: ModelConfig) -> None:
@@ -209,15 +209,16 @@ class IdfyNet(nn.Module):
         self.stem = Stem(cfg, norm_layer, act_layer) if cfg.stem is not None else None
         chs = cfg.stem_shape()[0] if cfg.stem is not None else cfg.input.channels
         stages = []
-        self.feature_info: list[dict[str, Any]] = []
+        feature_info: list[dict[str, Any]] = []
         reduction = cfg.stem.stride if cfg.stem is not None else 1
         for i, sc in enumerate(cfg.stages):
             stage = Stage(cfg, i, chs, norm_layer, act_layer, in_reduction=reduction)
             stages.append(stage)
             chs = stage.out_chs
             reduction *= sc.stride
-            self.feature_info.append({"num_chs": chs, "reduction": reduction, "module": f"stages.{i}"})
+            feature_info.append({"num_chs": chs, "reduction": reduction, "module": f"stages.{i}"})
         self.stages = nn.ModuleList(stages)
+        self.feature_info = feature_info
         self.head_inject = (
             _make_injection(cfg, chs, norm_layer, act_layer, resize=reduction > 1)
             if cfg.inject.head
@@ -225,7 +226,7 @@ class IdfyNet(nn.Module):
         )
         self.num_features = self.head_inject.out_chs if self.head_inject is not None else chs
         self.num_classes = cfg.num_classes
-        self.head: nn.Module | None = self._make_head(cfg.num_outputs, norm_layer, act_layer)
+        self.head = self._make_head(cfg.num_outputs, norm_layer, act_layer)
         self.head_hidden_size = self.head.num_features
 
     def _make_head(self, num_outputs: int, norm_layer: NormFactory, act_layer: ActFactory) -> nn.Module:

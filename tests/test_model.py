@@ -1,10 +1,9 @@
 """build_model: every preset builds and trains a step at 224×224 and at a non-square size; the seed's shapes
-are exact; the timm contract holds."""
+are exact; the model's own side of the timm contract holds (timm's factory: tests/test_timm_contract.py)."""
 
 from __future__ import annotations
 
 import pytest
-import timm
 import torch
 from torch import nn
 
@@ -120,44 +119,52 @@ def test_configerror_before_any_module() -> None:
 
 
 @pytest.mark.parametrize("name", PRESETS)
-def test_timm_contract(name: str) -> None:
+def test_model_contract_through_build_model(name: str) -> None:
+    """build_model keeps the preset's task (localize: 4 box values + classes); the timm-facing attributes are
+    there without timm's factory (the factory itself: tests/test_timm_contract.py)."""
     cfg = load_preset(name)
-    model = timm.create_model(f"idfy_{name}")
-    assert isinstance(model, idfy.IdfyNet)
+    model = build_model(cfg)
     x = torch.rand(1, cfg.input.channels, *cfg.input.size)
     feats = model.forward_features(x)
     assert feats.ndim == 4 and feats.shape[1] == model.num_features
-    assert model.forward_head(feats).shape == (1, cfg.num_outputs)
+    assert model.forward_head(feats).shape == (1, cfg.num_outputs) == (1, 4 + cfg.num_classes)
     assert model.forward_head(feats, pre_logits=True).shape == (1, model.head_hidden_size)
     assert model.pretrained_cfg["input_size"] == (cfg.input.channels, *cfg.input.size)
+    assert model.pretrained_cfg["fixed_input_size"] is (cfg.head.kind == "flatten")
+    assert model.in_chans == cfg.input.channels and model.num_classes == cfg.num_classes
     assert model.get_classifier() is model.head.fc
     assert [f["module"] for f in model.feature_info] == [f"stages.{i}" for i in range(len(cfg.stages))]
 
 
-def test_timm_kwargs_and_reset_classifier() -> None:
-    model = timm.create_model("idfy_seed_model2", num_classes=10, in_chans=1)
-    assert model(torch.rand(2, 1, 224, 224)).shape == (2, 14)
-    model = timm.create_model("idfy_small", task="classify", num_classes=7, img_size=96)
-    assert model(torch.rand(2, 3, 96, 96)).shape == (2, 7)
+def test_injection_resamples_only_after_a_downsampling() -> None:
+    """S1d: the stem's injection in ``full`` (stride-1 stem) concatenates the image as it is; every later
+    injection point sits after a stride-2 step and resamples."""
+    model = build_model(load_preset("full"))
+    assert model.stem.inject.resize is False
+    assert all(s.inject.resize for s in model.stages) and model.head_inject.resize
+
+
+def test_reset_classifier_keeps_the_task_and_the_config_in_step() -> None:
+    model = build_model(load_preset("seed_model2"))
     model.reset_classifier(3)
-    assert model(torch.rand(1, 3, 96, 96)).shape == (1, 3)
-    model.reset_classifier(0)
-    assert model(torch.rand(1, 3, 96, 96)).shape == (1, model.head_hidden_size)
+    assert model(torch.rand(1, 3, 224, 224)).shape == (1, 7)
+    assert model.num_classes == 3 and model.cfg.num_classes == 3 and model.cfg.num_outputs == 7
 
 
-def test_timm_features_only() -> None:
-    model = timm.create_model("idfy_full", features_only=True)
-    outs = model(torch.rand(1, 3, 224, 224))
-    assert [o.shape[1:] for o in outs] == [(24, 112, 112), (48, 56, 56), (96, 28, 28)]
-    assert model.feature_info.channels() == [24, 48, 96]
-    assert model.feature_info.reduction() == [2, 4, 8]
-    model = timm.create_model("idfy_small", features_only=True, out_indices=(1, 2))
-    assert [o.shape[1] for o in model(torch.rand(1, 3, 128, 128))] == [64, 128]
+def test_device_and_dtype_at_construction() -> None:
+    model = idfy.IdfyNet(load_preset("tiny"), device="meta", dtype=torch.float16)
+    assert {p.device.type for p in model.parameters()} == {"meta"}
+    assert {p.dtype for p in model.parameters()} == {torch.float16}
 
 
-def test_timm_refuses_pretrained() -> None:
-    with pytest.raises(ValueError, match="no pretrained weights"):
-        timm.create_model("idfy_tiny", pretrained=True)
+def test_prune_for_features_drops_later_stages_and_the_head() -> None:
+    model = build_model(load_preset("small"))
+    assert model.prune_intermediate_layers([0, -2]) == [0, 1]
+    assert len(model.stages) == 2 and model.head is None and model.head_inject is None
+    out = model(torch.rand(1, 3, 64, 64))
+    assert out.shape == (1, model.feature_info[1]["num_chs"], 8, 8)
+    with pytest.raises(ValueError, match="pruned"):
+        model.reset_classifier(3)
 
 
 def test_init_is_explicit() -> None:
