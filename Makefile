@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 7860
 
-.PHONY: setup system-deps run test test-fast lint bench clean
+.PHONY: setup system-deps run test test-fast lint bench clean axe
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -27,7 +27,14 @@ run: setup ## start the explorer at http://$(HOST):$(PORT)
 	@command -v dot >/dev/null || $(MAKE) system-deps
 	GRADIO_ANALYTICS_ENABLED=False $(BIN)/python app.py --host $(HOST) --port $(PORT)
 
-test: setup system-deps ## the whole test suite (unit, integration, API, browser)
+AXE := tests/.axe/node_modules/axe-core/axe.min.js
+$(AXE): ## axe-core (pinned) for the accessibility test, from the npm registry into the git-ignored tests/.axe/
+	@command -v npm >/dev/null && npm install --no-audit --no-fund --prefix tests/.axe axe-core@4.10.3 || \
+	  echo "npm not found: the axe-core accessibility test will be skipped (apt-get install npm)"
+
+axe: $(AXE)
+
+test: setup system-deps axe ## the whole test suite (unit, integration, API, browser)
 	GRADIO_ANALYTICS_ENABLED=False $(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 test-fast: setup

@@ -131,8 +131,9 @@ def bench_browser(url: str, n: int) -> dict[str, Any]:
         out["first_render"] = _stats(first)
         ctx = browser.new_context(viewport={"width": 1440, "height": 1000})
         page = ctx.new_page()
-        page.goto(url)
+        page.goto(url + "?preset=full")  # the default is seed_model2; the series changes full's stage 3
         page.wait_for_selector("#diagram svg")
+        page.wait_for_function("() => location.search.includes('cfg=')")
         page.locator("#stage-3 button.label-wrap").first.click()
         base = load_preset("full")
         numbers, diagrams = [], []

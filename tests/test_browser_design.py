@@ -176,7 +176,10 @@ def test_names_agree_and_no_table_cell_is_cut(page: Any, app_url: str) -> None:
         open_design(page, app_url, "?preset=full")
         diagram = page.locator("#diagram svg").first.text_content()
         assert "stage 1 ·" in diagram and "stages.0" not in diagram
-        assert page.locator("#stage-table tbody tr").nth(1).locator("th").inner_text().replace("\xa0", " ") == "stage 1"
+        assert (
+            page.locator("#stage-table tbody tr").nth(1).locator("th").inner_text().replace("\xa0", " ")
+            == "stage 1"
+        )
         cut = page.evaluate(
             "() => Array.from(document.querySelectorAll('#stage-table th, #stage-table td'))"
             ".filter(c => c.scrollWidth > c.clientWidth).map(c => c.textContent)"

@@ -122,14 +122,15 @@ def test_compare_and_save() -> None:
     saved, dropdown, _msg = compare_tab.on_save("mine", {}, current, ["seed_model2"])
     assert "mine" in saved and SAVED_PREFIX + "mine" in dropdown["choices"]
     assert dropdown["value"] == ["seed_model2", SAVED_PREFIX + "mine"]
-    err, table, _fig, diagrams = compare_tab.on_compare(
+    err, table, _fig, diagrams, stages = compare_tab.on_compare(
         ["seed_model2", CURRENT, SAVED_PREFIX + "mine"], True, saved, current
     )
     assert err == ""
     names = [row[0] for row in table["value"]]
     assert names[:3] == ["seed_model2 (reference)", "current design", "mine"]
     assert "resnet18 · timm" in names
-    assert diagrams.count("<svg") == 3
+    assert diagrams.count("<svg") == 3 and diagrams.count('data-gzoom="in"') == 3  # zoomable
+    assert '<th scope="row">stage\u00a02</th>' in stages and "idfy-changed" in stages  # per stage
     err, *_ = compare_tab.on_compare(["seed_model2"], True, {}, current)
     assert "at least two" in err
 
@@ -173,3 +174,11 @@ def test_changes_in_words_and_help_cover_every_control() -> None:
     data = design_tab.help_data()
     assert all(f"c-{k.replace('.', '-')}" in data["fields"] for k in KEYS)
     assert "He et al." in data["choices"]["c-block-order"]["preact"]
+
+
+def test_compare_notes_say_changes_in_plain_words_with_their_cost() -> None:
+    seed = load_preset("seed_model2")
+    assert (
+        compare_tab._diff_note(seed, seed.set("stages.1.inject", True))
+        == "stage 2 inject: off → on (+104 params)"
+    )

@@ -21,6 +21,17 @@ from idfy.ui.state import CURRENT, SAVED_PREFIX, design_choices, resolve_design,
 __all__ = ["DEFAULT_DESIGNS", "build", "compare_designs", "on_compare", "on_save"]
 
 DEFAULT_DESIGNS = ["seed_model2", "small", CURRENT]
+#: Zoom buttons of each diagram in the grid (gr.HTML js_on_load): the SVG's width in % of its cell.
+GRID_ZOOM_JS = """
+element.addEventListener('click', (e) => {
+  const b = e.target.closest('[data-gzoom]'); if (!b) return;
+  const cell = b.closest('.idfy-grid-cell'); const svg = cell && cell.querySelector('.idfy-grid-svg svg');
+  if (!svg) return;
+  const now = parseFloat(svg.dataset.zoom || '100');
+  const next = b.dataset.gzoom === 'fit' ? 100 : Math.min(600, Math.max(50, now * (b.dataset.gzoom === 'in' ? 1.5 : 1 / 1.5)));
+  svg.dataset.zoom = String(next); svg.style.width = next + '%';
+});
+"""
 MAX_DESIGNS = 4
 #: Batch of ``Report.memory`` (``analyze``'s default ``batch_size``), which ``compare`` rows carry.
 REPORT_BATCH = 32
@@ -53,27 +64,40 @@ def compare_designs(cfgs: list[ModelConfig], baselines: bool = True) -> Any:
 
 
 def _diff_note(first: ModelConfig, cfg: ModelConfig) -> str:
-    from idfy.diagram import config_diff
+    """What ``cfg`` changes against ``first`` in plain words, each change with what it alone does to the
+    parameter count when it is valid on its own (``stage 2 inject: off → on (+104 params)``)."""
+    from idfy.ui.design_tab import _analyze, _changes, _key_words, _plain_value
 
-    changes = [c for c in config_diff(first, cfg) if c[0] not in ("name", "description")]
+    changes = _changes(first, cfg)
     if not changes:
         return "same options as the first design"
-    shown = [f"{k}: {_short(old)} → {_short(new)}" for k, old, new in changes[:6]]
-    more = f" (+{len(changes) - 6} more)" if len(changes) > 6 else ""
+    base = _analyze(first).params_total
+    shown = []
+    for k, old, new in changes[:6]:
+        text = f"{_key_words(k)}: {_short(_plain_value(old))} → {_short(_plain_value(new))}"
+        if k.count(".") >= 1 and not (k.startswith("stages.") and k.count(".") == 1):
+            try:
+                delta = _analyze(first.set(k, new)).params_total - base
+            except (ConfigError, ValueError):
+                delta = None  # not valid on its own (it needs another of the changes)
+            if delta:
+                text += f" ({fmt.fmt_delta(delta)} params)"
+        shown.append(text)
+    more = f"; … and {len(changes) - 6} more" if len(changes) > 6 else ""
     return "; ".join(shown) + more
 
 
 def _short(value: Any) -> str:
-    text = "off" if value is None else str(value)
+    text = str(value)
     return text if len(text) <= 40 else text[:37] + "…"
 
 
 def on_compare(
     refs: list[str] | None, baselines: bool, saved: dict[str, str] | None, current_yaml: str
-) -> tuple[Any, Any, Any, Any]:
-    """(error html, table update, bar figure, diagrams html) for the chosen designs."""
+) -> tuple[Any, Any, Any, Any, Any]:
+    """(error html, table update, bar figure, diagrams html, per-stage table html) for the chosen designs."""
 
-    def run() -> tuple[Any, Any, Any, Any]:
+    def run() -> tuple[Any, Any, Any, Any, Any]:
         chosen = list(dict.fromkeys(refs or []))
         if len(chosen) < 2:
             raise ConfigError(
@@ -84,6 +108,9 @@ def on_compare(
         cfgs = [resolve_design(r, saved, current_yaml).replace(name=_label(r)) for r in chosen]
         comparison = compare_designs(cfgs, baselines=bool(baselines))
         headers, rows = fmt.compare_table(comparison.rows)
+        from idfy.ui.design_tab import _analyze
+
+        stages = fmt.compare_stages_html([(c.name, _analyze(c)) for c in cfgs])
         items = [(cfgs[0].name, _diagram_svg(cfgs[0], None), "first design: the reference for the deltas")]
         items += [(c.name, _diagram_svg(c, cfgs[0]), _diff_note(cfgs[0], c)) for c in cfgs[1:]]
         return (
@@ -91,9 +118,12 @@ def on_compare(
             gr.update(value=rows, headers=headers),
             plot_data(fmt.compare_figure(comparison.rows)),
             fmt.diagram_grid_html(items),
+            stages,
         )
 
-    return run_safely(run, lambda msg: (fmt.error_html(msg), gr.update(), gr.update(), gr.update()))
+    return run_safely(
+        run, lambda msg: (fmt.error_html(msg), gr.update(), gr.update(), gr.update(), gr.update())
+    )
 
 
 def on_save(
@@ -118,7 +148,10 @@ def build(tab: gr.Tab, config_state: gr.State, saved: gr.State) -> tuple[gr.Drop
     (the app wires it to the Train tab)."""
     gr.HTML(
         '<p class="idfy-lead">Pick 2–4 designs: the first is the reference for every delta. '
-        "timm models are reference rows (their MACs come from the same counter).</p>",
+        "timm models are reference rows (their MACs come from the same counter). "
+        "<b>head outputs</b>: numbers the head gives per image — 4 box values (x1, y1, x2, y2) plus one score "
+        "per class, so 5 for one class (the seed's S13 output) and 14 for ten classes; classify-only heads give "
+        "one score per class.</p>",
         padding=False,
     )
     with gr.Row(equal_height=False, elem_id="compare-bar"):
@@ -146,6 +179,7 @@ def build(tab: gr.Tab, config_state: gr.State, saved: gr.State) -> tuple[gr.Drop
         )
         save_btn = gr.Button("Save", elem_id="save-design", scale=0, min_width=110)
     message = gr.HTML("", elem_id="compare-error", padding=False)
+    saved_note = gr.HTML("", elem_id="save-message", padding=False)  # stays until the next save
     table = gr.Dataframe(
         headers=fmt.COMPARE_HEADERS,
         label="Designs side by side (change against the first in brackets)",
@@ -155,15 +189,16 @@ def build(tab: gr.Tab, config_state: gr.State, saved: gr.State) -> tuple[gr.Drop
         max_height=460,
         column_widths=["20%", "12%", "13%", "12%", "13%", "7%", "23%"],
     )
+    stage_table = gr.HTML("", elem_id="compare-stages", padding=False)
     figure = gr.Plot(show_label=False, elem_id="compare-figure")
-    diagrams = gr.HTML("", elem_id="compare-diagrams", padding=False)
+    diagrams = gr.HTML("", elem_id="compare-diagrams", padding=False, js_on_load=GRID_ZOOM_JS)
 
     inputs = [designs, baselines, saved, config_state]
     gr.on(
         triggers=[run_btn.click, designs.change, baselines.change, tab.select],
         fn=on_compare,
         inputs=inputs,
-        outputs=[message, table, figure, diagrams],
+        outputs=[message, table, figure, diagrams, stage_table],
         api_name="compare_designs",
         api_visibility="undocumented",
         trigger_mode="always_last",
@@ -173,7 +208,7 @@ def build(tab: gr.Tab, config_state: gr.State, saved: gr.State) -> tuple[gr.Drop
         triggers=[save_btn.click, save_name.submit],
         fn=on_save,
         inputs=[save_name, saved, config_state, designs],
-        outputs=[saved, designs, message],
+        outputs=[saved, designs, saved_note],
         api_name="save_design",
         api_visibility="undocumented",
         show_progress="hidden",

@@ -166,7 +166,7 @@ def _plain_value(v: object) -> str:
     if isinstance(v, (list, tuple)):
         return ", ".join(f"{x:g}" if isinstance(x, float) else str(x) for x in v) or "none"
     if isinstance(v, dict):
-        return "…"
+        return "on"
     return str(v)
 
 

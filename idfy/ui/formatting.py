@@ -19,6 +19,7 @@ __all__ = [
     "Figure",
     "cards_html",
     "compare_figure",
+    "compare_stages_html",
     "compare_table",
     "diagram_grid_html",
     "diagram_html",
@@ -449,15 +450,53 @@ def diagram_html(svg: str | bytes, caption: str = "", nodes: Mapping[str, Any] |
 
 
 def diagram_grid_html(items: Sequence[tuple[str, str | bytes, str]]) -> str:
-    """Diagrams side by side: ``(title, svg, note)`` per design."""
+    """Diagrams side by side (two per row when there are more than two): ``(title, svg, note)`` per design,
+    each with zoom buttons (the compare tab's script scales the SVG; the cell scrolls)."""
     cols = []
+    tools = (
+        '<span class="idfy-grid-tools">'
+        '<button type="button" data-gzoom="in" aria-label="zoom in">+</button>'
+        '<button type="button" data-gzoom="out" aria-label="zoom out">−</button>'
+        '<button type="button" data-gzoom="fit">fit</button></span>'
+    )
     for title, svg, note in items:
         cols.append(
-            f'<div class="idfy-grid-cell"><div class="idfy-grid-title">{html.escape(title)}</div>'
+            f'<div class="idfy-grid-cell"><div class="idfy-grid-title">{html.escape(title)}{tools}</div>'
             f'<div class="idfy-grid-note">{html.escape(note)}</div>'
             f'<div class="idfy-grid-svg">{_inline_svg(svg)}</div></div>'
         )
-    return f'<div class="idfy-grid" style="--cols:{max(1, len(items))}">{"".join(cols)}</div>'
+    n = max(1, len(items))
+    return f'<div class="idfy-grid" style="--cols:{n if n <= 2 else 2}">{"".join(cols)}</div>'
+
+
+def compare_stages_html(reports: Sequence[tuple[str, Any]]) -> str:
+    """Per-stage comparison: one row per part (stem, stage 1, …, head), one column per design with the part's
+    output shape and params; cells that differ from the first design are marked ``idfy-changed``."""
+    names = []
+    for _, r in reports:
+        for row in r.stages:
+            if row.name not in names:
+                names.append(row.name)
+    head = '<th scope="col">part</th>' + "".join(f'<th scope="col">{html.escape(n)}</th>' for n, _ in reports)
+    body = []
+    for name in names:
+        cells, first = [], None
+        for j, (_, r) in enumerate(reports):
+            row = next((x for x in r.stages if x.name == name), None)
+            text = "—" if row is None else f"{fmt_shape(row.out_shape)} · {int(row.params):,} params"
+            if j == 0:
+                first = text
+            cls = ' class="idfy-changed"' if j > 0 and text != first else ""
+            cells.append(f"<td{cls}>{html.escape(text)}</td>")
+        body.append(
+            f'<tr><th scope="row">{html.escape(_keep_together(part_label(name)))}</th>{"".join(cells)}</tr>'
+        )
+    return (
+        '<div class="idfy-section-title">Per stage: output shape (C×H×W) and params '
+        '<span class="idfy-muted">· highlighted: differs from the first design</span></div>'
+        '<div class="idfy-table-wrap"><table class="idfy-table idfy-compare-stages">'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
+    )
 
 
 # --------------------------------------------------------------------------- compare
@@ -467,7 +506,7 @@ COMPARE_HEADERS = [
     "MACs (fvcore)",
     "FLOPs",
     "train memory",
-    "output",
+    "head outputs",
     "stage outputs (C×H×W)",
 ]
 
