@@ -24,12 +24,18 @@ TOL = 2.5 / SIZE
 
 
 def _jpeg(path: Path, orientation: int, size: tuple[int, int] = (SW, SH)) -> None:
+    """A picture with the red rectangle in its stored pixels and an orientation tag (by the file suffix:
+    JPEG / PNG / WebP carry an EXIF block, TIFF the tag in its own header)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     im = Image.new("RGB", size, (128, 128, 128))
     im.paste((230, 20, 20), RECT)
+    if path.suffix == ".tif":
+        im.save(path, "TIFF", tiffinfo={0x0112: orientation})
+        return
     exif = Image.Exif()
     exif[0x0112] = orientation
-    im.save(path, "JPEG", quality=95, exif=exif.tobytes())
+    kind = {".png": "PNG", ".webp": "WEBP"}.get(path.suffix, "JPEG")
+    im.save(path, kind, exif=exif.tobytes(), **({"lossless": True} if kind == "WEBP" else {}))
 
 
 def _red_box(image: torch.Tensor) -> torch.Tensor:
@@ -70,6 +76,17 @@ def test_voc_box_on_the_stored_frame_follows_every_orientation(tmp_path: Path, o
     assert torch.allclose(ds.boxes[0], _red_box(ds.images[0]), atol=TOL)
     turned = any("turned with the image" in n for n in ds.notes)
     assert turned == (orientation != 1)
+
+
+@pytest.mark.parametrize("suffix", [".tif", ".png", ".webp"])
+@pytest.mark.parametrize("orientation", [3, 6])
+def test_orientation_in_tiff_png_and_webp(tmp_path: Path, suffix: str, orientation: int) -> None:
+    # Pillow turns TIFF pixels itself while decoding and drops the tag; the box must still turn
+    _jpeg(tmp_path / "JPEGImages" / f"a{suffix}", orientation)
+    _voc(tmp_path, f"a{suffix}", (SW, SH), RECT)
+    ds = load_user_dataset(tmp_path, "voc", size=SIZE)
+    assert len(ds) == 1, ds.skipped
+    assert torch.allclose(ds.boxes[0], _red_box(ds.images[0]), atol=TOL)
 
 
 @pytest.mark.parametrize("orientation", [2, 3, 5, 6, 7, 8])

@@ -157,13 +157,27 @@ def _decode(im: Image.Image, name: str) -> Image.Image:
     return im
 
 
-def _orient(im: Image.Image, notes: list[str]) -> tuple[Image.Image, int]:
-    """Apply the EXIF orientation tag, if any; return the image and the orientation applied (1 = none)."""
+def _header_orientation(im: Image.Image) -> object:
+    """The orientation tag as the file's header states it, before decoding (None when absent or unreadable)."""
     try:
-        orientation = im.getexif().get(EXIF_ORIENTATION, 1)
+        return im.getexif().get(EXIF_ORIENTATION)
+    except Exception:  # a broken EXIF block is reported by _orient
+        return None
+
+
+def _orient(im: Image.Image, notes: list[str], before: object = None) -> tuple[Image.Image, int]:
+    """Apply the EXIF orientation tag, if any; return the image and the orientation applied (1 = none).
+
+    ``before`` is the tag read from the header before decoding: Pillow turns TIFF pixels itself while
+    decoding and drops the tag, which then still counts as the orientation applied."""
+    try:
+        orientation = im.getexif().get(EXIF_ORIENTATION)
     except Exception:  # a broken EXIF block must not make the image unusable
         notes.append("the EXIF block is unreadable; orientation ignored")
         return im, 1
+    if orientation is None and isinstance(before, int) and 2 <= before <= 8:
+        notes.append(f"rotated/flipped according to EXIF orientation {before}")
+        return im, before
     if orientation in (None, 1):
         return im, 1
     if not isinstance(orientation, int) or not 2 <= orientation <= 8:
@@ -240,15 +254,23 @@ def decode_image(
     notes: list[str] = []
     if frames > 1:
         notes.append(f"{name} is animated ({frames} frames); the first frame was used")
+    before = _header_orientation(im)
     im = _decode(im, name)
-    return _convert(im, channels, name, fmt, mode, frames, notes)
+    return _convert(im, channels, name, fmt, mode, frames, notes, before)
 
 
 def _convert(
-    im: Image.Image, channels: int, name: str, fmt: str, mode: str, frames: int, notes: list[str]
+    im: Image.Image,
+    channels: int,
+    name: str,
+    fmt: str,
+    mode: str,
+    frames: int,
+    notes: list[str],
+    before: object = None,
 ) -> DecodedImage:
     """A loaded Pillow image -> DecodedImage: EXIF orientation, mode rules, uint8 ``(C, H, W)``."""
-    im, orientation = _orient(im, notes)
+    im, orientation = _orient(im, notes, before)
     try:
         im = _to_mode(im, channels, name, notes)
     except ImageError:
@@ -280,11 +302,12 @@ def decode_pil(im: Image.Image, *, channels: int = 3, max_pixels: int = 40_000_0
         raise ImageError(f"the image is {w}x{h}; it must have 1 to {max_pixels / 1e6:g} megapixels")
     frames = int(getattr(im, "n_frames", 1) or 1)
     notes = [f"the image is animated ({frames} frames); its current frame was used"] if frames > 1 else []
+    before = _header_orientation(im)
     try:
         im.load()  # the caller's frame, not a seek that would move it
     except (OSError, SyntaxError, ValueError, EOFError, IndexError) as exc:
         raise ImageError(f"the image data is corrupt and cannot be decoded ({_detail(exc)})") from exc
-    return _convert(im, channels, "the image", im.format or "memory", im.mode, frames, notes)
+    return _convert(im, channels, "the image", im.format or "memory", im.mode, frames, notes, before)
 
 
 def load_image(
