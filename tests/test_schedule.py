@@ -1,0 +1,87 @@
+"""Schedule by time: the learning rate and the held-out points follow the fraction of the budget spent, not the
+step count (idfy.optim, idfy.train_config.eval_fractions, the engine's in-run evaluations)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import idfy
+from idfy.data import make_dataset
+from idfy.events import Done, Eval, Step
+from idfy.optim import lr_factor, progress
+from idfy.train import TrainConfig, train
+from idfy.train_config import eval_fractions
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+def test_progress_is_the_further_of_steps_and_time() -> None:
+    assert progress(10, None, 30.0, 60.0) == pytest.approx(0.5)  # time-budgeted: seconds decide
+    assert progress(90, 100, 30.0, 60.0) == pytest.approx(0.9)  # steps further along
+    assert progress(5, 100, 90.0, 60.0) == 1.0  # clamped at the end
+    assert progress(0, None, 0.0, None) == 0.0
+
+
+def test_cosine_anneals_with_the_fraction_and_warms_up_by_steps() -> None:
+    assert lr_factor("cosine", 100, 0.0, 50) == pytest.approx(1.0)
+    assert lr_factor("cosine", 100, 0.5, 50) == pytest.approx(0.51)  # halfway between 1 and the 2 % floor
+    assert lr_factor("cosine", 100, 1.0, 50) == pytest.approx(0.02)
+    assert lr_factor("cosine", 9, 0.0, 50) == pytest.approx(0.2)  # step 10 of a 50-step warm-up
+    # the same step count gives a different rate when more of the budget is spent: time, not steps, decides
+    assert lr_factor("cosine", 100, 0.2, 50) > lr_factor("cosine", 100, 0.8, 50)
+    rise = [lr_factor("onecycle", 0, f, 0) for f in (0.0, 0.125, 0.25)]
+    assert rise[0] == pytest.approx(1 / 25) and rise[-1] == pytest.approx(1.0) and rise[0] < rise[1] < rise[2]
+
+
+def test_eval_fractions() -> None:
+    assert eval_fractions(10) == pytest.approx([k / 10 for k in range(1, 10)])
+    assert eval_fractions(4) == [0.25, 0.5, 0.75]
+    assert eval_fractions(1) == [] and eval_fractions(0) == []
+
+
+class FakeClock:
+    """A clock that advances a fixed amount per reading: the run's seconds are deterministic."""
+
+    def __init__(self, tick: float) -> None:
+        self.t, self.tick = 0.0, tick
+
+    def __call__(self) -> float:
+        self.t += self.tick
+        return self.t
+
+
+def _run(tc: TrainConfig, clock: FakeClock) -> list:
+    data = (
+        make_dataset("shapes", split="train", size=32, n=64, seed=0),
+        make_dataset("shapes", split="test", size=32, n=40, seed=0),
+    )
+    return list(train(idfy.load_preset("tiny"), tc, data=data, clock=clock))
+
+
+def test_held_out_points_at_fixed_fractions_of_the_budget_on_the_subset() -> None:
+    tc = TrainConfig(data="shapes", size=32, batch_size=16, time_budget_s=4.0, eval_points=4, eval_subset=8,
+                     eval_every=0, sample_every=0, checkpoint_every=0, log_every=5, warmup=2)  # fmt: skip
+    events = _run(tc, FakeClock(0.01))
+    evals = [e for e in events if isinstance(e, Eval)]
+    assert isinstance(events[-1], Done) and events[-1].reason == "budget"
+    inner, final = evals[:-1], evals[-1]
+    assert len(inner) == 3  # at 1/4, 2/4 and 3/4 of the budget
+    for k, ev in enumerate(inner, start=1):
+        assert ev.metrics["n"] == 8  # the fixed held-out subset
+        assert k / 4 * tc.time_budget_s <= ev.elapsed < (k + 1) / 4 * tc.time_budget_s
+    assert final.metrics["n"] == 40  # the full split at the end
+    # the learning rate fell with the seconds spent (cosine over the budget)
+    lrs = [e.lr for e in events if isinstance(e, Step)]
+    assert lrs[-1] < lrs[len(lrs) // 2] < max(lrs)
+    assert lrs[-1] == pytest.approx(tc.lr * lr_factor("cosine", 10**6, 1.0, 2), rel=0.5)
+
+
+def test_step_bounded_runs_use_eval_every_only() -> None:
+    tc = TrainConfig(data="shapes", size=32, batch_size=16, time_budget_s=None, max_steps=6, eval_points=4,
+                     eval_every=3, sample_every=0, checkpoint_every=0, log_every=3, warmup=2)  # fmt: skip
+    events = _run(tc, FakeClock(0.01))
+    evals = [e for e in events if isinstance(e, Eval)]
+    assert [e.step for e in evals] == [3, 6]  # step 3 and the final one; no fraction points
+    assert all(e.metrics["n"] == 40 for e in evals[-1:]) and not math.isnan(evals[-1].metrics["accuracy"])
