@@ -89,6 +89,7 @@ def test_rule_boundaries() -> None:
     assert int_to_uint8(np.array([0, 255], dtype=np.int64))[0].tolist() == [0, 255]
     assert int_to_uint8(np.array([0, 65535], dtype=np.int64))[0].tolist() == [0, 255]
     assert int_to_uint8(np.array([0, 255], dtype=np.uint16))[0].tolist() == [0, 1]  # the dtype says 16-bit
+    assert int_to_uint8(np.array([0, 255], dtype=">u2"))[0].tolist() == [0, 1]  # in either byte order
     with pytest.raises(ImageError, match="not numbers"):
         pixels_to_uint8(np.array([["a"]]))
 

@@ -97,7 +97,7 @@ def int_to_uint8(
             f"{name}: integer pixel values span {lo}..{hi}; idfy reads integers as 0..255 or 16-bit "
             "0..65535, rescale the image to one of them"
         )
-    if sixteen_bit or a.dtype == np.uint16 or hi > 255:
+    if sixteen_bit or (a.dtype.kind == "u" and a.dtype.itemsize == 2) or hi > 255:  # any byte order
         wide = a.astype(np.int64)
         return ((wide * 255 + 32767) // 65535).astype(np.uint8), "16-bit pixels scaled to 8 bits"
     return a.astype(np.uint8), ""
