@@ -1,13 +1,13 @@
-"""The Train and Predict tabs in Chromium (Playwright): a live run whose curves grow, Stop, then the same page's
-checkpoint predicting an uploaded example (overlay, 5-tuple, stage views) and a bad upload's message.
+"""The Train and Predict tabs in Chromium (Playwright) at 1440×900: Start above the fold on the demo, a short run
+whose held-out points appear with the chance line and end in a verdict, its checkpoint predicting an example (and
+flagging an image from other data), then a race handed over from the Compare tab, overlaid live and stopped.
 
-Screenshots go to ``tests/artifacts/`` (git-ignored): ``train.png`` (running), ``train_stopped.png``,
-``predict.png``.
+Screenshots go to ``tests/artifacts/`` (git-ignored): ``train_idle.png``, ``train_done.png``, ``predict.png``,
+``race_running.png``, ``race_stopped.png``.
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,25 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("app")]
 
 ROOT = Path(__file__).resolve().parent.parent
 STAR = ROOT / "assets" / "examples" / "shapes_star.png"
-_POINTS = "() => { const g = document.querySelector('#train-curves .js-plotly-plot'); return g && g.data ? g.data[0].x.length : 0; }"
+SNEAKER = ROOT / "assets" / "examples" / "fashion_sneaker.png"
+#: Points of the first trace whose name starts with NAME in the Train tab's plot.
+_POINTS = (
+    "(name) => { const g = document.querySelector('#train-curves .js-plotly-plot');"
+    " const t = g && g.data ? g.data.find(d => d.name.startsWith(name)) : null; return t ? t.x.length : 0; }"
+)
+_RACE_LOSSES = (
+    "() => { const g = document.querySelector('#train-curves .js-plotly-plot'); if (!g || !g.data) return [];"
+    " return g.data.filter(d => d.name.endsWith(' · loss')).map(d => d.x.length); }"
+)
+
+
+@pytest.fixture
+def small_demo(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server runs in this process: smaller data sets make data preparation and evaluation quicker."""
+    from idfy.ui import train_tab
+
+    monkeypatch.setitem(train_tab.RUN_OVERRIDES, "n_train", 600)
+    monkeypatch.setitem(train_tab.RUN_OVERRIDES, "n_test", 100)
 
 
 def _open_tab(page: Any, app_url: str, name: str) -> None:
@@ -26,59 +44,92 @@ def _open_tab(page: Any, app_url: str, name: str) -> None:
     page.get_by_role("tab", name=name).click()
 
 
-def test_train_live_then_stop_then_predict(
-    page: Any, app_url: str, artifacts: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from idfy.ui import train_tab
+def _small_settings(page: Any, budget: str) -> None:
+    page.locator("#train-dataset label", has_text="shapes").click()
+    page.locator("#train-size input[type=number]").fill("32")
+    page.locator("#train-size input[type=number]").press("Enter")
+    page.locator("#train-budget input").fill(budget)
+    page.locator("#train-budget input").press("Tab")
 
-    # the server runs in this process: a smaller demo set makes the data and the final evaluation quicker
-    monkeypatch.setattr(train_tab, "N_TRAIN", 1000)
-    monkeypatch.setattr(train_tab, "N_TEST", 200)
-    page.set_default_timeout(90_000)  # the 2 cores are shared with other test runs
+
+@pytest.mark.usefixtures("small_demo")
+def test_start_above_the_fold_then_held_out_points_chance_and_verdict(
+    page: Any, app_url: str, artifacts: Path
+) -> None:
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.set_default_timeout(180_000)  # the 2 cores are shared with other test runs
     _open_tab(page, app_url, "Train")
     page.wait_for_selector("#train-status [data-state=idle]")
+    assert "Press Start: the demo trains" in page.locator("#train-status").inner_text()
+    box = page.locator("#train-start").bounding_box()
+    assert box is not None and box["y"] + box["height"] <= 900  # visible without scrolling
+    page.screenshot(path=str(artifacts / "train_idle.png"))
+
+    _small_settings(page, "10")
     page.locator("#train-start").click()
-
-    # live: the loss curve appears (plotly svg) and grows, the samples grid shows up
     page.wait_for_selector("#train-curves .main-svg .scatterlayer .trace", state="attached")
-    page.wait_for_selector("#train-samples img")
-    first = page.evaluate(_POINTS)
-    page.wait_for_function(f"() => ({_POINTS})() > {first}")
-    assert page.locator("#train-start").is_disabled()
-    status = page.locator("#train-status").inner_text()
-    assert re.search(r"step\s+\d+", status) and "images/s" in status and "lr" in status
-    page.screenshot(path=str(artifacts / "train.png"), full_page=True)
-
-    # Stop: the run ends cleanly and keeps its checkpoint
-    page.locator("#train-stop").click()
-    page.wait_for_selector("#train-status [data-state=stopped]")
-    assert "stopped at step" in page.locator("#train-status").inner_text()
+    page.wait_for_function(
+        f"() => ({_POINTS})('chance: loc. accuracy') > 0"
+    )  # the chance line from the start
+    page.wait_for_function(f"() => ({_POINTS})('loc. accuracy') >= 3")  # held-out points during the run
+    page.wait_for_selector("#train-verdict")  # the run ended with a verdict
+    verdict = page.locator("#train-verdict")
+    assert verdict.get_attribute("data-beat") in ("yes", "no")
+    assert "chance" in verdict.inner_text() and "for a constant answer" in verdict.inner_text()
+    assert page.evaluate(f"({_POINTS})('loc. accuracy')") >= 5
     page.wait_for_selector("#train-checkpoint a")  # downloadable
-    assert ".pt" in page.locator("#train-checkpoint").inner_text()
-    page.wait_for_selector("#train-metrics >> text=crescent")
     page.wait_for_function("() => !document.querySelector('#train-start').disabled")
-    page.screenshot(path=str(artifacts / "train_stopped.png"), full_page=True)
+    page.screenshot(path=str(artifacts / "train_done.png"), full_page=True)
 
-    # Predict with this page's checkpoint: upload an example
+    # Predict with this page's checkpoint; an image from other data is flagged
     page.get_by_role("tab", name="Predict").click()
     page.locator("#predict-image input[type=file]").set_input_files(str(STAR))
     page.wait_for_selector("#predict-tuple")
-    tuple_text = page.locator("#predict-tuple").inner_text()
-    assert "pixels (128×128)" in tuple_text and "normalized" in tuple_text
     assert "latest from Train" in page.locator("#predict-summary").inner_text()
-    page.wait_for_selector("#predict-overlay img")
-    page.wait_for_selector("#predict-stages .thumbnail-item >> nth=5")
-    assert "injected" in page.locator("#predict-stages").inner_text()
+    assert "does not look like" not in page.locator("#predict-summary").inner_text()
+    page.locator("#predict-image button[aria-label='Clear']").click()
+    page.locator("#predict-image input[type=file]").set_input_files(str(SNEAKER))
+    page.wait_for_selector("#predict-summary >> text=does not look like the shapes images")
     page.wait_for_timeout(300)  # let the images paint
     page.screenshot(path=str(artifacts / "predict.png"), full_page=True)
 
-    # a file that only pretends to be an image
-    bad = tmp_path / "holiday.png"
-    bad.write_text("this is not a picture")
-    page.locator("#predict-image button[aria-label='Clear']").click()
-    page.locator("#predict-image input[type=file]").set_input_files(str(bad))
-    page.wait_for_selector("#predict-summary [data-state=err]")
-    assert "holiday.png: not an image" in page.locator("#predict-summary").inner_text()
+
+@pytest.mark.usefixtures("small_demo")
+def test_race_from_compare_overlaid_then_stop_keeps_every_checkpoint(
+    page: Any, app_url: str, artifacts: Path
+) -> None:
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.set_default_timeout(180_000)
+    _open_tab(page, app_url, "Compare")
+    page.locator("#compare-designs .remove-all").click()
+    for name in ("tiny", "tiny_tuned"):
+        field = page.locator("#compare-designs input")
+        field.click()
+        field.fill(name)
+        page.wait_for_timeout(200)
+        field.press("Enter")
+    page.keyboard.press("Escape")
+    page.locator("#compare-race").click()
+
+    # the Train tab, filled: tiny against tiny_tuned
+    page.wait_for_selector("#train-race-start", state="visible")
+    assert not page.locator("#train-start").is_visible()
+    assert "tiny_tuned" in page.locator("#train-race-with").inner_text()
+    _small_settings(page, "120")
+    page.locator("#train-race-start").click()
+    page.wait_for_function(
+        f"() => {{ const n = ({_RACE_LOSSES})(); return n.length === 2 && Math.min(...n) >= 2; }}"
+    )
+    assert page.locator("#train-status [data-race='1']").count() == 1
+    page.screenshot(path=str(artifacts / "race_running.png"), full_page=True)
+
+    page.locator("#train-stop").click()
+    page.wait_for_selector("#train-status [data-state=stopped]", timeout=240_000)
+    assert page.locator("#race-verdicts li").count() == 2
+    table = page.locator("#train-race-table").inner_text()
+    assert "Δ vs first" in table and "reference" in table and "chance (constant answer)" in table
+    page.wait_for_selector("#train-race-files a >> nth=1")  # both checkpoints kept
+    page.screenshot(path=str(artifacts / "race_stopped.png"), full_page=True)
 
 
 def test_predict_without_a_checkpoint_says_what_to_do(page: Any, app_url: str) -> None:
