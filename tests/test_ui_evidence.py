@@ -90,3 +90,18 @@ def test_long_runs_are_read_and_broken_files_skipped(tmp_path) -> None:
     (tmp_path / "fashion_long_b.json").write_text("{not json")
     (tmp_path / "fashion_long_c.json").write_text(json.dumps({"design": "c"}))
     assert [r["design"] for r in load_long_runs(tmp_path)] == ["a"]
+
+
+def test_every_claim_has_a_one_line_takeaway() -> None:
+    from idfy.evidence import load_ablations
+    from idfy.ui.evidence_tab import claim_takeaway, claims_html
+
+    ablations = {a["claim"]: a for a in load_ablations()}
+    if not ablations:
+        return
+    html = claims_html(ablations)
+    assert html.count("<tr>") == len(ablations) + 1  # header + one row per claim, all at once
+    s9 = ablations.get("s9_input_scale")
+    if s9 is not None:
+        assert claim_takeaway(s9).startswith("differs significantly from small: input.scale=255")
+        assert "S9: input pixel scale" in html
