@@ -154,7 +154,7 @@ def test_the_tab_opens_on_the_engines_demo() -> None:
 
     cfg, tc = make_configs(TrainSettings())
     assert tc == train_config.TrainConfig().replace(**train_tab.RUN_OVERRIDES)
-    demo = getattr(train_config, "DEFAULT_PRESET", train_tab.FALLBACK_MODEL)
+    demo = train_config.DEFAULT_PRESET
     assert train_tab.default_model() == demo and cfg.name == load_preset(demo).name
     _, tc = make_configs(TrainSettings(budget_kind="steps", budget=300, optimizer="sgd"))
     assert (tc.time_budget_s, tc.max_steps, tc.optimizer) == (None, 300, "sgd")
@@ -172,7 +172,7 @@ def test_the_tabs_defaults_follow_the_engine(monkeypatch: pytest.MonkeyPatch) ->
         batch_size: int = 24
 
     monkeypatch.setattr(train_tab, "TrainConfig", Changed)
-    monkeypatch.setattr(train_config, "DEFAULT_PRESET", "tiny", raising=False)
+    monkeypatch.setattr(train_config, "DEFAULT_PRESET", "tiny")
     settings = TrainSettings()
     assert (settings.size, settings.batch_size, settings.model) == (48, 24, "tiny")
     assert 24 in train_tab.batch_sizes()

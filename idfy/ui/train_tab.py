@@ -76,8 +76,6 @@ log = logging.getLogger("idfy.ui")
 #: The model choice that means "the design of the Design tab" (the same name as the Compare tab's).
 CURRENT_DESIGN = "current design"
 SAVED_PREFIX = "saved: "
-#: The demo design when the engine names none (``idfy.train_config.DEFAULT_PRESET``).
-FALLBACK_MODEL = "tiny_tuned"
 #: Settings the tab adds to the engine's defaults: no periodic last.pt (best.pt at evaluations, last.pt at the
 #: end). Tests shrink the data through here (``n_train`` / ``n_test``).
 RUN_OVERRIDES: dict[str, Any] = {"checkpoint_every": 0}
@@ -102,10 +100,9 @@ _REASONS = {
 
 # --------------------------------------------------------------------------- the demo's defaults (one place)
 def default_model() -> str:
-    """The design the tab starts with: the engine's ``DEFAULT_PRESET`` when it names one, else
-    :data:`FALLBACK_MODEL`."""
-    name = getattr(_engine, "DEFAULT_PRESET", None)
-    return name if isinstance(name, str) and name in list_presets() else FALLBACK_MODEL
+    """The design the tab starts with: the engine's demo design, :data:`idfy.train_config.DEFAULT_PRESET` (read
+    when called, so the tab follows the engine)."""
+    return _engine.DEFAULT_PRESET
 
 
 def augmentations(tc: TrainConfig | None = None) -> dict[str, dict[str, Any]]:
