@@ -309,3 +309,29 @@ def test_capture_rng_is_plain_data() -> None:
     from idfy.digest import sha256_of
 
     assert len(sha256_of(capture_rng(torch.Generator().get_state()))) == 64
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.skipif(not torch.distributed.is_available(), reason="torch.distributed is not built in")
+def test_batchnorm_with_one_value_per_channel_in_each_process_is_refused_under_torchrun(tmp_path) -> None:
+    """cases/bn-batch-one under torchrun: a global batch of 2 over 2 processes is 1 per process."""
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    root = Path(__file__).resolve().parent.parent
+    cmd = [
+        sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-addr", "127.0.0.1",
+        "--master-port", str(port), "-m", "idfy", "train", "--device", "cpu", "--preset", "small_tuned",
+        "--data", "shapes", "--size", "28", "--batch-size", "2", "--n-train", "32", "--n-test", "8",
+        "--max-steps", "2", "--no-bar", "--out", str(tmp_path / "run"),
+    ]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(root)}
+    r = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=240)
+    assert r.returncode != 0
+    assert r.stdout.count("failed at step 0: a batch of 1 per process cannot train BatchNorm") == 1, r.stdout
+    assert "Expected more than 1 value" not in r.stdout + r.stderr
+    assert not (tmp_path / "run").exists()
