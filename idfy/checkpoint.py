@@ -334,7 +334,7 @@ def _is_int(v: Any) -> bool:
 
 
 def _is_number(v: Any) -> bool:
-    return type(v) in (int, float)
+    return isinstance(v, int | float) and not isinstance(v, bool)
 
 
 def _field_problem(ckpt: dict[str, Any]) -> str | None:
@@ -356,7 +356,8 @@ def _field_problem(ckpt: dict[str, Any]) -> str | None:
         "elapsed_s": ("seconds >= 0", lambda v: _is_number(v) and math.isfinite(v) and v >= 0),
         "best_score": ("two numbers", lambda v: v is None or (
             isinstance(v, list | tuple) and len(v) == 2 and all(_is_number(x) for x in v))),
-        "metrics": ("a dict", lambda v: v is None or isinstance(v, dict)),
+        "metrics": ("a dict of held-out metrics", lambda v: v is None or (isinstance(v, dict) and all(
+            _is_number(v[k]) for k in ("n", "accuracy", "mean_iou", "loc_accuracy") if k in v))),
         "classes": ("a list of names", lambda v: v is None or (
             isinstance(v, list | tuple) and all(isinstance(c, str) for c in v))),
         "task": ("a name", lambda v: v is None or isinstance(v, str)),

@@ -222,7 +222,7 @@ def test_a_rewritten_file_with_changed_weights_fails_its_checksum(tmp_path) -> N
 @pytest.mark.parametrize(
     ("field", "value"),
     [("step", "7"), ("step", -1), ("model_config", 5), ("model", {"w": 3}), ("classes", [1, 2]),
-     ("optimizer", [1]), ("elapsed_s", float("nan")), ("best_score", [1.0]), ("batch_in_epoch", True)],
+     ("optimizer", [1]), ("elapsed_s", float("nan")), ("best_score", [1.0]), ("batch_in_epoch", True), ("metrics", {"accuracy": "high"})],
 )  # fmt: skip
 def test_fields_of_the_wrong_type_are_refused_in_one_line(tmp_path, field: str, value) -> None:
     path = _weights_ckpt(tmp_path / "odd.pt", **{field: value})  # checksums valid: written like this
