@@ -65,6 +65,8 @@ MAX_FC_WEIGHT_BYTES = 512 * 2**20
 #: Largest accepted input side in pixels.
 MAX_INPUT_SIDE = 2048
 _MIN_INPUT_SIDE = 8
+#: Longest accepted ``name`` and ``description`` (characters); both are shown on the page.
+_MAX_NAME, _MAX_DESCRIPTION = 100, 2000
 
 
 def parse_order(order: str) -> tuple[str, ...]:
@@ -482,6 +484,10 @@ def _divisors(n: int) -> list[int]:
 
 
 def _validate(cfg: ModelConfig) -> None:
+    if len(cfg.name) > _MAX_NAME:
+        raise ConfigError(f"name: {len(cfg.name):,} characters; at most {_MAX_NAME}")
+    if len(cfg.description) > _MAX_DESCRIPTION:
+        raise ConfigError(f"description: {len(cfg.description):,} characters; at most {_MAX_DESCRIPTION}")
     inp = cfg.input
     if inp.channels not in (1, 3):
         raise ConfigError(f"input.channels={inp.channels}: must be 1 (grey) or 3 (RGB)")

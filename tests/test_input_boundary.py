@@ -268,3 +268,9 @@ def test_cli_summary_still_takes_a_yaml_path(tmp_path: Path, capsys: pytest.Capt
     assert err.startswith("error: unknown preset '/etc/passwd'") and "root:" not in err
     assert main(["summary", str(DATA / "alias_bomb.yaml")]) == 2
     assert "anchors and aliases" in capsys.readouterr().err
+
+
+def test_name_and_description_lengths_are_bounded() -> None:
+    assert _refused(ModelConfig.from_dict, {"name": "n" * 101}) == "name: 101 characters; at most 100"
+    assert "at most 2000" in _refused(ModelConfig.from_yaml, "description: '" + "d" * 100_000 + "'")
+    assert all(len(idfy.load_preset(n).description) <= 2000 for n in list_presets())
