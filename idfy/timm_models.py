@@ -136,9 +136,10 @@ def create_idfy(preset: str, pretrained: bool = False, **kwargs: Any) -> nn.Modu
     cfg = idfy_config(preset, **{k: kwargs[k] for k in names if k in kwargs})
     for key in ("task", "drop_rate"):
         kwargs.pop(key, None)
-    drop_path = kwargs.pop("drop_path_rate", None) or kwargs.pop("drop_block_rate", None)
-    if drop_path:
-        raise ValueError(f"idfy_{preset}: stochastic depth / DropBlock are not part of the design; drop it")
+    # timm's train.py passes these (0 or None) to every model; idfy has neither
+    for key in ("drop_path_rate", "drop_block_rate"):
+        if kwargs.pop(key, None):
+            raise ValueError(f"idfy_{preset}: {key}: stochastic depth / DropBlock are not part of the design")
     built = {k: v for k, v in default_cfg(cfg).items() if k != "architecture"}
     if kwargs.get("num_classes") == 0:
         built["num_classes"] = 0
