@@ -406,6 +406,11 @@ def _conv_out(size: int, kernel: int, stride: int, dilation: int) -> int:
     return (size + 2 * pad - dilation * (kernel - 1) - 1) // stride + 1
 
 
+def _key(key: str) -> str:
+    """A dotted option name as written, or a short escaped excerpt when it is long or unprintable."""
+    return key if len(key) <= 80 and key.isprintable() else short_repr(key)
+
+
 def _set_path(node: Any, parts: list[str], value: Any, key: str) -> None:
     head, rest = parts[0], parts[1:]
     if isinstance(node, list):
@@ -418,17 +423,13 @@ def _set_path(node: Any, parts: list[str], value: Any, key: str) -> None:
         return
     if not isinstance(node, dict):
         raise ConfigError(
-            f"{short_repr(key)}: cannot go into {short_repr(head)}, the value there is not a group of options"
+            f"{_key(key)}: cannot go into {short_repr(head)}, the value there is not a group of options"
         )
     if head not in node:
-        raise ConfigError(
-            f"{short_repr(key)}: unknown option {short_repr(head)}; options here: {', '.join(node)}"
-        )
+        raise ConfigError(f"{_key(key)}: unknown option {short_repr(head)}; options here: {', '.join(node)}")
     if rest:
         if node[head] is None:
-            raise ConfigError(
-                f"{short_repr(key)}: {short_repr(head)} is off (null); set it to a mapping first"
-            )
+            raise ConfigError(f"{_key(key)}: {short_repr(head)} is off (null); set it to a mapping first")
         _set_path(node[head], rest, value, key)
     else:
         node[head] = value
@@ -438,11 +439,9 @@ def _index(text: str, n: int, key: str) -> int:
     try:
         i = int(text)
     except ValueError:
-        raise ConfigError(
-            f"{short_repr(key)}: {short_repr(text)} is not a stage index (0..{n - 1} or *)"
-        ) from None
+        raise ConfigError(f"{_key(key)}: {short_repr(text)} is not a stage index (0..{n - 1} or *)") from None
     if not -n <= i < n:
-        raise ConfigError(f"{short_repr(key)}: stage {short_repr(i)} does not exist (there are {n} stages)")
+        raise ConfigError(f"{_key(key)}: stage {short_repr(i)} does not exist (there are {n} stages)")
     return i
 
 
