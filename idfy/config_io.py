@@ -37,6 +37,7 @@ __all__ = [
     "MAX_NODES",
     "MAX_NUMBER_CHARS",
     "MAX_YAML_BYTES",
+    "TOKEN_PREFIX",
     "check_plain",
     "check_text",
     "decode_token",

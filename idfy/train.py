@@ -235,7 +235,11 @@ class _Run:
         ckpt = None
         if self.resume:
             assert self.out is not None
-            ckpt = load_checkpoint(self.out / "last.pt", map_location=self.device, resume=True)
+            last = self.out / "last.pt"
+            if not last.is_file():
+                what = "is a folder, not a checkpoint file" if last.is_dir() else "does not exist"
+                raise FileNotFoundError(f"{last} {what}: nothing to resume; start the run without --resume")
+            ckpt = load_checkpoint(last, map_location=self.device, resume=True)
             notes += ckpt["notes"]
             stored = self._stored_config(ckpt)
             if stored.fingerprint() != cfg.fingerprint():
