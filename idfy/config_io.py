@@ -289,4 +289,4 @@ def read_config_file(path: str | os.PathLike[str]) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        raise ConfigError(f"config file {name} is not UTF-8 text; is it a config?") from None
+        raise ConfigError(f"config file {short_repr(p.name)} is not UTF-8 text; is it a config?") from None
