@@ -335,3 +335,16 @@ def test_batchnorm_with_one_value_per_channel_in_each_process_is_refused_under_t
     assert r.stdout.count("failed at step 0: a batch of 1 per process cannot train BatchNorm") == 1, r.stdout
     assert "Expected more than 1 value" not in r.stdout + r.stderr
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.timeout(300)
+def test_a_folder_named_last_pt_is_no_checkpoint_to_resume(run_dir, data64) -> None:
+    last = run_dir / "last.pt"
+    last.unlink()
+    last.mkdir()
+    (last / "best.pt").write_bytes(b"")  # a run folder inside must not be taken for the checkpoint
+    fail = _failure(list(train(idfy.load_preset("tiny"), _tc(), out_dir=run_dir, resume=True, data=data64)))
+    assert (
+        fail.message
+        == f"{last} is a folder, not a checkpoint file: nothing to resume; start the run without --resume"
+    )
