@@ -717,10 +717,13 @@ class _Run:
     def _io_failure(self, e: OSError) -> str:
         """One line for a failed read or write: what, where, the last good checkpoint and what to do."""
         log.info("training stopped by an I/O error", exc_info=True)
-        inside = self.out is not None and e.filename is not None and Path(e.filename).is_relative_to(self.out)
-        text = write_error_text(e) if inside or e.filename is None else write_error_text(e, action="reading")
+        name = e.filename if isinstance(e.filename, str | os.PathLike) else None
+        reading = name is not None and not (self.out is not None and Path(name).is_relative_to(self.out))
+        text = write_error_text(e, action="reading" if reading else "writing")
         if e.errno in (errno.ENOSPC, errno.EDQUOT):
             fix = "free space"
+        elif e.errno in (errno.EACCES, errno.EPERM) and reading:
+            fix = "make that file readable"
         elif e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
             fix = "make the run folder writable (or choose another --out)"
         else:

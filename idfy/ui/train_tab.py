@@ -9,7 +9,9 @@ then the verdict (did the model beat chance, and by how much), the final metrics
 
 With designs under "race against", Start race runs :func:`run_race` (:mod:`idfy.race`): the designs train in
 turns on the same data, seed and budget, with overlaid curves, their sample predictions side by side and a final
-table (:mod:`idfy.ui.race_view`). The Compare tab's "Race these" fills the two fields (:func:`connect_compare`).
+table. The Compare tab's "Race these" fills the two fields (:func:`connect_compare`). What the page shows of a
+run is drawn by :mod:`idfy.ui.run_view`, of a race by :mod:`idfy.ui.race_view`; this module holds the settings,
+the runs and the layout.
 
 Stop sets the session's stop event (:mod:`idfy.ui.jobs`): the engine ends every run cleanly and the checkpoints
 are kept. The kept checkpoint (a race's winner) is the session's "latest from Train" in the Predict tab.
@@ -21,7 +23,6 @@ from __future__ import annotations
 
 import dataclasses
 import html
-import json
 import logging
 import math
 import shutil
@@ -32,18 +33,18 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
-from gradio.components.plot import PlotData
 
 from idfy import train_config as _engine
-from idfy.chance import Chance, Verdict, chance_level, verdict
+from idfy.chance import chance_level
 from idfy.config import ConfigError, ModelConfig
 from idfy.data import describe_datasets
-from idfy.events import Checkpoint, Done, Eval, Failed, Samples, Start, Step
+from idfy.events import Done, Failed
 from idfy.presets import list_presets, load_preset
 from idfy.train_config import TrainConfig
-from idfy.ui.formatting import fmt_pct, subplot_title
-from idfy.ui.jobs import REGISTRY, JobError, JobRegistry, ordinal
-from idfy.ui.race_view import RaceView, chance_traces
+from idfy.ui.jobs import REGISTRY, JobError, JobRegistry
+from idfy.ui.race_view import RaceView
+from idfy.ui.run_view import METRIC_HEADERS, RunView, curves_figure, idle_status, metrics_rows
+from idfy.ui.run_view import plot as _plot
 from idfy.ui.sample_pictures import samples_image
 
 __all__ = [
@@ -86,16 +87,7 @@ BATCH_SIZES = (8, 16, 32, 64, 128)
 #: Seconds between two page updates from :class:`Step` events (Eval / Samples / the end always update).
 REFRESH_S = 0.4
 WAIT_POLL_S = 0.5
-#: Weight of the newest window in the smoothed images/s (an exponential moving average).
-SPEED_SMOOTHING = 0.2
-METRIC_HEADERS = ["class", "n", "accuracy", "IoU", "loc. acc."]
 INTERNAL_ERROR = "the training failed unexpectedly (the details are in the server log)"
-_REASONS = {
-    "budget": "time budget reached",
-    "max_steps": "step budget reached",
-    "epochs": "all epochs done",
-    "stopped": "stopped",
-}
 
 
 # --------------------------------------------------------------------------- the demo's defaults (one place)
@@ -293,353 +285,6 @@ def make_race(
     ]
     names = unique_names([CURRENT_DESIGN if r == CURRENT_DESIGN else _label(r) for r in refs])
     return [Entrant(n, c) for n, c in zip(names, cfgs)], tc
-
-
-# --------------------------------------------------------------------------- pictures
-_AXIS = {"automargin": True, "gridcolor": "rgba(120,120,140,0.18)", "zeroline": False}
-_LOSS_TRACES = (
-    ("loss", "loss (total)", "#4f46e5", 2.6),
-    ("box_l1", "box L1", "#0ea5e9", 1.4),
-    ("giou", "GIoU", "#f59e0b", 1.4),
-    ("cls", "class CE", "#10b981", 1.4),
-)
-_EVAL_TRACES = (
-    ("accuracy", "class accuracy", "#8b5cf6"),
-    ("mean_iou", "mean IoU", "#06b6d4"),
-    ("loc_accuracy", "loc. accuracy", "#ef4444"),
-)
-
-
-def curves_figure(
-    steps: list[Step], evals: list[Eval], title: str = "", chance: Chance | None = None
-) -> dict[str, Any]:
-    """Loss (total and its parts) and held-out metrics (%) against the step, with the held-out set's chance
-    level as dashed lines (see :mod:`idfy.chance`), as plain plotly JSON."""
-    data: list[dict[str, Any]] = []
-    x = [s.step for s in steps]
-    mode = "lines+markers" if len(x) < 12 else "lines"
-    for key, name, color, width in _LOSS_TRACES:
-        y = [getattr(s, key) for s in steps]
-        if key != "loss" and not any(v for v in y):
-            continue  # a part that is always 0 (no boxes for classification)
-        data.append(
-            {
-                "type": "scatter",
-                "mode": mode,
-                "x": x,
-                "y": [v if math.isfinite(v) and v > 0 else None for v in y],
-                "name": name,
-                "line": {"color": color, "width": width},
-                "marker": {"size": 4},
-                "hovertemplate": "step %{x}: %{y:.4f}<extra>" + name + "</extra>",
-            }
-        )
-    ex = [e.step for e in evals]
-    for key, name, color in _EVAL_TRACES:
-        if not any(key in e.metrics for e in evals):
-            continue
-        data.append(
-            {
-                "type": "scatter",
-                "mode": "lines+markers",
-                "x": ex,
-                "y": [100 * float(e.metrics[key]) if key in e.metrics else None for e in evals],
-                "name": name,
-                "line": {"color": color, "width": 2},
-                "marker": {"size": 7},
-                "xaxis": "x2",
-                "yaxis": "y2",
-                "hovertemplate": "step %{x}: %{y:.1f} %<extra>" + name + "</extra>",
-            }
-        )
-    data += chance_traces(chance, [0, *x, *ex], ("loc_accuracy", "accuracy"))
-    annotations = [
-        subplot_title("training loss by step", 0.22),
-        subplot_title("held-out metrics by step (%)", 0.79),
-    ]
-    if not ex:
-        annotations.append(
-            {
-                "text": "held-out points appear during the run<br>(and at the end)",
-                "x": 0.79,
-                "y": 0.5,
-                "xref": "paper",
-                "yref": "paper",
-                "showarrow": False,
-                "font": {"size": 12, "color": "#94a3b8"},
-            }
-        )
-    return {
-        "data": data,
-        "layout": {
-            "title": {"text": title, "x": 0.01, "font": {"size": 14}},
-            "height": 330,
-            "margin": {"l": 10, "r": 10, "t": 46 if title else 30, "b": 10},
-            "paper_bgcolor": "rgba(0,0,0,0)",
-            "plot_bgcolor": "rgba(0,0,0,0)",
-            "font": {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 12},
-            "legend": {"orientation": "h", "y": -0.12, "x": 0},
-            "xaxis": {**_AXIS, "domain": [0, 0.46]},
-            "yaxis": {**_AXIS, "rangemode": "tozero"},
-            "xaxis2": {**_AXIS, "domain": [0.56, 1], "anchor": "y2", "matches": "x"},
-            "yaxis2": {**_AXIS, "anchor": "x2", "range": [0, 100], "ticksuffix": " %"},
-            "annotations": annotations,
-            "uirevision": "train",
-        },
-    }
-
-
-def _plot(figure: dict[str, Any]) -> PlotData:
-    return PlotData(type="plotly", plot=json.dumps(figure))
-
-
-def _iou(v: Any) -> str:
-    return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{float(v):.3f}"
-
-
-def metrics_rows(metrics: dict[str, Any]) -> list[list[Any]]:
-    """Rows of the final metrics table (:data:`METRIC_HEADERS`): ``all`` first, then each class."""
-    if not metrics:
-        return []
-    rows = [
-        [
-            "all",
-            int(metrics.get("n", 0)),
-            fmt_pct(metrics.get("accuracy")),
-            _iou(metrics.get("mean_iou")),
-            fmt_pct(metrics.get("loc_accuracy")),
-        ]
-    ]
-    for name, m in (metrics.get("per_class") or {}).items():
-        rows.append(
-            [
-                name,
-                int(m.get("n", 0)),
-                fmt_pct(m.get("accuracy")),
-                _iou(m.get("iou")),
-                fmt_pct(m.get("loc_accuracy")),
-            ]
-        )
-    return rows
-
-
-# --------------------------------------------------------------------------- the run as the page shows it
-@dataclass
-class RunView:
-    """Everything the page shows about one run, updated event by event (:meth:`apply`)."""
-
-    settings: TrainSettings
-    state: str = "preparing"  # waiting, preparing, training, stopping, done, stopped, failed
-    message: str = ""
-    position: int = 0
-    running: int = 0
-    limit: int = 1
-    start: Start | None = None
-    steps: list[Step] = field(default_factory=list)
-    evals: list[Eval] = field(default_factory=list)
-    samples: Samples | None = None
-    samples_changed: bool = False
-    done: Done | None = None
-    checkpoint: str | None = None
-    notes: list[str] = field(default_factory=list)
-    chance: Chance | None = None
-    verdict: Verdict | None = None
-    speed: float | None = None  # images/s, smoothed
-    prep_s: float = 0.0  # seconds spent preparing the data, counted in the time budget as the CLI does
-    shown: bool = False  # the first update clears what an earlier run left on the page
-
-    def apply(self, event: Any) -> bool:
-        """Take one training event; True when the page should be refreshed now."""
-        if isinstance(event, Start):
-            self.start = event
-            self.state = "training"
-            self.notes = list(event.notes)
-            return True
-        if isinstance(event, Step):
-            self.steps.append(event)
-            if event.images_per_s > 0:
-                a = SPEED_SMOOTHING
-                self.speed = (
-                    event.images_per_s
-                    if self.speed is None
-                    else (1 - a) * self.speed + a * event.images_per_s
-                )
-            return False
-        if isinstance(event, Eval):
-            self.evals.append(event)
-            return True
-        if isinstance(event, Samples):
-            self.samples = event
-            self.samples_changed = True
-            return True
-        if isinstance(event, Checkpoint):
-            return False
-        if isinstance(event, Done):
-            self.done = event
-            self.state = "stopped" if event.reason == "stopped" else "done"
-            if self.chance is not None:
-                self.verdict = verdict(event.metrics, self.chance)
-            return True
-        if isinstance(event, Failed):
-            self.fail(event.message, event.step)
-            return True
-        return False
-
-    def fail(self, message: str, step: int = 0) -> None:
-        self.state = "failed"
-        self.message = f"{message} (at step {step})" if step else message
-
-    # ------------------------------------------------------------------ pieces of the page
-    def _title(self) -> str:
-        s = self.settings
-        return (
-            f"{s.model_label} on {s.dataset} · {s.size} px · {s.budget_text} · {s.optimizer} lr {s.lr:g} · "
-            f"batch {s.batch_size}"
-        )
-
-    def progress(self) -> float:
-        """Fraction of the budget used (0..1)."""
-        if self.state in ("done", "stopped"):
-            return 1.0
-        if not self.steps:
-            return 0.0
-        last = self.steps[-1]
-        if self.settings.budget_kind == "seconds":
-            return min(1.0, (self.prep_s + last.elapsed) / max(float(self.settings.budget), 1e-9))
-        return min(1.0, last.step / max(float(self.settings.budget), 1.0))
-
-    def headline(self) -> str:
-        """The status in words (the badge says the state)."""
-        s = self.settings
-        if self.state == "waiting":
-            return (
-                f"waiting: {ordinal(self.position)} in line — {self.running} training(s) running, "
-                f"{self.limit} at a time on this server"
-            )
-        if self.state == "preparing":
-            return f"preparing the {s.dataset} images at {s.size} px and building {s.model_label} …"
-        if self.state == "training":
-            if not self.steps:
-                return "training — the first curve appears after a few steps"
-            return f"training — {100 * self.progress():.0f} % of the budget used"
-        if self.state == "stopping":
-            return "stopping: final evaluation and checkpoint …"
-        if self.state in ("done", "stopped") and self.done is not None:
-            d = self.done
-            why = _REASONS.get(d.reason, d.reason)
-            kept = " — checkpoint kept for the Predict tab" if self.checkpoint else ""
-            return f"{why} at step {d.step} after {self.prep_s + d.elapsed:.0f} s{kept}"
-        if self.state == "stopped":
-            return self.message or "stopped"
-        return self.message
-
-    def chips(self) -> list[tuple[str, str]]:
-        """(name, value) pairs of the status line."""
-        out: list[tuple[str, str]] = []
-        if self.steps:
-            st = self.steps[-1]
-            total = f" / {int(self.settings.budget)}" if self.settings.budget_kind == "steps" else ""
-            speed = self.speed if self.speed is not None else st.images_per_s
-            out += [
-                ("step", f"{st.step}{total}"),
-                ("epoch", f"{st.epoch:.2f}"),
-                ("images/s", f"{speed:,.0f}"),
-                (
-                    "elapsed",
-                    f"{self.prep_s + st.elapsed:.1f} s"
-                    + (f" / {self.settings.budget:g} s" if self.settings.budget_kind == "seconds" else ""),
-                ),
-                ("lr", f"{st.lr:.2e}"),
-                ("loss", f"{st.loss:.4f}"),
-            ]
-        m = self.done.metrics if self.done is not None else (self.evals[-1].metrics if self.evals else None)
-        if m:
-            parts = [f"acc {fmt_pct(m.get('accuracy'))}"]
-            if "mean_iou" in m:
-                parts += [f"IoU {_iou(m.get('mean_iou'))}", f"loc {fmt_pct(m.get('loc_accuracy'))}"]
-            out.append(("held-out" if self.done is None else "final", " · ".join(parts)))
-        if self.chance is not None:
-            c = self.chance
-            out.append(
-                (
-                    "chance",
-                    f"loc {fmt_pct(c.loc_accuracy)}"
-                    if c.loc_accuracy is not None
-                    else f"acc {fmt_pct(c.accuracy)}",
-                )
-            )
-        if self.start is not None:
-            out.append(("params", f"{self.start.num_params:,}"))
-            out.append(("device", self.start.device))
-        return out
-
-    def verdict_html(self) -> str:
-        """The final word on learning: did the model beat the chance level, and by how much."""
-        if self.verdict is None:
-            return ""
-        v = self.verdict
-        mark = "✓" if v.beat else "✗"
-        return (
-            f'<div class="verdict" id="train-verdict" data-beat="{"yes" if v.beat else "no"}">'
-            f"{mark} {html.escape(v.text)}</div>"
-        )
-
-    def status_html(self) -> str:
-        """The status line (badge, headline, progress bar, numbers, verdict, notes) as HTML."""
-        badge = {"preparing": "starting", "training": "training"}.get(self.state, self.state)
-        chips = "".join(
-            f'<span class="chip"><b>{html.escape(k)}</b> {html.escape(v)}</span>' for k, v in self.chips()
-        )
-        notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
-        bar = ""
-        if self.state in ("training", "stopping", "done", "stopped") and self.steps:
-            bar = f'<div class="bar"><div style="width:{100 * self.progress():.1f}%"></div></div>'
-        return (
-            f'<div class="ts" data-state="{self.state}">'
-            f'<div class="head"><span class="badge">{html.escape(badge)}</span>'
-            f'<span class="msg">{html.escape(self.headline())}</span></div>'
-            f'<div class="sub">{html.escape(self._title())}</div>'
-            f"{bar}"
-            + (f'<div class="chips">{chips}</div>' if chips else "")
-            + self.verdict_html()
-            + (f'<ul class="notes">{notes}</ul>' if notes else "")
-            + "</div>"
-        )
-
-    def outputs(self, final: bool = False) -> tuple[Any, ...]:
-        """(status, curves, samples, metrics, checkpoint file) for the page; unchanged parts are ``gr.update()``
-        except in the ``final`` update, which carries every value (what an API client receives)."""
-        every = final or not self.shown
-        self.shown = True
-        figure = (
-            _plot(curves_figure(self.steps, self.evals, chance=self.chance))
-            if (self.steps or self.evals or every)
-            else gr.update()
-        )
-        if self.samples is not None and (self.samples_changed or every):
-            image: Any = samples_image(self.samples)
-            self.samples_changed = False
-        else:
-            image = None if every else gr.update()
-        if self.done is not None:
-            rows: Any = metrics_rows(self.done.metrics)
-        else:
-            rows = [] if every else gr.update()
-        ckpt: Any = self.checkpoint if (every or self.checkpoint) else gr.update()
-        return self.status_html(), figure, image, rows, ckpt
-
-
-def idle_status(settings: TrainSettings | None = None) -> str:
-    """The status line before any run: what Start will do."""
-    s = settings or TrainSettings()
-    return (
-        '<div class="ts" data-state="idle"><div class="head"><span class="badge">ready</span>'
-        f'<span class="msg">Press Start: the demo trains {html.escape(s.model_label)} on {html.escape(s.dataset)} '
-        f"for {html.escape(s.budget_text)}.</span></div>"
-        '<div class="sub">Curves appear after a few steps, held-out points during the run with the chance level '
-        "drawn in, and sample boxes tighten as it learns; Stop ends the run early and keeps its checkpoint. "
-        "Add designs under “race against” to race them on the same data, seed and budget.</div></div>"
-    )
 
 
 # --------------------------------------------------------------------------- the runs
