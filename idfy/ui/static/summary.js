@@ -48,6 +48,7 @@ if (!window.idfyFixListener) {
 watch('value', () => requestAnimationFrame(mark));
 requestAnimationFrame(mark);
 // The strip's height positions the sticky controls column and sizes the diagram below it.
+const stripBlock = element.closest('#design-summary') || element;
 new ResizeObserver(() => {
-  document.documentElement.style.setProperty('--idfy-strip-h', Math.ceil(element.getBoundingClientRect().height) + 'px');
-}).observe(element);
+  document.documentElement.style.setProperty('--idfy-strip-h', Math.ceil(stripBlock.getBoundingClientRect().height) + 'px');
+}).observe(stripBlock);
