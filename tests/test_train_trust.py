@@ -348,3 +348,17 @@ def test_a_folder_named_last_pt_is_no_checkpoint_to_resume(run_dir, data64) -> N
         fail.message
         == f"{last} is a folder, not a checkpoint file: nothing to resume; start the run without --resume"
     )
+
+
+def test_an_unreadable_input_file_is_named_as_read_not_written(tmp_path, monkeypatch) -> None:
+    import idfy.train as train_module
+
+    def unreadable(tc):
+        raise PermissionError(errno.EACCES, "Permission denied", "/data/boxes.csv")
+
+    monkeypatch.setattr(train_module, "_make_data", unreadable)
+    fail = _failure(list(train(idfy.load_preset("tiny"), _tc(), out_dir=tmp_path)))
+    assert fail.message == (
+        "permission denied reading /data/boxes.csv (no checkpoint written yet); make that file readable and "
+        "start the run again"
+    )
