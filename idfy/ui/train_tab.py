@@ -39,7 +39,7 @@ from idfy.chance import chance_level
 from idfy.config import ConfigError, ModelConfig
 from idfy.data import describe_datasets
 from idfy.events import Done, Failed
-from idfy.presets import list_presets, load_preset
+from idfy.presets import list_presets, preset_config
 from idfy.train_config import TrainConfig
 from idfy.ui.jobs import REGISTRY, JobError, JobRegistry
 from idfy.ui.race_view import RaceView
@@ -176,7 +176,7 @@ def resolve_design(model: str, config_yaml: str | None) -> ModelConfig:
         return ModelConfig.from_yaml(config_yaml or "")
     if model not in list_presets():
         raise ConfigError(f"model: unknown preset {model!r}; choose one of {', '.join(list_presets())}")
-    return load_preset(model)
+    return preset_config(model)  # a name only: this value comes from the browser
 
 
 def _resolve(ref: str, config_yaml: str | None, saved: dict[str, str] | None) -> ModelConfig:
