@@ -387,6 +387,23 @@ def test_images_per_s_is_smoothed() -> None:
     assert 100 < float(shown.replace(",", "")) < 1000 and shown != "1,000"  # not the last window's jump
 
 
+def test_race_from_the_compare_selection() -> None:
+    """ "Race these in Train": the first design is the model, the others race against it; saved designs come along."""
+    model, race_with, saved, tabs = train_tab._from_compare(
+        ["small", "saved: wide", "tiny", "small"], {"wide": "x"}
+    )
+    assert model["value"] == "small" and race_with["value"] == ["saved: wide", "tiny"]
+    assert "saved: wide" in model["choices"] and saved == {"wide": "x"} and tabs.selected == "train"
+    settings = dataclasses.replace(TINY, model="tiny", race=("saved: wide",))
+    with pytest.raises(ConfigError, match="no saved design called 'wide'"):
+        train_tab.make_race(settings, None, {})
+    wide = load_preset("tiny").replace(name="wide").to_yaml()
+    entrants, tc = train_tab.make_race(settings, None, {"wide": wide})
+    assert [e.name for e in entrants] == ["tiny", "wide"] and tc.max_steps == 25
+    with pytest.raises(ValueError, match="race against"):
+        train_tab.make_race(TINY)
+
+
 def test_race_samples_side_by_side() -> None:
     img = sample_pictures.race_samples_image(
         ["tiny", "a very long design name indeed"], [_samples(3, True), None]

@@ -18,6 +18,7 @@ from idfy.chance import Chance
 from idfy.events import Done, Eval, Failed, Samples, Start, Step
 from idfy.race import Lap, RaceDone, RaceStart
 from idfy.ui.formatting import fmt_pct, subplot_title
+from idfy.ui.jobs import ordinal
 from idfy.ui.sample_pictures import race_samples_image
 
 __all__ = ["COLORS", "RaceView", "chance_traces", "race_curves_figure"]
@@ -218,7 +219,10 @@ class RaceView:
     def headline(self) -> str:
         n = len(self.names)
         if self.state == "waiting":
-            return f"waiting: place {self.position} in line — {self.running} training(s) running, {self.limit} at a time"
+            return (
+                f"waiting: {ordinal(self.position)} in line — {self.running} training(s) running, "
+                f"{self.limit} at a time on this server"
+            )
         if self.state == "preparing":
             return f"preparing the data and {n} designs …"
         if self.state == "racing":
