@@ -309,10 +309,12 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--models", nargs="+", default=IDFY_MODELS + TIMM_MODELS, help="presets and timm names")
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    p.add_argument("--budget", type=float, default=120.0, help="seconds per run (default 120)")
+    p.add_argument("--budget", type=float, default=None, help="seconds per run (default 120; --quick: 4)")
     p.add_argument("--points", type=int, default=8, help="in-run held-out points: k / points of the budget")
-    p.add_argument("--marks", nargs="+", type=float, default=[15, 30, 60, 120], help="seconds in the table")
-    p.add_argument("--demo-budget", type=float, default=60.0, help="the demo's own runs (0: skip)")
+    p.add_argument("--marks", nargs="+", type=float, default=None, help="seconds in the table (15 30 60 120)")
+    p.add_argument(
+        "--demo-budget", type=float, default=None, help="the demo's own runs (default 60; 0: skip)"
+    )
     p.add_argument("--overhead-steps", type=int, default=60, help="engine vs bare loop steps (0: skip)")
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
     p.add_argument("--quick", action="store_true", help="smoke run: shapes at 32 px, 4 s runs, one seed")
@@ -328,10 +330,15 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     base = TrainConfig()
+    budget, demo_budget, marks = (
+        (4.0, 3.0, [1.0, 2.0, 4.0]) if args.quick else (120.0, 60.0, [15, 30, 60, 120])
+    )
+    args.budget = args.budget if args.budget is not None else budget
+    args.demo_budget = args.demo_budget if args.demo_budget is not None else demo_budget
+    args.marks = args.marks or marks
     if args.quick:
         base = base.replace(data="shapes", size=32, n_train=256, n_test=64, eval_subset=32, batch_size=32)
-        args.budget, args.demo_budget, args.seeds = 4.0, 3.0, args.seeds[:1]
-        args.marks = [1, 2, 4] if args.marks == [15, 30, 60, 120] else args.marks
+        args.seeds = args.seeds[:1]
         args.overhead_steps = min(args.overhead_steps, 20)
     base = base.replace(
         eval_points=args.points, checkpoint_every=0, sample_every=0, eval_every=0, log_every=10

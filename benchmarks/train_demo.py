@@ -93,6 +93,7 @@ def train_row(preset: str, data_name: str, size: int, data: tuple[Any, Any], bud
         size=size,
         time_budget_s=budget,
         eval_every=0,
+        eval_points=0,  # one held-out evaluation, at the end
         sample_every=0,
         checkpoint_every=0,
         log_every=20,

@@ -7,7 +7,7 @@
 
 The loop follows airbench / nanoGPT habits: the whole dataset lives on the device as one uint8 tensor,
 batches are cut and augmented by tensor ops (:func:`idfy.data.iterate_batches`), losses are summed on the
-device and read back only every ``log_every`` steps (the only host sync), bf16 autocast and channels_last on
+device and read back only every ``log_every`` steps (the only host sync), channels_last, bf16 autocast on
 CUDA. Under ``torchrun`` it trains with DistributedDataParallel (see :mod:`idfy.distributed`).
 
 The model config is adapted to the data: ``task``, ``num_classes``, ``input.size`` and ``input.channels``
@@ -213,7 +213,7 @@ class _Run:
         elif cuda:
             torch.backends.cudnn.benchmark = True
         self.amp = tc.amp and cuda
-        self.channels_last = tc.channels_last and cuda
+        self.channels_last = tc.channels_last  # on CPUs too: 20-30 % faster steps there (oneDNN)
         _seed_everything(tc.seed)
 
         notes: list[str] = []

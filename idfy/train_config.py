@@ -30,7 +30,7 @@ class TrainConfig:
     of the run, data preparation and evaluations included; the final evaluation follows it), ``max_steps``; at least one is needed. Runs bounded by steps/epochs only are reproducible
     with ``deterministic=True`` (the learning rate of a time-budgeted run depends on the clock).
     ``warmup``: steps of linear warm-up (``cosine`` / ``constant``). ``batch_size`` is the global batch
-    (split across processes under torchrun). ``amp`` (bf16 autocast) and ``channels_last`` apply on CUDA only.
+    (split across processes under torchrun). ``amp`` (bf16 autocast) applies on CUDA only, ``channels_last`` everywhere.
     ``augment``: random horizontal flips; ``translate``: random shifts of up to this fraction of the side;
     ``erase``: probability of random erasing per image (0 turns each off).
     ``eval_every`` / ``sample_every`` / ``checkpoint_every`` / ``log_every`` count steps (0 = never).
@@ -51,7 +51,7 @@ class TrainConfig:
     n_test: int | None = None
     batch_size: int = 64
     optimizer: Literal["adamw", "sgd"] = "adamw"
-    lr: float = 2e-3
+    lr: float = 5e-3
     weight_decay: float = 0.05
     momentum: float = 0.9
     schedule: Literal["cosine", "onecycle", "constant"] = "cosine"

@@ -1,0 +1,42 @@
+"""benchmarks/time_to_accuracy.py: the smoke run writes its JSON / markdown / plot with a curve per model."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_torch_thread")]
+
+
+def _load() -> object:
+    spec = importlib.util.spec_from_file_location(
+        "time_to_accuracy", ROOT / "benchmarks" / "time_to_accuracy.py"
+    )
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["time_to_accuracy"] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_quick_run_writes_curves_and_verdicts(tmp_path: Path) -> None:
+    tta = _load()
+    argv = ["--quick", "--models", "demo", "mobilenetv3_small_100", "--budget", "6", "--points", "3",
+            "--marks", "2", "4", "6", "--overhead-steps", "10", "--threads", "1", "--out", str(tmp_path)]  # fmt: skip
+    assert tta.main(argv) == 0
+    res = json.loads((tmp_path / "time_to_accuracy.json").read_text())
+    assert [r["model"] for r in res["rows"]] == ["demo", "mobilenetv3_small_100"]
+    for row in res["rows"]:
+        assert row["curve"] and row["curve"][-1]["n"] == 64  # the final point is the full (quick) test split
+        assert row["curve"][-1]["nominal_s"] == 6
+    assert res["demo_runs"] and res["demo_runs"][0]["model"] == "demo"
+    assert "demo_goal_met" in res["verdicts"] and "overhead" in res
+    md = (tmp_path / "time_to_accuracy.md").read_text()
+    assert "| **demo** |" in md and "mobilenetv3_small_100" in md
+    assert (tmp_path / "time_to_accuracy.png").stat().st_size > 1000
