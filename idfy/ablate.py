@@ -19,10 +19,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from idfy._dataclass_io import short_repr
 from idfy.config import ConfigError, ModelConfig
+from idfy.config_io import load_yaml
 
 __all__ = [
     "MACROS",
@@ -116,7 +115,7 @@ def parse_vary(spec: str) -> tuple[str, list[Any]]:
     parts = [v.strip() for v in values.split(",") if v.strip()]
     if not key.strip() or not parts:
         raise ConfigError(f"--vary {spec!r}: needs a key and at least one value")
-    return key.strip(), [yaml.safe_load(v) if key.strip() not in MACROS else v for v in parts]
+    return key.strip(), [load_yaml(v) if key.strip() not in MACROS else v for v in parts]
 
 
 def apply_variant(base: ModelConfig, key: str, value: Any) -> ModelConfig:

@@ -41,6 +41,8 @@ from pathlib import Path
 
 import torch
 
+from idfy.config_io import load_yaml
+
 from .base import ImageSet, convert_channels, resize_images, stable_holdout
 from .images import IMAGE_EXTENSIONS, ImageError, decode_image
 from .orientation import orient_box, stored_size
@@ -317,11 +319,9 @@ def _yolo_names(root: Path, notes: list[str]) -> list[str] | None:
 
 
 def _yaml_names(path: Path, notes: list[str]) -> list[str] | None:
-    import yaml  # lazily: only YOLO needs it
-
     try:
-        data = yaml.safe_load(_read_text(path))
-    except (yaml.YAMLError, ValueError) as exc:
+        data = load_yaml(_read_text(path))  # the config boundary's limits: size, depth, no aliases
+    except ValueError as exc:  # ConfigError is a ValueError
         problem = " ".join(str(exc).split())[:100]
         notes.append(f"{path.name} could not be read ({problem}); class names are the numeric ids")
         return None
