@@ -165,12 +165,29 @@ def foreign_image(image: Tensor, dataset: str | None, size: int) -> str | None:
 def at_chance(metrics: dict[str, Any] | None, dataset: str | None, size: int) -> str | None:
     """A one-line warning when the held-out ``metrics`` stored with a checkpoint do not beat the chance level of
     its ``dataset`` (a built-in one), else None."""
-    if not metrics or not dataset:
+    clean = _clean_metrics(metrics)
+    if not clean or not dataset:
         return None
     profile = data_profile(str(dataset), int(size))
     if profile is None:
         return None
-    v = verdict(metrics, profile.chance)
+    v = verdict(clean, profile.chance)
     if v is None or v.beat:
         return None
     return f"this checkpoint is at chance level: {v.text}; its answers are guesses — train longer or pick another"
+
+
+def _clean_metrics(metrics: Any) -> dict[str, float]:
+    """The fractions and the image count of stored metrics, when they are numbers in range (a checkpoint may come
+    from anywhere); anything else counts as no metrics."""
+    if not isinstance(metrics, dict):
+        return {}
+    out: dict[str, float] = {}
+    for key in ("accuracy", "loc_accuracy"):
+        value = metrics.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1:
+            out[key] = float(value)
+    n = metrics.get("n")
+    if isinstance(n, int) and not isinstance(n, bool) and 0 < n <= 10**9:
+        out["n"] = n
+    return out if "n" in out else {}

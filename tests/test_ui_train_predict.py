@@ -498,6 +498,13 @@ def test_provenance_checks() -> None:
         at_chance({}, "shapes", 32) is None
         and at_chance({"n": 5, "accuracy": 0.1}, "my/data.csv", 32) is None
     )
+    for hostile in (
+        {"n": "500", "accuracy": 0.1},
+        {"n": 500, "accuracy": "x"},
+        {"n": 500, "loc_accuracy": 7.0},
+        [],
+    ):
+        assert at_chance(hostile, "shapes", 32) is None  # metrics that are not numbers in range are ignored
 
 
 def test_predict_with_an_uploaded_checkpoint(checkpoint: str, tmp_path: Path) -> None:
