@@ -5,6 +5,7 @@ open right, names, deltas and reset, the diagram inspector, words, keyboard; scr
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -286,3 +287,4 @@ def test_screenshots_of_every_tab_at_both_widths(page: Any, app_url: str) -> Non
             )
             page.locator(f"#tab-{name.lower()}").wait_for(state="visible")
             page.screenshot(path=str(SHOTS / f"{name.lower()}_{size['width']}.png"))
+    shutil.copy(SHOTS / "design_1440.png", SHOTS / "design.png")  # the README's picture

@@ -16,6 +16,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("app")]
 AXE = Path(__file__).resolve().parent / ".axe" / "node_modules" / "axe-core" / "axe.min.js"
 TABS = ("Design", "Compare", "Train", "Predict", "Evidence")
 
+#: True once ``selector`` exists and neither it nor an ancestor is faded (Gradio fades a block while it updates).
+OPAQUE = """(s) => { let e = document.querySelector(s); if (!e) return false;
+  for (; e; e = e.parentElement) if (getComputedStyle(e).opacity !== '1') return false; return true; }"""
+
 #: Runs axe on the visible page; returns the serious and critical violations with a few offending nodes.
 RUN_AXE = """async () => {
   const r = await axe.run(document, {resultTypes: ['violations']});
@@ -39,6 +43,10 @@ def test_no_serious_or_critical_violations_on_any_tab(page: Any, app_url: str) -
             continue
         tab.click()
         page.locator(f"#tab-{name.lower()}").wait_for(state="visible")
+        if name == "Compare":  # let the comparison finish (a pending block is drawn faded)
+            page.wait_for_selector("#compare-diagrams svg", timeout=60_000)
+            page.wait_for_function(OPAQUE, arg="#compare-stages table", timeout=60_000)
+        page.wait_for_function("() => !document.querySelector('.pending')", timeout=60_000)
         violations = page.evaluate(RUN_AXE)
         if violations:
             found[name] = violations

@@ -69,6 +69,13 @@ def theme() -> gr.themes.Base:
         form_gap_width="0px",
         block_padding="8px 10px",
         layout_gap="10px",
+        # WCAG AA contrast (4.5:1) for white text on indigo and for the grey helper texts (axe-core)
+        button_primary_background_fill="*primary_600",
+        button_primary_background_fill_hover="*primary_700",
+        checkbox_label_background_fill_selected="*primary_600",
+        block_info_text_color="*neutral_600",
+        body_text_color_subdued="*neutral_600",
+        input_placeholder_color="*neutral_500",
     )
 
 

@@ -463,7 +463,8 @@ def diagram_grid_html(items: Sequence[tuple[str, str | bytes, str]]) -> str:
         cols.append(
             f'<div class="idfy-grid-cell"><div class="idfy-grid-title">{html.escape(title)}{tools}</div>'
             f'<div class="idfy-grid-note">{html.escape(note)}</div>'
-            f'<div class="idfy-grid-svg">{_inline_svg(svg)}</div></div>'
+            f'<div class="idfy-grid-svg" tabindex="0" aria-label="diagram of {html.escape(title)}">'
+            f"{_inline_svg(svg)}</div></div>"
         )
     n = max(1, len(items))
     return f'<div class="idfy-grid" style="--cols:{n if n <= 2 else 2}">{"".join(cols)}</div>'

@@ -35,6 +35,11 @@
   };
   document.addEventListener('DOMContentLoaded', () => setTimeout(titles, 1500));
   window.addEventListener('load', () => setTimeout(titles, 3000));
+  // Gradio's empty placeholders carry an aria-label on a plain <div> (not allowed without a role).
+  new MutationObserver(() => {
+    document.querySelectorAll('.empty[aria-label]:not([role]), .unpadded_box[aria-label]:not([role])')
+      .forEach((e) => e.setAttribute('role', 'img'));
+  }).observe(document.documentElement, {subtree: true, childList: true});
   // Tabs: arrow keys, Home and End move between tabs (WAI-ARIA tabs pattern).
   document.addEventListener('keydown', (e) => {
     const tab = e.target.closest && e.target.closest('[role="tab"]');
