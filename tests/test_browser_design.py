@@ -286,5 +286,8 @@ def test_screenshots_of_every_tab_at_both_widths(page: Any, app_url: str) -> Non
                 arg=name,
             )
             page.locator(f"#tab-{name.lower()}").wait_for(state="visible")
+            if name == "Compare":  # the comparison runs when the tab opens
+                page.wait_for_selector("#compare-diagrams svg", timeout=60_000)
+            page.wait_for_function("() => !document.querySelector('.pending')", timeout=60_000)
             page.screenshot(path=str(SHOTS / f"{name.lower()}_{size['width']}.png"))
     shutil.copy(SHOTS / "design_1440.png", SHOTS / "design.png")  # the README's picture
