@@ -47,6 +47,9 @@ def test_no_serious_or_critical_violations_on_any_tab(page: Any, app_url: str) -
             page.wait_for_selector("#compare-diagrams svg", timeout=60_000)
             page.wait_for_function(OPAQUE, arg="#compare-stages table", timeout=60_000)
         page.wait_for_function("() => !document.querySelector('.pending')", timeout=60_000)
+        page.wait_for_function(  # the page script gives Gradio's empty placeholders a role (debounced)
+            "() => !document.querySelector('.empty[aria-label]:not([role]), .unpadded_box[aria-label]:not([role])')"
+        )
         violations = page.evaluate(RUN_AXE)
         if violations:
             found[name] = violations

@@ -36,9 +36,15 @@
   document.addEventListener('DOMContentLoaded', () => setTimeout(titles, 1500));
   window.addEventListener('load', () => setTimeout(titles, 3000));
   // Gradio's empty placeholders carry an aria-label on a plain <div> (not allowed without a role).
+  // Checked at most once per second (a design update inserts hundreds of SVG nodes).
+  let roleTimer = null;
   new MutationObserver(() => {
-    document.querySelectorAll('.empty[aria-label]:not([role]), .unpadded_box[aria-label]:not([role])')
-      .forEach((e) => e.setAttribute('role', 'img'));
+    if (roleTimer) return;
+    roleTimer = setTimeout(() => {
+      roleTimer = null;
+      document.querySelectorAll('.empty[aria-label]:not([role]), .unpadded_box[aria-label]:not([role])')
+        .forEach((e) => e.setAttribute('role', 'img'));
+    }, 1000);
   }).observe(document.documentElement, {subtree: true, childList: true});
   // Tabs: arrow keys, Home and End move between tabs (WAI-ARIA tabs pattern).
   document.addEventListener('keydown', (e) => {
