@@ -20,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from idfy.checkpoint import load_checkpoint, model_config_of
+    from idfy.checkpoint import load_checkpoint, load_model_weights, model_config_of
     from idfy.export import export_onnx, export_safetensors
     from idfy.model import build_model
 
@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     ckpt = load_checkpoint(args.checkpoint, map_location="cpu")
     cfg = model_config_of(ckpt)
     model = build_model(cfg)
-    model.load_state_dict(ckpt["model"])
+    load_model_weights(model, ckpt)  # one-line CheckpointError when the weights do not fit the design
     model.eval()
     code = 0
     if args.safetensors:

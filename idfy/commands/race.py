@@ -78,7 +78,7 @@ def _say(stream: TextIO, text: str) -> None:
 def run(args: argparse.Namespace, stream: TextIO | None = None) -> int:
     import sys
 
-    from idfy.commands.train import _install_sigint
+    from idfy.commands.train import install_sigint
     from idfy.events import Done, Eval, Failed, Start
     from idfy.presets import load_preset
     from idfy.progress import format_metrics
@@ -95,7 +95,7 @@ def run(args: argparse.Namespace, stream: TextIO | None = None) -> int:
     entrants = [Entrant(n, c) for n, c in zip(names, configs)]
     out = Path(args.out) if args.out else Path("runs") / f"race-{time.strftime('%Y%m%d-%H%M%S')}"
     stop = threading.Event()
-    restore = _install_sigint(stop)
+    restore = install_sigint(stop)
     width = max(len(n) for n in names)
     code = 0
     try:

@@ -95,8 +95,7 @@ def _train_config(args: argparse.Namespace) -> Any:
 
 def model_config(args: argparse.Namespace) -> ModelConfig:
     """The design from --config / --preset plus every --set KEY=VALUE."""
-    import yaml
-
+    from idfy.config_io import load_yaml
     from idfy.presets import load_config_file, load_preset
     from idfy.train_config import DEFAULT_PRESET
 
@@ -105,7 +104,7 @@ def model_config(args: argparse.Namespace) -> ModelConfig:
         key, sep, value = item.partition("=")
         if not sep:
             raise ValueError(f"--set {item!r}: expected KEY=VALUE, e.g. --set stages.0.inject=false")
-        cfg = cfg.set(key.strip(), yaml.safe_load(value))
+        cfg = cfg.set(key.strip(), load_yaml(value))
     return cfg
 
 
@@ -127,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
     main_rank = int(os.environ.get("RANK", "0")) == 0
     show = ConsoleProgress(bar=False if args.no_bar else None) if main_rank else None
     stop = threading.Event()
-    restore = _install_sigint(stop)
+    restore = install_sigint(stop)
     code, step = 1, 0
     t0, speeds = time.perf_counter(), []
     try:
@@ -195,7 +194,7 @@ def _write_summary(out: Path, done: Any, speeds: list[float], wall_s: float) -> 
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
 
 
-def _install_sigint(stop: threading.Event) -> Any:
+def install_sigint(stop: threading.Event) -> Any:
     """First Ctrl-C sets ``stop`` (a clean finish); a second raises KeyboardInterrupt. Returns an undo."""
     if threading.current_thread() is not threading.main_thread():
         return lambda: None

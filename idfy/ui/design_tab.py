@@ -41,6 +41,7 @@ from typing import Any
 import gradio as gr
 from gradio.components.plot import PlotData
 
+from idfy._dataclass_io import short_repr
 from idfy.config import ConfigError, ModelConfig
 from idfy.presets import list_presets, load_config_file, load_preset, preset_config, resolve_config
 from idfy.ui import formatting as fmt
@@ -98,7 +99,9 @@ def diagram_svg(cfg: ModelConfig, detail: str = "stages", against: ModelConfig |
     from idfy.diagram import diagram, diagram_diff, render
 
     if detail not in DIAGRAM_DETAILS:
-        raise ConfigError(f"diagram detail must be one of {', '.join(DIAGRAM_DETAILS)} (got {detail!r})")
+        raise ConfigError(
+            f"diagram detail must be one of {', '.join(DIAGRAM_DETAILS)} (got {short_repr(detail)})"
+        )
     if against is not None:
         return render(diagram_diff(against, cfg, detail=detail), fmt="svg").decode()
     return render(diagram(cfg, detail=detail, report=_analyze(cfg)), fmt="svg").decode()

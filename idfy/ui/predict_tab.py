@@ -495,7 +495,7 @@ def build(config_state: gr.State) -> None:
             )
             gr.HTML(
                 "<div style='font-size:13px;font-weight:600;color:#475569;margin:2px 2px -4px'>"
-                "or pick an example <span style='font-weight:400;color:#94a3b8'>(green box: its truth)</span></div>",
+                "or pick an example <span style='font-weight:400;color:#475569'>(green box: its truth)</span></div>",
                 js_on_load=None,
             )
             gallery = gr.Gallery(
@@ -554,7 +554,7 @@ def build(config_state: gr.State) -> None:
                 as_json = gr.JSON(label="prediction", elem_id="predict-json")
     gr.HTML(
         "<div style='font-size:13px;font-weight:600;color:#475569;margin:4px 2px -4px'>what each stage sees "
-        "<span style='font-weight:400;color:#94a3b8'>— the image re-injected there (S1), the mean of its feature "
+        "<span style='font-weight:400;color:#475569'>— the image re-injected there (S1), the mean of its feature "
         "maps and its four strongest channels (each on its own colour scale)</span></div>",
         js_on_load=None,
         head=_HEAD,
