@@ -141,7 +141,7 @@ def _load(path: str, _mtime_ns: int, _size: int) -> Loaded:
     ckpt = load_checkpoint(path, map_location="cpu")  # weights_only=True
     cfg = model_config_of(ckpt)
     check_memory(cfg)  # a crafted config must not make the server build an enormous model
-    predictor = Predictor.from_checkpoint(path)
+    predictor = Predictor.from_loaded(ckpt)  # the file is read and verified once
     stored = ckpt.get("metrics") if isinstance(ckpt.get("metrics"), dict) else {}
     info = {
         "model": cfg.name,
