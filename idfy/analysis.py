@@ -241,18 +241,18 @@ def _top_parts(cfg: ModelConfig) -> list[str]:
 
 
 def _estimate_params(cfg: ModelConfig) -> int:
-    """A rough parameter count from the config alone (decides where the counting model is built)."""
+    """A rough parameter count from the stage plan alone (decides where the counting model is built)."""
     k2 = cfg.block.kernel**2
-    total, cin = 0, cfg.input.channels
+    total = 0
     if cfg.stem is not None:
-        total += cin * cfg.stem.width * cfg.stem.kernel**2
-        cin = cfg.stem.width
-    for st in cfg.stages:
+        total += cfg.input.channels * cfg.stem.width * cfg.stem.kernel**2
+    plan = cfg.plan()
+    for st, sp in zip(cfg.stages, plan.stages):
         g = st.conv.eff_groups
-        total += cin * st.width * k2 // g + (2 * st.depth - 1) * st.width * st.width * k2 // g
-        total += (cin + 2 * st.width) * st.width  # shortcut, fusion / injection projections (rough)
-        cin = st.out_channels()
-    c, h, w = cfg.head_in_shape()
+        total += sum((b.in_chs + b.out_chs) * b.out_chs * k2 // g for b in sp.blocks)
+        # shortcut, fusion / injection projections (rough)
+        total += (sp.in_shape[0] + 2 * st.width) * st.width
+    c, h, w = plan.head_in_shape
     feats = c * h * w if cfg.head.kind == "flatten" else c
     for width in (*cfg.head.widths, cfg.num_outputs):
         total += feats * width

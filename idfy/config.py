@@ -30,6 +30,7 @@ import yaml
 
 from idfy._dataclass_io import ConfigError, from_plain, short_repr, to_plain
 from idfy.config_io import check_plain, decode_token, encode_token, load_yaml
+from idfy.plan import ModelPlan, model_plan
 
 __all__ = [
     "BLOCK_ORDERS",
@@ -289,48 +290,25 @@ class ModelConfig:
         """Head outputs: 4 box values + C logits (localize) or C logits (classify)."""
         return self.num_classes + (4 if self.task == "localize" else 0)
 
+    def plan(self) -> ModelPlan:
+        """The stage plan (:func:`idfy.plan.model_plan`): every shape and downsampling point, computed once."""
+        return model_plan(self)
+
     def stem_shape(self) -> tuple[int, int, int] | None:
         """(C, H, W) after the stem (and its injection), or ``None`` without a stem."""
-        if self.stem is None:
-            return None
-        h, w = (
-            _conv_out(s, self.stem.kernel, self.stem.stride, self.stem.conv.eff_dilation)
-            for s in self.input.size
-        )
-        c = self.stem.width + (self.input.channels if self.inject.stem and not self.inject.project else 0)
-        return c, h, w
+        return self.plan().stem_shape
 
     def stage_shapes(self) -> list[tuple[int, int, int]]:
         """(C, H, W) at the output of every stage, computed analytically (no module is built)."""
-        stem = self.stem_shape()
-        _, h, w = stem if stem else (self.input.channels, *self.input.size)
-        shapes = []
-        for st in self.stages:
-            if st.stride == 2:
-                if st.down == "conv":
-                    h, w = (_conv_out(s, self.block.kernel, 2, st.conv.eff_dilation) for s in (h, w))
-                else:
-                    h, w = h // 2, w // 2
-            shapes.append((st.out_channels(), h, w))
-        return shapes
+        return [s.out_shape for s in self.plan().stages]
 
     def head_in_shape(self) -> tuple[int, int, int]:
         """(C, H, W) entering the head (after the optional head injection)."""
-        c, h, w = self.stage_shapes()[-1]
-        if self.inject.head and not self.inject.project:
-            c += self.input.channels
-        return c, h, w
+        return self.plan().head_in_shape
 
     def stage_in_channels(self, index: int) -> int:
         """Channels entering stage ``index``'s first block (after its injection)."""
-        if index == 0:
-            stem = self.stem_shape()
-            c = stem[0] if stem else self.input.channels
-        else:
-            c = self.stages[index - 1].out_channels()
-        if self.stages[index].inject and not self.inject.project:
-            c += self.input.channels
-        return c
+        return self.plan().stages[index].block_in_shape[0]
 
     # ----------------------------------------------------------------- editing
     def replace(self, **changes: Any) -> ModelConfig:
@@ -401,11 +379,6 @@ class ModelConfig:
 
 
 # --------------------------------------------------------------------------- helpers
-def _conv_out(size: int, kernel: int, stride: int, dilation: int) -> int:
-    pad = dilation * (kernel - 1) // 2
-    return (size + 2 * pad - dilation * (kernel - 1) - 1) // stride + 1
-
-
 def _key(key: str) -> str:
     """A dotted option name as written, or a short escaped excerpt when it is long or unprintable."""
     return key if len(key) <= 80 and key.isprintable() else short_repr(key)
@@ -518,8 +491,7 @@ def _validate(cfg: ModelConfig) -> None:
         if st.stride not in (1, 2):
             raise ConfigError(f"stem.stride={st.stride}: must be 1 or 2")
         _check_conv("stem", st.conv, inp.channels, st.width)
-    stem = cfg.stem_shape()
-    h, w = (stem[1], stem[2]) if stem else inp.size
+    plan = cfg.plan()
     for i, st in enumerate(cfg.stages):
         where = f"stage {i + 1}"
         if not 1 <= st.width <= 4096:
@@ -530,16 +502,12 @@ def _validate(cfg: ModelConfig) -> None:
             raise ConfigError(f"{where}: stride={st.stride} must be 1 or 2")
         _check_conv(f"{where} block 1", st.conv, cfg.stage_in_channels(i), st.width)
         _check_conv(f"{where} blocks", st.conv, st.width, st.width)
-        if st.stride == 2:
-            if min(h, w) < 2:
-                raise ConfigError(
-                    f"{where}: stride 2 would shrink the {h}×{w} map below 1×1; use stride 1 here, "
-                    "fewer stages or a larger input.size"
-                )
-            if st.down == "conv":
-                h, w = (_conv_out(s, cfg.block.kernel, 2, st.conv.eff_dilation) for s in (h, w))
-            else:
-                h, w = h // 2, w // 2
+        _, h, w = plan.stages[i].in_shape
+        if st.stride == 2 and min(h, w) < 2:
+            raise ConfigError(
+                f"{where}: stride 2 would shrink the {h}×{w} map below 1×1; use stride 1 here, "
+                "fewer stages or a larger input.size"
+            )
         g = st.gaussian
         if g.enabled:
             if not 1 <= len(g.sigmas) <= 6:

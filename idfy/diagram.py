@@ -154,6 +154,7 @@ class _Builder:
         self.cfg, self.r, self.detail = cfg, report, detail
         self.g = _Graph()
         self.order = parse_order(cfg.block.order)
+        self.plan = cfg.plan()
 
     # -- helpers
     def image_edge(self, dst: str, shape: tuple[int, ...] | None) -> None:
@@ -237,8 +238,7 @@ class _Builder:
         cluster = f"cluster_stage_{i}"
         # named as the page and the per-stage table name it: stage 1 is the first stage (module stages.0)
         self.g.clusters[cluster] = (f"stage {i + 1} · {_shape(row.out_shape)} · {rf}", [])
-        pool = sc.stride == 2 and sc.down != "conv"
-        if pool:
+        if self.plan.stages[i].pool:
             nid = self.g.add(
                 _Node(_nid(f"{name}.down"), f"{sc.down} 2×2", "pool", [_POOL_NOTE[sc.down]]), cluster
             )
@@ -259,7 +259,7 @@ class _Builder:
         sc = self.cfg.stages[i]
         name = f"stages.{i}.blocks"
         spec = [f"{_conv_text(sc.conv, self.cfg.block.kernel)} → {sc.width}", f"order {self.cfg.block.order}"]
-        if sc.stride == 2 and sc.down == "conv":
+        if self.plan.stages[i].strided_conv:
             spec.append("↓2: stride-2 first conv + 1×1 s2 shortcut")
         title = f"{sc.depth} × residual block" if sc.depth > 1 else "residual block"
         nid = self.g.add(_Node(_nid(name), title, sc.conv.kind, spec, _cost(self.r, name)), cluster)
@@ -269,7 +269,7 @@ class _Builder:
     def block(self, i: int, j: int, cluster: str, prev: str, prev_shape: str) -> tuple[str, str]:
         sc = self.cfg.stages[i]
         name = f"stages.{i}.blocks.{j}"
-        stride = 2 if (j == 0 and sc.stride == 2 and sc.down == "conv") else 1
+        stride = self.plan.stages[i].blocks[j].stride
         split = self.order.index("add")
         if self.detail == "layers":
             end, end_shape = self.chain_leaves(f"{name}.branch", cluster, prev, prev_shape, sc.conv.kind)

@@ -56,7 +56,7 @@ class Stem(nn.Module):
         self.norm = norm_layer(st.width)
         self.act = act_layer()
         self.inject = (
-            _make_injection(cfg, st.width, norm_layer, act_layer, resize=st.stride > 1)
+            _make_injection(cfg, st.width, norm_layer, act_layer, resize=cfg.plan().stem_reduction > 1)
             if cfg.inject.stem
             else None
         )
@@ -69,45 +69,36 @@ class Stem(nn.Module):
 class Stage(nn.Module):
     """(B, in_chs, H, W) -> (B, out_chs, H/stride, W/stride).
 
-    Order: ``down`` (pool, when stride 2 and not a strided conv), ``inject`` (S1b), ``blocks``, ``fusion`` (S2).
-    ``in_reduction``: the input image's size over the stage input's (1 when nothing downsampled yet).
+    Order: ``down`` (pool), ``inject`` (S1b), ``blocks``, ``fusion`` (S2). Where the stage downsamples (the
+    pool or the first block's strided conv) and every channel count come from the stage plan
+    (:func:`idfy.plan.model_plan`).
     """
 
-    def __init__(
-        self,
-        cfg: ModelConfig,
-        index: int,
-        in_chs: int,
-        norm_layer: NormFactory,
-        act_layer: ActFactory,
-        in_reduction: int = 1,
-    ) -> None:
+    def __init__(self, cfg: ModelConfig, index: int, norm_layer: NormFactory, act_layer: ActFactory) -> None:
         super().__init__()
         sc: StageConfig = cfg.stages[index]
-        pool = sc.stride == 2 and sc.down != "conv"
+        sp = cfg.plan().stages[index]
         self.down: nn.Module = (
-            (nn.AvgPool2d(2, 2) if sc.down == "avgpool" else nn.MaxPool2d(2, 2)) if pool else nn.Identity()
+            (nn.AvgPool2d(2, 2) if sc.down == "avgpool" else nn.MaxPool2d(2, 2)) if sp.pool else nn.Identity()
         )
-        resize = in_reduction * (2 if pool else 1) > 1
         self.inject = (
-            _make_injection(cfg, in_chs, norm_layer, act_layer, resize=resize) if sc.inject else None
+            _make_injection(cfg, sp.in_shape[0], norm_layer, act_layer, resize=sp.inject_reduction > 1)
+            if sc.inject
+            else None
         )
-        chs = self.inject.out_chs if self.inject is not None else in_chs
-        blocks = []
-        for j in range(sc.depth):
-            blocks.append(
-                ResidualBlock(
-                    in_chs=chs,
-                    out_chs=sc.width,
-                    stride=2 if (j == 0 and sc.stride == 2 and not pool) else 1,
-                    order=cfg.block.order,
-                    conv=sc.conv,
-                    kernel_size=cfg.block.kernel,
-                    norm_layer=norm_layer,
-                    act_layer=act_layer,
-                )
+        blocks = [
+            ResidualBlock(
+                in_chs=bp.in_chs,
+                out_chs=bp.out_chs,
+                stride=bp.stride,
+                order=cfg.block.order,
+                conv=sc.conv,
+                kernel_size=cfg.block.kernel,
+                norm_layer=norm_layer,
+                act_layer=act_layer,
             )
-            chs = sc.width
+            for bp in sp.blocks
+        ]
         self.blocks = nn.Sequential(*blocks)
         self.fusion: SubstreamFusion | None = None
         if sc.has_substreams:
@@ -207,20 +198,14 @@ class IdfyNet(nn.Module):
         act_layer = get_act_layer(cfg.block.act)
         self.register_buffer("input_scale", torch.tensor(float(cfg.input.scale)), persistent=False)
         self.stem = Stem(cfg, norm_layer, act_layer) if cfg.stem is not None else None
-        chs = cfg.stem_shape()[0] if cfg.stem is not None else cfg.input.channels
-        stages = []
-        feature_info: list[dict[str, Any]] = []
-        reduction = cfg.stem.stride if cfg.stem is not None else 1
-        for i, sc in enumerate(cfg.stages):
-            stage = Stage(cfg, i, chs, norm_layer, act_layer, in_reduction=reduction)
-            stages.append(stage)
-            chs = stage.out_chs
-            reduction *= sc.stride
-            feature_info.append({"num_chs": chs, "reduction": reduction, "module": f"stages.{i}"})
-        self.stages = nn.ModuleList(stages)
-        self.feature_info = feature_info
+        plan = cfg.plan()
+        self.stages = nn.ModuleList(Stage(cfg, i, norm_layer, act_layer) for i in range(len(cfg.stages)))
+        self.feature_info: list[dict[str, Any]] = [
+            {"num_chs": sp.out_shape[0], "reduction": sp.reduction, "module": sp.name} for sp in plan.stages
+        ]
+        chs = plan.stages[-1].out_shape[0]
         self.head_inject = (
-            _make_injection(cfg, chs, norm_layer, act_layer, resize=reduction > 1)
+            _make_injection(cfg, chs, norm_layer, act_layer, resize=plan.reduction > 1)
             if cfg.inject.head
             else None
         )
@@ -447,8 +432,8 @@ def _first_convs(cfg: ModelConfig) -> str | tuple[str, ...]:
     sc = cfg.stages[0]
     k = parse_order(cfg.block.order).index("conv")
     branch = f"stages.0.blocks.0.branch.{k}" + (ghost if sc.conv.kind == "ghost" else "")
-    strided = sc.stride == 2 and sc.down == "conv"
-    if strided or cfg.stage_in_channels(0) != sc.width:
+    first = cfg.plan().stages[0].blocks[0]
+    if first.stride != 1 or first.in_chs != first.out_chs:
         return (branch, "stages.0.blocks.0.shortcut.0")
     return branch
 

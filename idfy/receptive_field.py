@@ -20,6 +20,7 @@ import math
 from dataclasses import dataclass
 
 from idfy.config import ConvSpec, ModelConfig
+from idfy.plan import LayerStep
 
 __all__ = ["FieldStep", "receptive_fields"]
 
@@ -42,29 +43,33 @@ class FieldStep:
         out = self.conv(kernel, stride, d)
         return out.conv(3) if spec.kind == "ghost" else out
 
+    def step(self, layer: LayerStep) -> FieldStep:
+        """The field after one planned layer (a ghost module adds its cheap depthwise 3×3)."""
+        out = self.conv(layer.kernel, layer.stride, layer.dilation)
+        return out.conv(3) if layer.op == "ghost" else out
+
 
 def receptive_fields(cfg: ModelConfig) -> dict[str, FieldStep]:
-    """Field after each part: keys ``stem`` (if any), ``stages.{i}``, ``head_inject`` (if any), ``head``."""
+    """Field after each part: keys ``stem`` (if any), ``stages.{i}``, ``head_inject`` (if any), ``head``.
+
+    The layers and their kernel / stride / dilation come from the stage plan (:func:`idfy.plan.model_plan`)."""
     out: dict[str, FieldStep] = {}
     f = FieldStep(1, 1)
+    plan = cfg.plan()
     if cfg.stem is not None:
-        f = f.conv_spec(cfg.stem.conv, cfg.stem.kernel, cfg.stem.stride)
+        for step in plan.stem_layers:
+            f = f.step(step)
         out["stem"] = f
-    k = cfg.block.kernel
-    for i, st in enumerate(cfg.stages):
-        pool = st.stride == 2 and st.down != "conv"
-        if pool:
-            f = f.conv(2, 2)
-        for j in range(st.depth):
-            first_stride = 2 if (j == 0 and st.stride == 2 and not pool) else 1
-            f = f.conv_spec(st.conv, k, first_stride).conv_spec(st.conv, k, 1)
+    for st, sp in zip(cfg.stages, plan.stages):
+        for step in sp.layers:
+            f = f.step(step)
         if st.gaussian.enabled:
             radius = max(max(1, math.ceil(3.0 * s)) for s in st.gaussian.sigmas)
             g = f.conv(2 * radius + 1)
             f = FieldStep(max(f.rf, g.rf), f.jump, f.global_)
         if st.dense.kind != "none":
             f = FieldStep(f.rf, f.jump, True)
-        out[f"stages.{i}"] = f
+        out[sp.name] = f
     if cfg.inject.head:
         out["head_inject"] = f
     out["head"] = FieldStep(f.rf, f.jump, True)

@@ -7,7 +7,7 @@ Two ways to check, both against one cap (the smaller of 4 GiB and a quarter of t
   ``meta`` device (large models are even *built* there), so it is safe for any valid config and the Design tab
   checks its report before showing it or timing the model.
 * :func:`check_memory` needs no report: parameters are counted exactly by building the model on the ``meta``
-  device (no storage is allocated) and activations are estimated from :meth:`ModelConfig.stage_shapes`;
+  device (no storage is allocated) and activations are estimated from the stage plan (:func:`idfy.plan.model_plan`);
   for callers that are about to build a real model (latency, training).
 """
 
@@ -67,12 +67,14 @@ def estimate_memory(cfg: ModelConfig) -> MemoryEstimate:
 
     with torch.device("meta"):
         params = sum(p.numel() for p in build_model(cfg).parameters())
-    c, h, w = cfg.input.channels, *cfg.input.size
+    plan = cfg.plan()
+    c, h, w = plan.input_shape
     floats = 3 * c * h * w  # the image, its scaled copy and the resized copies for injection
-    stem = cfg.stem_shape()
-    if stem is not None:
-        floats += 4 * stem[0] * stem[1] * stem[2]
-    for st, (sc, sh, sw) in zip(cfg.stages, cfg.stage_shapes()):
+    if plan.stem_shape is not None:
+        sc, sh, sw = plan.stem_shape
+        floats += 4 * sc * sh * sw
+    for st, sp in zip(cfg.stages, plan.stages):
+        sc, sh, sw = sp.out_shape
         per_map = max(sc, st.width) * sh * sw
         floats += per_map * (_TENSORS_PER_BLOCK * st.depth + (6 if st.has_substreams else 2))
     return MemoryEstimate(params=params, weight_bytes=4 * params, activation_bytes_per_image=4 * floats)
