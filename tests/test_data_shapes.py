@@ -117,3 +117,12 @@ def test_generates_a_large_batch() -> None:
     # generation speed is measured by benchmarks/data_speed.py, not asserted here
     ds = make_dataset("shapes", n=1500, size=64)
     assert len(ds) == 1500 and ds.images.shape == (1500, 3, 64, 64)
+
+
+def test_clutter_is_optional_and_checked() -> None:
+    plain = render_shapes(16, size=32, seed=3)
+    busy = render_shapes(16, size=32, seed=3, clutter=1.0)
+    assert torch.equal(plain[1], busy[1]) and torch.equal(plain[2], busy[2])  # same objects, same boxes
+    assert not torch.equal(plain[0], busy[0])  # fragments drawn around them
+    with pytest.raises(ValueError, match="clutter"):
+        render_shapes(4, size=32, clutter=1.5)
