@@ -40,6 +40,7 @@ from torch import nn
 from idfy.config import ConfigError, ModelConfig
 from idfy.model import build_model
 from idfy.receptive_field import receptive_fields
+from idfy.substreams import SLOTS
 from idfy.tracing import ModuleStat, Trace, trace_model
 
 __all__ = [
@@ -58,8 +59,9 @@ __all__ = [
     "resolve_device",
 ]
 
-#: Parameter / MAC paths (``Report.params_by_path`` keys).
-PATHS = ("main", "gaussian", "dense", "injection", "head")
+#: Parameter / MAC paths (``Report.params_by_path`` keys): every sub-stream slot of :mod:`idfy.substreams`
+#: is one path (all dense kinds count under ``dense``).
+PATHS = ("main", *SLOTS, "injection", "head")
 
 CONVENTIONS: dict[str, str] = {
     "macs": "MACs: multiply-accumulates of convolutions, linear layers and matrix products; one fused "
@@ -225,7 +227,7 @@ def path_of(name: str) -> str:
         return "injection"
     if "streams" in parts:
         i = parts.index("streams")
-        if i + 1 < len(parts) and parts[i + 1] in ("gaussian", "dense"):
+        if i + 1 < len(parts) and parts[i + 1] in SLOTS:
             return parts[i + 1]
     if parts[0] == "head":
         return "head"

@@ -20,6 +20,7 @@ raises :class:`ConfigError` with a message a person can act on.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import hashlib
 import json
 import math
@@ -31,6 +32,7 @@ import yaml
 from idfy._dataclass_io import ConfigError, from_plain, short_repr, to_plain
 from idfy.config_io import check_plain, decode_token, encode_token, load_yaml
 from idfy.plan import ModelPlan, model_plan
+from idfy.substreams import DenseKind, dense_kind, dense_kind_names
 
 __all__ = [
     "BLOCK_ORDERS",
@@ -176,11 +178,12 @@ class GaussianConfig:
 
 @dataclass(frozen=True)
 class DenseConfig:
-    """S2b / S4 dense sub-stream: ``gc`` = GCNet global context (attention pooling by matrix multiplication),
-    ``fc`` = global-average squeeze through FC layers; broadcast back to H×W. ``reduction``: bottleneck ratio.
+    """S2b / S4 dense sub-stream. ``kind``: ``none`` or a registered kind (:mod:`idfy.substreams`): ``gc`` =
+    GCNet global context (attention pooling by matrix multiplication), ``fc`` = global-average squeeze through
+    FC layers, ``nonlocal`` = embedded-Gaussian non-local block. ``reduction``: bottleneck ratio.
     ``width``: output channels; ``None`` means half the stage width."""
 
-    kind: Literal["none", "gc", "fc"] = "none"
+    kind: str = "none"
     reduction: int = 4
     width: int | None = None
 
@@ -451,6 +454,19 @@ def _check_conv(where: str, spec: ConvSpec, cin: int, cout: int) -> None:
             )
 
 
+def _dense_kind(where: str, name: str) -> DenseKind:
+    """The registered dense kind ``name``, or a ``ConfigError`` naming the choices (with a close match)."""
+    try:
+        return dense_kind(name)
+    except KeyError:
+        names = dense_kind_names()
+        close = difflib.get_close_matches(name, names, n=1) if len(name) <= 64 else []
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ConfigError(
+            f"{where}: dense.kind {short_repr(name)} is not one of {', '.join(map(repr, names))}{hint}"
+        ) from None
+
+
 def _divisors(n: int) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0][:8]
 
@@ -523,10 +539,14 @@ def _validate(cfg: ModelConfig) -> None:
             if st.gaussian_width() < 1:
                 raise ConfigError(f"{where}: gaussian.width must be at least 1")
         if st.dense.kind != "none":
+            kind = _dense_kind(where, st.dense.kind)
             if not 1 <= st.dense.reduction <= 64:
                 raise ConfigError(f"{where}: dense.reduction={st.dense.reduction} must be between 1 and 64")
             if st.dense_width() < 1:
                 raise ConfigError(f"{where}: dense.width must be at least 1")
+            if kind.check is not None:
+                _, h, w = plan.stages[i].out_shape
+                kind.check(where, (st.width, h, w), st.dense.reduction, st.dense_width())
     if len(cfg.head.widths) > 12:  # the length first: a long list is never listed in a message (fuzz-7)
         raise ConfigError(f"head.widths: {len(cfg.head.widths):,} layers; at most 12")
     if any(not 1 <= x <= 65536 for x in cfg.head.widths):

@@ -32,12 +32,13 @@ import graphviz
 
 from idfy.analysis import Report, analyze, human_count
 from idfy.config import ConvSpec, ModelConfig, StageConfig, parse_order
+from idfy.substreams import dense_kind
 
 __all__ = ["DETAILS", "config_diff", "diagram", "diagram_diff", "render"]
 
 DETAILS = ("stages", "blocks", "layers")
 
-#: fill colour per node kind (and the legend's wording).
+#: fill colour per node kind (and the legend's wording); dense sub-stream kinds bring their own (``_style``).
 KINDS: dict[str, tuple[str, str]] = {
     "image": ("#fde2c0", "input image (S1 source)"),
     "stem": ("#cfd8e8", "stem conv"),
@@ -49,13 +50,22 @@ KINDS: dict[str, tuple[str, str]] = {
     "pool": ("#e6e6e6", "downsampling"),
     "inject": ("#ffd9a8", "image CAT (S1e)"),
     "gaussian": ("#d4ecc8", "Gaussian sub-stream (S2a)"),
-    "dense": ("#e4d4f4", "dense sub-stream (S2b)"),
     "fusion": ("#fff7a8", "CAT fusion (S3)"),
     "add": ("#ffffff", "residual add"),
     "layer": ("#f4f4f4", "layer"),
     "head": ("#f6c9c9", "head"),
     "output": ("#ffffff", "output"),
 }
+
+
+def _style(kind: str) -> tuple[str, str]:
+    """(fill colour, legend words) of a node kind; ``dense:NAME`` kinds come from :mod:`idfy.substreams`."""
+    if kind.startswith("dense:"):
+        dk = dense_kind(kind.split(":", 1)[1])
+        return dk.colour, dk.legend
+    return KINDS[kind]
+
+
 _POOL_NOTE = {"avgpool": "stride 2 (↓2, S5)", "maxpool": "stride 2 (↓2)"}
 _ORANGE = "#e07a10"
 _CHANGED = "#d62728"
@@ -336,11 +346,13 @@ class _Builder:
             inputs.append((nid, _out(self.r, mod), "stream"))
         if sc.dense.kind != "none":
             d = sc.dense
-            what = "GCNet global context" if d.kind == "gc" else "FC squeeze"
-            spec = [f"{what} r{d.reduction}", f"→ {sc.dense_width()} ch, broadcast H×W"]
+            kind = dense_kind(d.kind)
+            tail = "broadcast H×W" if kind.global_ else "H×W"
+            spec = [f"{kind.title} r{d.reduction}", f"→ {sc.dense_width()} ch, {tail}"]
             mod = f"{base}.streams.dense"
+            node_kind = f"dense:{d.kind}"
             nid = self.g.add(
-                _Node(_nid(f"stages.{i}.dense"), "dense stream", "dense", spec, _cost(self.r, mod)), cluster
+                _Node(_nid(f"stages.{i}.dense"), "dense stream", node_kind, spec, _cost(self.r, mod)), cluster
             )
             self.g.edge(prev, nid, prev_shape, "stream")
             inputs.append((nid, _out(self.r, mod), "stream"))
@@ -427,7 +439,7 @@ def _legend(dot: graphviz.Digraph, kinds: list[str], extra: list[tuple[str, str]
     edge / outline keys given as (colour, text)."""
     cells = []
     for k in kinds:
-        fill, text = KINDS[k]
+        fill, text = _style(k)
         cells.append(
             f'<td bgcolor="{fill}" border="1" width="18" style="rounded"> </td>'
             f'<td align="left"><font point-size="9">{html.escape(text)}</font></td>'
@@ -471,7 +483,7 @@ def _to_dot(
     placed = {n for _, ids in g.clusters.values() for n in ids}
 
     def emit(target: graphviz.Digraph, node: _Node) -> None:
-        attrs = {"fillcolor": KINDS[node.kind][0], "shape": node.shape}
+        attrs = {"fillcolor": _style(node.kind)[0], "shape": node.shape}
         if node.kind == "add":
             attrs.update(width="0.3", height="0.3", margin="0.02")
         if node.id in outline:

@@ -26,10 +26,8 @@ from torch import Tensor, nn
 from idfy.config import ModelConfig, StageConfig, parse_order
 from idfy.layers import (
     Conv1x1Head,
-    FCContext,
     FlattenHead,
     GaussianStream,
-    GlobalContext,
     ImageInjection,
     ResidualBlock,
     SubstreamFusion,
@@ -38,6 +36,7 @@ from idfy.layers import (
     make_conv,
 )
 from idfy.layers.factory import ActFactory, NormFactory
+from idfy.substreams import dense_kind
 
 __all__ = ["IdfyNet", "Stage", "Stem", "build_model"]
 
@@ -117,8 +116,7 @@ class Stage(nn.Module):
                 )
                 widths.append(sc.gaussian_width())
             if sc.dense.kind != "none":
-                dense_cls = GlobalContext if sc.dense.kind == "gc" else FCContext
-                streams["dense"] = dense_cls(
+                streams["dense"] = dense_kind(sc.dense.kind).build(
                     in_chs=sc.width,
                     out_chs=sc.dense_width(),
                     reduction=sc.dense.reduction,

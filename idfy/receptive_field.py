@@ -9,8 +9,9 @@ is the longest path; the 1×1 shortcut is shorter), a ghost module's cheap depth
 and the Gaussian sub-stream (separable kernel of radius ``ceil(3σ)``, a parallel branch: the stage keeps the
 larger field). Paths from the re-injected image (a resize) are shorter and ignored.
 
-``global_`` becomes true from the first operation that mixes every position — a dense sub-stream (GCNet
-attention pooling or FC squeeze) — and always at the head (global pooling or flatten + FC): from there every
+``global_`` becomes true from the first operation that mixes every position — a dense sub-stream whose kind
+says so (``DenseKind.global_`` in :mod:`idfy.substreams`: GCNet attention pooling, FC squeeze, non-local
+attention) — and always at the head (global pooling or flatten + FC): from there every
 output sees the whole image, whatever ``rf`` says. ``rf`` is not clipped to the image size.
 """
 
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 
 from idfy.config import ConvSpec, ModelConfig
 from idfy.plan import LayerStep
+from idfy.substreams import dense_kind
 
 __all__ = ["FieldStep", "receptive_fields"]
 
@@ -67,7 +69,7 @@ def receptive_fields(cfg: ModelConfig) -> dict[str, FieldStep]:
             radius = max(max(1, math.ceil(3.0 * s)) for s in st.gaussian.sigmas)
             g = f.conv(2 * radius + 1)
             f = FieldStep(max(f.rf, g.rf), f.jump, f.global_)
-        if st.dense.kind != "none":
+        if st.dense.kind != "none" and dense_kind(st.dense.kind).global_:
             f = FieldStep(f.rf, f.jump, True)
         out[sp.name] = f
     if cfg.inject.head:

@@ -165,3 +165,16 @@ def test_preset_file_path_and_size_cap(tmp_path) -> None:
     big.write_text("#" * (300 * 1024))
     with pytest.raises(ConfigError, match="larger than"):
         idfy.load_preset(big)
+
+
+def test_dense_kind_is_one_of_the_registered_kinds() -> None:
+    from idfy.substreams import dense_kind_names
+
+    assert ModelConfig().set("stages.0.dense.kind", "fc").stages[0].dense.kind == "fc"
+    with pytest.raises(
+        ConfigError, match=r"stage 1: dense.kind 'gcc' is not one of 'none', 'gc'.*did you mean 'gc'"
+    ):
+        ModelConfig().set("stages.0.dense.kind", "gcc")
+    with pytest.raises(ConfigError, match="expected a string"):
+        ModelConfig().set("stages.0.dense.kind", 3)
+    assert {"none", "gc", "fc"} <= set(dense_kind_names())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 from torch import nn
@@ -254,3 +256,17 @@ def test_factories() -> None:
 def test_blocks_reject_unknown_keywords() -> None:
     with pytest.raises(TypeError):
         ResidualBlock(in_chs=4, out_chs=4, strid=2)  # type: ignore[call-arg]
+
+
+def test_every_registered_dense_kind_builds_a_stream_of_its_width() -> None:
+    from idfy.substreams import dense_kind, dense_kind_names, dense_kinds, register_dense_kind
+
+    assert dense_kind_names()[:3] == ("none", "gc", "fc")  # the order the dropdown shows
+    for kind in dense_kinds():
+        stream = kind.build(in_chs=8, out_chs=3, reduction=2, act_layer=nn.ReLU)
+        assert _grads_reach_every_parameter(stream, torch.randn(2, 8, 5, 6)).shape == (2, 3, 5, 6), kind.name
+    assert dense_kind("gc").build is GlobalContext and dense_kind("fc").build is FCContext
+    with pytest.raises(KeyError):
+        dense_kind("none")
+    with pytest.raises(ValueError, match="already registered"):
+        register_dense_kind(dataclasses.replace(dense_kind("gc"), build=FCContext))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from idfy.layers.factory import ActFactory
+from idfy.substreams import DenseKind, register_dense_kind
 
 __all__ = ["FCContext"]
 
@@ -23,3 +24,14 @@ class FCContext(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         z = self.fc2(self.act(self.fc1(x.mean(dim=(2, 3)))))
         return z[:, :, None, None].expand(-1, -1, x.shape[2], x.shape[3])
+
+
+register_dense_kind(
+    DenseKind(
+        name="fc",
+        build=FCContext,
+        title="FC squeeze",
+        position=20,
+        summary="squeeze to a vector, FC layers, broadcast back (S4)",
+    )
+)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from idfy.layers.factory import ActFactory
+from idfy.substreams import DenseKind, register_dense_kind
 
 __all__ = ["GlobalContext"]
 
@@ -33,3 +34,14 @@ class GlobalContext(nn.Module):
         weights = self.score(x).flatten(2).softmax(dim=-1)  # (B, 1, HW)
         context = (x.flatten(2) @ weights.transpose(1, 2)).unsqueeze(-1)  # (B, C, 1, 1)
         return self.transform(context).expand(-1, -1, x.shape[2], x.shape[3])
+
+
+register_dense_kind(
+    DenseKind(
+        name="gc",
+        build=GlobalContext,
+        title="GCNet global context",
+        position=10,
+        summary="GCNet global context: attention pooling by matrix multiplication (Cao et al. 2019, S4)",
+    )
+)

@@ -19,6 +19,7 @@ from typing import Any
 
 from idfy._dataclass_io import to_plain
 from idfy.config import BLOCK_ORDERS, ConfigError, ModelConfig, StageConfig, StemConfig, parse_order
+from idfy.substreams import dense_kind_names
 
 __all__ = [
     "CONV_KINDS",
@@ -73,7 +74,7 @@ def _stage_specs(i: int) -> list[ControlSpec]:
         ControlSpec(p + "gaussian.sigmas", "σ list", "text", group=g),
         ControlSpec(p + "gaussian.learnable", "learnable σ", "check", group=g),
         ControlSpec(p + "gaussian.dog", "DoG", "check", group=g),
-        ControlSpec(p + "dense.kind", "dense", "drop", ("none", "gc", "fc"), group=g),
+        ControlSpec(p + "dense.kind", "dense", "drop", dense_kind_names(), group=g),
         ControlSpec(p + "dense.reduction", "reduction", "int", minimum=1, maximum=64, group=g),
         ControlSpec(p + "fuse_project", "1×1 fuse", "check", group=g),
     ]

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from idfy.config import ConfigError, ModelConfig
+from idfy.substreams import dense_kind
 
 __all__ = [
     "MemoryEstimate",
@@ -60,7 +61,8 @@ def memory_cap_bytes() -> int:
 
 @functools.lru_cache(maxsize=256)
 def estimate_memory(cfg: ModelConfig) -> MemoryEstimate:
-    """Exact parameter count (meta-device build) and an activation estimate for one image."""
+    """Exact parameter count (meta-device build) and an activation estimate for one image (a dense sub-stream
+    kind adds what it keeps beyond its layers' outputs, e.g. a non-local attention matrix)."""
     import torch
 
     from idfy.model import build_model
@@ -77,6 +79,8 @@ def estimate_memory(cfg: ModelConfig) -> MemoryEstimate:
         sc, sh, sw = sp.out_shape
         per_map = max(sc, st.width) * sh * sw
         floats += per_map * (_TENSORS_PER_BLOCK * st.depth + (6 if st.has_substreams else 2))
+        if st.dense.kind != "none" and (extra := dense_kind(st.dense.kind).act_floats) is not None:
+            floats += extra((st.width, sh, sw), st.dense.reduction, st.dense_width())
     return MemoryEstimate(params=params, weight_bytes=4 * params, activation_bytes_per_image=4 * floats)
 
 
