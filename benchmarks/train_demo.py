@@ -131,8 +131,8 @@ WINDOW = 10  # steps per timing window: the engine's progress-event interval in 
 
 
 def bare_loop(cfg: Any, feed_channels: int, data: Any, tc: Any, warm: int, steps: int) -> list[float]:
-    """images/s of each ``WINDOW``-step window of a plain loop: same model, optimizer, loss, clipping and
-    batches as the engine, one host sync (``loss.item()``) per window like the engine's progress event."""
+    """images/s of each ``WINDOW``-step window of a plain loop: same model (channels_last), optimizer, loss,
+    clipping and batches as the engine, one host sync (``loss.item()``) per window like the engine's progress event."""
     import torch
 
     from idfy.data import iterate_batches
@@ -141,7 +141,7 @@ def bare_loop(cfg: Any, feed_channels: int, data: Any, tc: Any, warm: int, steps
     from idfy.optim import build_optimizer
 
     torch.manual_seed(tc.seed)
-    model = build_model(cfg)
+    model = build_model(cfg).to(memory_format=torch.channels_last)  # as the engine does (tc.channels_last)
     opt = build_optimizer(model, tc.optimizer, tc.lr, tc.weight_decay, tc.momentum)
     gen = torch.Generator().manual_seed(tc.seed)
     size = tuple(cfg.input.size)
@@ -157,6 +157,7 @@ def bare_loop(cfg: Any, feed_channels: int, data: Any, tc: Any, warm: int, steps
     t0 = time.perf_counter()
     for i in range(1, warm + steps + 1):
         x, y, b = next(it)
+        x = x.contiguous(memory_format=torch.channels_last)
         loss = compute_loss(model(x).float(), y, b, cfg.task, tc.loss_weights).total
         opt.zero_grad(set_to_none=True)
         loss.backward()
