@@ -73,8 +73,8 @@ CONVENTIONS: dict[str, str] = {
     "shapes": "shapes are (C, H, W) without the batch dimension.",
     "receptive_field": "rf / jump: theoretical receptive field and stride of the main conv path in input "
     "pixels (dilation included; Gaussian sub-stream counted, image re-injection paths ignored; not clipped "
-    "to the image). rf_global: a global operation (GCNet attention, FC squeeze, global pooling or flatten+FC) "
-    "lets every output see the whole image.",
+    "to the image). rf_global: a global operation (a dense sub-stream: GCNet attention, FC squeeze or "
+    "non-local attention; global pooling or flatten+FC) lets every output see the whole image.",
     "activations": "act_bytes: bytes of the outputs of the leaf modules (conv, norm, act, pool, ...) at batch 1 "
     "in fp32; concatenations, residual sums and matrix products inside non-leaf modules are not included.",
     "memory": "memory (bytes, fp32): weights = parameters + buffers; grads = trainable parameters; optimizer = "

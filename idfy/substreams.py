@@ -73,7 +73,7 @@ class DenseKind:
 
 
 _KINDS: dict[str, DenseKind] = {}
-_lock = threading.Lock()
+_lock = threading.RLock()
 _loaded = False
 
 

@@ -1,4 +1,7 @@
-"""idfy's building blocks, one kind per file."""
+"""idfy's building blocks, one kind per file.
+
+A dense sub-stream kind registers itself with :mod:`idfy.substreams` at the end of its file
+(``global_context.py``, ``fc_context.py``, ``nonlocal_block.py``); the registry imports every module here."""
 
 from idfy.layers.conv_unit import make_conv
 from idfy.layers.factory import get_act_layer, get_norm_layer
