@@ -217,9 +217,9 @@ def unique_names(names: list[str]) -> list[str]:
 
 def load_data(tc: TrainConfig) -> tuple[Any, Any]:
     """``(train_set, test_set)`` exactly as :func:`idfy.train.train` builds them for ``tc``."""
-    from idfy.train import _make_data
+    from idfy.train import make_data
 
-    return _make_data(tc)
+    return make_data(tc)
 
 
 def _slug(name: str) -> str:

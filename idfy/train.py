@@ -45,6 +45,7 @@ from idfy.checkpoint import (
     write_error_text,
 )
 from idfy.config import ConfigError, ModelConfig
+from idfy.data.classes import align_classes
 from idfy.distributed import DistInfo, all_reduce_max, all_reduce_sum, cleanup, init_from_env, shard
 from idfy.events import Checkpoint, Done, Eval, Event, Failed, Samples, Start, Step
 from idfy.losses import compute_loss
@@ -66,6 +67,7 @@ __all__ = [
     "TrainConfig",
     "adapt_config",
     "evaluate",
+    "make_data",
     "resolve_device",
     "train",
 ]
@@ -217,7 +219,7 @@ class _Run:
         _seed_everything(tc.seed)
 
         notes: list[str] = []
-        train_set, test_set = self.data if self.data is not None else _make_data(tc)
+        train_set, test_set = self.data if self.data is not None else make_data(tc)
         if len(train_set) < tc.batch_size:
             notes.append(f"batch size lowered from {tc.batch_size} to the {len(train_set)} training images")
             self.tc = tc = tc.replace(batch_size=len(train_set))
@@ -246,6 +248,12 @@ class _Run:
                 notes.append("resuming with the checkpoint's model config (it differs from the one given)")
             cfg = stored
             self.feed_channels = int(ckpt.get("data_channels", cfg.input.channels))
+            if ckpt.get("classes"):  # labels must mean the classes the weights learnt: matched by name
+                train_set = align_classes(train_set, ckpt["classes"])
+                test_set = align_classes(test_set, ckpt["classes"])
+                self.classes = list(train_set.classes)
+        notes += train_set.report()  # how the data was read: notes, skipped items
+        notes += [line for line in test_set.report() if line not in notes]
         self.model_cfg = cfg
         self.size = tuple(cfg.input.size)
         self.train_set = train_set.to(self.device)
@@ -740,7 +748,8 @@ def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _make_data(tc: TrainConfig) -> tuple[Any, Any]:
+def make_data(tc: TrainConfig) -> tuple[Any, Any]:
+    """``(train_set, test_set)`` ImageSets for ``tc`` (its data, size, seed, sizes and data folder)."""
     from idfy.data import make_dataset
 
     kw = {"size": tc.size, "seed": tc.seed, "data_dir": tc.data_dir}

@@ -12,6 +12,7 @@ import torch
 import yaml
 
 from idfy.config import ConfigError, ModelConfig
+from idfy.config_io import load_yaml
 from idfy.losses import LossWeights
 from idfy.optim import SCHEDULES
 
@@ -146,7 +147,7 @@ class TrainConfig:
 
     @classmethod
     def from_yaml(cls, text: str) -> TrainConfig:
-        return cls.from_dict(yaml.safe_load(text) or {})
+        return cls.from_dict(load_yaml(text) or {})  # size, depth and alias limits checked first
 
 
 def eval_fractions(points: int) -> list[float]:

@@ -356,9 +356,48 @@ def test_an_unreadable_input_file_is_named_as_read_not_written(tmp_path, monkeyp
     def unreadable(tc):
         raise PermissionError(errno.EACCES, "Permission denied", "/data/boxes.csv")
 
-    monkeypatch.setattr(train_module, "_make_data", unreadable)
+    monkeypatch.setattr(train_module, "make_data", unreadable)
     fail = _failure(list(train(idfy.load_preset("tiny"), _tc(), out_dir=tmp_path)))
     assert fail.message == (
         "permission denied reading /data/boxes.csv (no checkpoint written yet); make that file readable and "
         "start the run again"
     )
+
+
+# --------------------------------------------------------------------------- classes on resume
+def _reordered(ds, classes: list[str]):
+    """``ds`` with its class list in the order ``classes``, labels re-indexed so every image keeps its class."""
+    from dataclasses import replace
+
+    lut = torch.tensor([classes.index(name) for name in ds.classes])
+    return replace(ds, classes=classes, labels=lut[ds.labels])
+
+
+@pytest.mark.timeout(300)
+def test_a_resume_matches_the_data_classes_to_the_checkpoint_by_name(run_dir, data64) -> None:
+    train_set, test_set = data64
+    flipped = list(reversed(train_set.classes))
+    data = (_reordered(train_set, flipped), _reordered(test_set, flipped))
+    tc = _tc(max_steps=8)
+    events = list(train(idfy.load_preset("tiny"), tc, out_dir=run_dir, resume=True, data=data))
+    assert isinstance(events[-1], Done), events[-1]
+    start = next(e for e in events if isinstance(e, Start))
+    assert start.classes == list(train_set.classes)  # the checkpoint's order, not the data's
+    assert any("name" in note for note in start.notes), start.notes
+
+
+@pytest.mark.timeout(300)
+def test_a_resume_on_data_with_other_class_names_is_refused_naming_both(run_dir, data64) -> None:
+    train_set, test_set = data64
+    renamed = [f"other{i}" for i in range(len(train_set.classes))]
+    data = (replace_classes(train_set, renamed), replace_classes(test_set, renamed))
+    fail = _failure(
+        list(train(idfy.load_preset("tiny"), _tc(max_steps=8), out_dir=run_dir, resume=True, data=data))
+    )
+    assert "other0" in fail.message and train_set.classes[0] in fail.message
+
+
+def replace_classes(ds, classes: list[str]):
+    from dataclasses import replace
+
+    return replace(ds, classes=classes)

@@ -12,7 +12,7 @@ from .shapes import make_shapes
 __all__ = ["describe_datasets", "list_datasets", "make_dataset"]
 
 _DESCRIPTIONS = {
-    "shapes": "procedural shapes on cluttered textured backgrounds, exact boxes, no download (3 channels)",
+    "shapes": "procedural shapes on textured backgrounds (distractor fragments on request), exact boxes, no download (3 channels)",
     "fashion-canvas": "a Fashion-MNIST item on a noisy canvas among fragments, exact boxes (1 channel)",
     "fashion-mnist": "plain Fashion-MNIST classification, official split (1 channel)",
 }
