@@ -24,13 +24,16 @@ import difflib
 import hashlib
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 
 from idfy._dataclass_io import ConfigError, from_plain, short_repr, to_plain
 from idfy.config_io import check_plain, decode_token, encode_token, load_yaml
+from idfy.conv_kinds import conv_kind, conv_kind_names
+from idfy.conv_kinds import uses as uses_field
 from idfy.plan import ModelPlan, model_plan
 from idfy.substreams import DenseKind, dense_kind, dense_kind_names
 
@@ -51,6 +54,8 @@ __all__ = [
     "StemConfig",
     "parse_order",
 ]
+
+T = TypeVar("T")
 
 #: Named residual-unit orders (He et al. 2016, "Identity Mappings in Deep Residual Networks", Fig. 4).
 #: Tokens before ``add`` form the residual branch; tokens after it act on the sum.
@@ -109,35 +114,33 @@ def parse_order(order: str) -> tuple[str, ...]:
 class ConvSpec:
     """How a 3×3 convolution is made (S4, S7).
 
-    ``kind``: ``regular`` (dense 3×3), ``dilated`` (atrous, rate ``dilation``), ``group`` (``groups`` groups),
-    ``sparse`` (group *and* dilated: the sparse early density of S1a) or ``ghost`` (GhostNet module: a primary
-    conv producing 1/``ghost_ratio`` of the channels plus cheap depthwise features).
-    ``dilation`` is used by ``dilated``/``sparse``/``ghost``; ``groups`` by ``group``/``sparse``/``ghost``.
+    ``kind``: a registered conv kind (:mod:`idfy.conv_kinds`): ``regular`` (dense 3×3), ``dilated`` (atrous,
+    rate ``dilation``), ``group`` (``groups`` groups), ``sparse`` (group *and* dilated: the sparse early density
+    of S1a) or ``ghost`` (GhostNet module: a primary conv producing 1/``ghost_ratio`` of the channels plus cheap
+    depthwise features). Each kind says which of ``dilation``, ``groups`` and ``ghost_ratio`` it uses.
     """
 
-    kind: Literal["regular", "dilated", "group", "sparse", "ghost"] = "regular"
+    kind: str = "regular"
     dilation: int = 1
     groups: int = 1
     ghost_ratio: int = 2
 
     @property
     def eff_dilation(self) -> int:
-        return self.dilation if self.kind in ("dilated", "sparse", "ghost") else 1
+        return self.dilation if uses_field(self.kind, "dilation") else 1
 
     @property
     def eff_groups(self) -> int:
-        return self.groups if self.kind in ("group", "sparse", "ghost") else 1
+        return self.groups if uses_field(self.kind, "groups") else 1
 
     def label(self) -> str:
-        """Short human label, e.g. ``group(4)`` or ``dilated(2)``."""
-        if self.kind == "regular":
-            return "regular"
+        """Short human label, e.g. ``group(g4)``, ``dilated(d2)`` or ``regular``."""
         parts = []
         if self.eff_groups > 1:
             parts.append(f"g{self.eff_groups}")
         if self.eff_dilation > 1:
             parts.append(f"d{self.eff_dilation}")
-        if self.kind == "ghost":
+        if uses_field(self.kind, "ghost_ratio"):
             parts.append(f"r{self.ghost_ratio}")
         return f"{self.kind}({','.join(parts)})" if parts else self.kind
 
@@ -422,30 +425,27 @@ def _index(text: str, n: int, key: str) -> int:
 
 
 def _check_conv(where: str, spec: ConvSpec, cin: int, cout: int) -> None:
+    kind = _registered(where, "conv.kind", spec.kind, conv_kind, conv_kind_names)
     if spec.dilation < 1 or spec.dilation > 16:
         raise ConfigError(f"{where}: dilation={spec.dilation} must be between 1 and 16")
     if spec.groups < 1:
         raise ConfigError(f"{where}: groups={spec.groups} must be at least 1")
-    if spec.kind in ("dilated", "sparse") and spec.dilation < 2:
+    if spec.dilation < kind.min_dilation:
         raise ConfigError(
-            f"{where}: a {spec.kind} conv needs dilation ≥ 2 (it is {spec.dilation}); or use kind: regular"
+            f"{where}: a {spec.kind} conv needs dilation ≥ {kind.min_dilation} (it is {spec.dilation}); "
+            "or use kind: regular"
         )
-    if spec.kind in ("group", "sparse") and spec.groups < 2:
+    if spec.groups < kind.min_groups:
         raise ConfigError(
-            f"{where}: a {spec.kind} conv needs groups ≥ 2 (it is {spec.groups}); or use kind: regular"
+            f"{where}: a {spec.kind} conv needs groups ≥ {kind.min_groups} (it is {spec.groups}); "
+            "or use kind: regular"
         )
     if spec.ghost_ratio < 2 or spec.ghost_ratio > 8:
         raise ConfigError(f"{where}: ghost_ratio={spec.ghost_ratio} must be between 2 and 8")
-    g = spec.eff_groups
-    if spec.kind == "ghost":
-        primary = math.ceil(cout / spec.ghost_ratio)
-        if cin % g or primary % g:
-            raise ConfigError(
-                f"{where}: groups={g} must divide both the {cin} input channels and the ghost module's "
-                f"{primary} primary channels (= ceil({cout}/{spec.ghost_ratio})); choose groups from "
-                f"{_divisors(math.gcd(cin, primary))}"
-            )
+    if kind.check is not None:
+        kind.check(where, spec, cin, cout)
         return
+    g = spec.eff_groups
     for label, c in (("input", cin), ("output", cout)):
         if c % g:
             raise ConfigError(
@@ -454,17 +454,22 @@ def _check_conv(where: str, spec: ConvSpec, cin: int, cout: int) -> None:
             )
 
 
-def _dense_kind(where: str, name: str) -> DenseKind:
-    """The registered dense kind ``name``, or a ``ConfigError`` naming the choices (with a close match)."""
+def _registered(where: str, key: str, name: str, lookup: Callable[[str], T], names: Callable[[], tuple]) -> T:
+    """``lookup(name)``, or a ``ConfigError`` naming the registered choices (with a close match)."""
     try:
-        return dense_kind(name)
+        return lookup(name)
     except KeyError:
-        names = dense_kind_names()
-        close = difflib.get_close_matches(name, names, n=1) if len(name) <= 64 else []
+        choices = names()
+        close = difflib.get_close_matches(name, choices, n=1) if len(name) <= 64 else []
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise ConfigError(
-            f"{where}: dense.kind {short_repr(name)} is not one of {', '.join(map(repr, names))}{hint}"
+            f"{where}: {key} {short_repr(name)} is not one of {', '.join(map(repr, choices))}{hint}"
         ) from None
+
+
+def _dense_kind(where: str, name: str) -> DenseKind:
+    """The registered dense kind ``name``, or a ``ConfigError`` naming the choices (with a close match)."""
+    return _registered(where, "dense.kind", name, dense_kind, dense_kind_names)
 
 
 def _divisors(n: int) -> list[int]:

@@ -32,21 +32,17 @@ import graphviz
 
 from idfy.analysis import Report, analyze, human_count
 from idfy.config import ConvSpec, ModelConfig, StageConfig, parse_order
+from idfy.conv_kinds import conv_kind, uses
 from idfy.substreams import dense_kind
 
 __all__ = ["DETAILS", "config_diff", "diagram", "diagram_diff", "render"]
 
 DETAILS = ("stages", "blocks", "layers")
 
-#: fill colour per node kind (and the legend's wording); dense sub-stream kinds bring their own (``_style``).
+#: fill colour per node kind (and the legend's wording); conv and dense sub-stream kinds bring their own (``_style``).
 KINDS: dict[str, tuple[str, str]] = {
     "image": ("#fde2c0", "input image (S1 source)"),
     "stem": ("#cfd8e8", "stem conv"),
-    "regular": ("#c9def5", "regular conv block"),
-    "dilated": ("#dcd0f0", "dilated conv block"),
-    "group": ("#c8e6e0", "group conv block"),
-    "sparse": ("#f3cfe0", "sparse (group+dilated) block"),
-    "ghost": ("#fff0b8", "ghost conv block"),
     "pool": ("#e6e6e6", "downsampling"),
     "inject": ("#ffd9a8", "image CAT (S1e)"),
     "gaussian": ("#d4ecc8", "Gaussian sub-stream (S2a)"),
@@ -63,7 +59,10 @@ def _style(kind: str) -> tuple[str, str]:
     if kind.startswith("dense:"):
         dk = dense_kind(kind.split(":", 1)[1])
         return dk.colour, dk.legend
-    return KINDS[kind]
+    if kind in KINDS:
+        return KINDS[kind]
+    ck = conv_kind(kind)
+    return ck.colour, ck.legend
 
 
 _POOL_NOTE = {"avgpool": "stride 2 (↓2, S5)", "maxpool": "stride 2 (↓2)"}
@@ -142,7 +141,7 @@ def _conv_text(spec: ConvSpec, kernel: int) -> str:
         bits.append(f"g{spec.eff_groups}")
     if spec.eff_dilation > 1 and kernel > 1:
         bits.append(f"d{spec.eff_dilation}")
-    if spec.kind == "ghost":
+    if uses(spec.kind, "ghost_ratio"):
         bits.append(f"ratio {spec.ghost_ratio}")
     return f"{spec.kind} conv " + " ".join(bits)
 

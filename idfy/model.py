@@ -24,6 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from idfy.config import ModelConfig, StageConfig, parse_order
+from idfy.conv_kinds import conv_kind
 from idfy.layers import (
     Conv1x1Head,
     FlattenHead,
@@ -424,12 +425,11 @@ def _take_indices(n: int, indices: int | list[int] | tuple[int, ...] | None) -> 
 
 def _first_convs(cfg: ModelConfig) -> str | tuple[str, ...]:
     """Names of the convolutions that read the image's channels (timm's ``first_conv``)."""
-    ghost = ".primary"
     if cfg.stem is not None:
-        return "stem.conv" + (ghost if cfg.stem.conv.kind == "ghost" else "")
+        return "stem.conv" + conv_kind(cfg.stem.conv.kind).input_conv
     sc = cfg.stages[0]
     k = parse_order(cfg.block.order).index("conv")
-    branch = f"stages.0.blocks.0.branch.{k}" + (ghost if sc.conv.kind == "ghost" else "")
+    branch = f"stages.0.blocks.0.branch.{k}" + conv_kind(sc.conv.kind).input_conv
     first = cfg.plan().stages[0].blocks[0]
     if first.stride != 1 or first.in_chs != first.out_chs:
         return (branch, "stages.0.blocks.0.shortcut.0")

@@ -20,6 +20,8 @@ import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from idfy.conv_kinds import conv_kind
+
 if TYPE_CHECKING:  # the config imports this module; the plan reads configs, it never builds them
     from idfy.config import ConvSpec, ModelConfig
 
@@ -39,9 +41,10 @@ class LayerStep:
     """One spatial operation of the main path.
 
     ``name``: the module it is (``stem.conv``, ``stages.1.down``, ``stages.1.blocks.0.branch.2``).
-    ``op``: ``conv``, ``ghost`` (a GhostModule: the ``kernel`` conv, then a cheap depthwise 3×3 at stride 1)
-    or ``pool`` (2×2). ``dilation`` is the one the module really uses (1 for 1×1 kernels).
-    ``out_shape``: (C, H, W) after it.
+    ``op``: ``conv`` or ``pool`` (2×2). ``dilation`` is the one the module really uses (1 for 1×1 kernels).
+    ``out_shape``: (C, H, W) after it. For a conv, ``kind`` is its conv kind, ``input_conv`` the suffix of the
+    submodule holding ``kernel``/``stride``/``dilation`` (``.primary`` for ghost) and ``then_kernel`` a
+    stride-1 conv that follows inside the module (ghost's cheap 3×3; 0 for none), from :mod:`idfy.conv_kinds`.
     """
 
     name: str
@@ -50,6 +53,9 @@ class LayerStep:
     stride: int
     dilation: int
     out_shape: Shape
+    kind: str = ""
+    input_conv: str = ""
+    then_kernel: int = 0
 
 
 @dataclass(frozen=True)
@@ -127,7 +133,11 @@ class ModelPlan:
 def _conv_step(name: str, spec: ConvSpec, chs: int, h: int, w: int, kernel: int, stride: int) -> LayerStep:
     d = spec.eff_dilation if kernel > 1 else 1
     shape = (chs, conv_out(h, kernel, stride, d), conv_out(w, kernel, stride, d))
-    return LayerStep(name, "ghost" if spec.kind == "ghost" else "conv", kernel, stride, d, shape)
+    try:
+        kind = conv_kind(spec.kind)
+    except KeyError:  # an unknown kind: the config reports it; plan it as a plain conv meanwhile
+        return LayerStep(name, "conv", kernel, stride, d, shape, spec.kind)
+    return LayerStep(name, "conv", kernel, stride, d, shape, spec.kind, kind.input_conv, kind.then_kernel)
 
 
 def _stage(

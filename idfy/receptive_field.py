@@ -21,6 +21,7 @@ import math
 from dataclasses import dataclass
 
 from idfy.config import ConvSpec, ModelConfig
+from idfy.conv_kinds import conv_kind
 from idfy.plan import LayerStep
 from idfy.substreams import dense_kind
 
@@ -43,12 +44,13 @@ class FieldStep:
         """The field after ``make_conv(spec, kernel_size=kernel, stride=stride)`` (ghost: + cheap 3×3)."""
         d = spec.eff_dilation if kernel > 1 else 1
         out = self.conv(kernel, stride, d)
-        return out.conv(3) if spec.kind == "ghost" else out
+        then = conv_kind(spec.kind).then_kernel
+        return out.conv(then) if then else out
 
     def step(self, layer: LayerStep) -> FieldStep:
-        """The field after one planned layer (a ghost module adds its cheap depthwise 3×3)."""
+        """The field after one planned layer (and the conv that follows inside it, e.g. ghost's cheap 3×3)."""
         out = self.conv(layer.kernel, layer.stride, layer.dilation)
-        return out.conv(3) if layer.op == "ghost" else out
+        return out.conv(layer.then_kernel) if layer.then_kernel else out
 
 
 def receptive_fields(cfg: ModelConfig) -> dict[str, FieldStep]:

@@ -31,6 +31,7 @@ __all__ = [
     "dense_kind",
     "dense_kind_names",
     "dense_kinds",
+    "load_layers",
     "register_dense_kind",
 ]
 
@@ -92,8 +93,9 @@ def register_dense_kind(kind: DenseKind) -> DenseKind:
     return kind
 
 
-def _load() -> None:
-    """Import every module of :mod:`idfy.layers` once, so that each registers its kinds."""
+def load_layers() -> None:
+    """Import every module of :mod:`idfy.layers` once, so that each registers its kinds (sub-stream kinds here,
+    conv kinds in :mod:`idfy.conv_kinds`)."""
     global _loaded
     if _loaded:
         return
@@ -108,7 +110,7 @@ def _load() -> None:
 
 def dense_kinds() -> tuple[DenseKind, ...]:
     """Every registered kind, by ``position`` then name."""
-    _load()
+    load_layers()
     return tuple(sorted(_KINDS.values(), key=lambda k: (k.position, k.name)))
 
 
@@ -123,5 +125,5 @@ def dense_kind(name: str) -> DenseKind:
     Raises:
         KeyError: no kind of that name is registered (``none`` included: it builds nothing).
     """
-    _load()
+    load_layers()
     return _KINDS[name]

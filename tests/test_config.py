@@ -178,3 +178,15 @@ def test_dense_kind_is_one_of_the_registered_kinds() -> None:
     with pytest.raises(ConfigError, match="expected a string"):
         ModelConfig().set("stages.0.dense.kind", 3)
     assert {"none", "gc", "fc"} <= set(dense_kind_names())
+
+
+def test_conv_kind_is_one_of_the_registered_kinds() -> None:
+    with pytest.raises(
+        ConfigError, match=r"^stage 1 block 1: conv.kind 'ghst' is not one of .*did you mean 'ghost'"
+    ):
+        ModelConfig().set("stages.0.conv.kind", "ghst")
+    with pytest.raises(ConfigError, match=r"^stem: conv.kind 'x' is not one of 'regular', 'dilated'"):
+        ModelConfig().set("stem.conv.kind", "x")
+    assert ConvSpec(kind="sparse", groups=4, dilation=2).label() == "sparse(g4,d2)"
+    assert ConvSpec(kind="ghost").label() == "ghost(r2)" and ConvSpec(groups=4).label() == "regular"
+    assert ConvSpec(kind="regular", groups=4, dilation=3).eff_groups == 1

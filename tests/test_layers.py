@@ -270,3 +270,23 @@ def test_every_registered_dense_kind_builds_a_stream_of_its_width() -> None:
         dense_kind("none")
     with pytest.raises(ValueError, match="already registered"):
         register_dense_kind(dataclasses.replace(dense_kind("gc"), build=FCContext))
+
+
+def test_every_registered_conv_kind_builds_a_same_padded_conv() -> None:
+    from idfy.conv_kinds import conv_kind, conv_kind_names, register_conv_kind
+
+    assert conv_kind_names() == ("regular", "dilated", "group", "sparse", "ghost")  # the dropdown's order
+    for name in conv_kind_names():
+        kind = conv_kind(name)
+        spec = ConvSpec(kind=name, groups=max(2, kind.min_groups), dilation=max(2, kind.min_dilation))
+        for stride, side in ((1, 9), (2, 5)):  # 9 px: same size at stride 1, ceil(9 / 2) at stride 2
+            conv = make_conv(spec, in_chs=8, out_chs=8, stride=stride)
+            assert conv(torch.randn(1, 8, 9, 9)).shape == (1, 8, side, side), name
+        first = conv.get_submodule(kind.input_conv[1:]) if kind.input_conv else conv
+        assert isinstance(first, nn.Conv2d) and first.stride == (2, 2)
+        assert first.groups == spec.eff_groups and first.dilation == (spec.eff_dilation,) * 2
+    assert conv_kind("ghost").then_kernel == 3 and conv_kind("regular").then_kernel == 0
+    with pytest.raises(ValueError, match="already registered"):
+        register_conv_kind(dataclasses.replace(conv_kind("ghost"), build=make_conv))
+    with pytest.raises(ValueError, match="uses must name"):
+        register_conv_kind(dataclasses.replace(conv_kind("ghost"), name="odd", uses=("stride",)))

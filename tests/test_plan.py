@@ -29,12 +29,11 @@ def _check_against_trace(cfg: ModelConfig) -> None:
     for step in plan.layers():
         stat = mods[step.name]
         assert step.out_shape == stat.out_shape, step.name
-        if step.op == "conv":
-            k, s, _, d = stat.conv
+        if step.op == "conv":  # ghost: kernel / stride / dilation are its primary conv's
+            k, s, _, d = mods[step.name + step.input_conv].conv
             assert (step.kernel, step.stride, step.dilation) == (k, s, d), step.name
-        elif step.op == "ghost":
-            k, s, _, d = mods[f"{step.name}.primary"].conv
-            assert (step.kernel, step.stride, step.dilation) == (k, s, d), step.name
+            if step.then_kernel:
+                assert mods[f"{step.name}.cheap"].conv[0] == step.then_kernel
         else:
             assert stat.kind in ("AvgPool2d", "MaxPool2d"), step.name
     assert plan.head_in_shape == cfg.head_in_shape()

@@ -19,6 +19,7 @@ from typing import Any
 
 from idfy._dataclass_io import to_plain
 from idfy.config import BLOCK_ORDERS, ConfigError, ModelConfig, StageConfig, StemConfig, parse_order
+from idfy.conv_kinds import conv_kind_names, uses
 from idfy.substreams import dense_kind_names
 
 __all__ = [
@@ -38,7 +39,7 @@ __all__ = [
 
 #: Stages the page shows controls for (a config may hold up to 8; extra ones are kept from the base).
 MAX_STAGES = 4
-CONV_KINDS = ("regular", "dilated", "group", "sparse", "ghost")
+CONV_KINDS = conv_kind_names()
 CUSTOM_ORDER = "custom"
 
 
@@ -383,9 +384,5 @@ def values_to_config(values: Mapping[str, Any], base: ModelConfig | None = None)
 
 # --------------------------------------------------------------------------- small UI rules
 def conv_field_visibility(kind: str) -> tuple[bool, bool, bool]:
-    """Which of (groups, dilation, ghost ratio) a conv kind uses."""
-    return (
-        kind in ("group", "sparse", "ghost"),
-        kind in ("dilated", "sparse", "ghost"),
-        kind == "ghost",
-    )
+    """Which of (groups, dilation, ghost ratio) a conv kind uses (from :mod:`idfy.conv_kinds`)."""
+    return uses(kind, "groups"), uses(kind, "dilation"), uses(kind, "ghost_ratio")
