@@ -22,6 +22,7 @@ from typing import Any
 from idfy._dataclass_io import short_repr
 from idfy.config import ConfigError, ModelConfig
 from idfy.config_io import load_yaml
+from idfy.substreams import dense_kind_names
 
 __all__ = [
     "MACROS",
@@ -59,8 +60,9 @@ def _gaussian(cfg: ModelConfig, value: str) -> ModelConfig:
 
 
 def _dense(cfg: ModelConfig, value: str) -> ModelConfig:
-    if value not in ("none", "gc", "fc"):
-        raise ConfigError(f"dense={value!r}: use none, gc or fc")
+    names = dense_kind_names()  # every registered dense sub-stream kind
+    if value not in names:
+        raise ConfigError(f"dense={short_repr(value)}: use {', '.join(names)}")
     if value == "none":
         return cfg.set("stages.*.dense.kind", "none")
     return cfg.set("stages.*.dense.kind", "none").set(f"stages.{len(cfg.stages) - 1}.dense.kind", value)
@@ -88,7 +90,10 @@ def _design(cfg: ModelConfig, value: str) -> ModelConfig:
 MACROS: dict[str, tuple[Callable[[ModelConfig, str], ModelConfig], str]] = {
     "injection": (_injection, "S1: where the image is re-injected: none, stem, stages, head, all"),
     "gaussian": (_gaussian, "S2a: Gaussian sub-stream in every stage: on, off"),
-    "dense": (_dense, "S2b/S4: dense sub-stream at the last stage: none, gc, fc"),
+    "dense": (
+        _dense,
+        "S2b/S4: dense sub-stream at the last stage: none or a registered kind (gc, fc, nonlocal, ...)",
+    ),
     "convs": (_convs, "S7: 3×3 convs all regular, or the base design's mix"),
     "design": (_design, "a whole preset instead of the base (compare a tuned design with its origin)"),
 }

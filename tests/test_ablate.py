@@ -121,3 +121,10 @@ def test_committed_cache_still_answers_the_committed_ablations() -> None:
     for seed in a["seeds"]:
         key = _run_key(idfy.load_preset(a["base"]), recipe, seed)
         assert (root / "ablations" / "cache" / f"{key}.json").is_file()
+
+
+def test_dense_shortcut_offers_every_registered_kind() -> None:
+    cfg = apply_variant(idfy.load_preset("small"), "dense", "nonlocal")
+    assert [s.dense.kind for s in cfg.stages][-1] == "nonlocal"
+    with pytest.raises(ConfigError, match="nonlocal"):
+        apply_variant(idfy.load_preset("small"), "dense", "attention")

@@ -166,3 +166,12 @@ def test_errors_name_their_control_and_every_suggested_fix_works(
     assert fixes, str(info.value)
     for k, v in fixes:  # each one alone makes the design valid
         assert values_to_config({**values, k: v}, base)
+
+
+def test_a_registered_kind_describes_itself_and_its_refusal_points_at_its_control() -> None:
+    from idfy.ui.glossary import choice_text
+
+    assert "Wang et al. 2018" in choice_text("stages.2.dense.kind", "nonlocal")
+    with pytest.raises(ConfigError) as err:
+        load_preset("seed_model2").set("stages.0.dense.kind", "nonlocal")
+    assert locate(str(err.value)) == "stages.0.dense.kind"

@@ -29,6 +29,7 @@ _PART_RULES = (
     (r"\bstride\b", "stride"),
     (r"gaussian\.dog", "gaussian.dog"),
     (r"gaussian", "gaussian.sigmas"),
+    (r"dense\.kind|non-local", "dense.kind"),
     (r"dense", "dense.reduction"),
 )
 #: (pattern at the start of a message about the whole design, control key).

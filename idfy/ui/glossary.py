@@ -54,7 +54,7 @@ FIELDS: dict[str, str] = {
     "stages.*.gaussian.sigmas": "Blur strengths σ in pixels of the Gaussian sub-stream, e.g. '1, 2'.",
     "stages.*.gaussian.learnable": "Let training adjust σ (otherwise the filters are fixed).",
     "stages.*.gaussian.dog": "Use differences of Gaussians (band-pass edges) instead of plain blurs.",
-    "stages.*.dense.kind": "A global sub-stream: GCNet global context (gc) or an FC squeeze (fc) (S2b, S4).",
+    "stages.*.dense.kind": "A global sub-stream beside the main one: GCNet context (gc), an FC squeeze (fc), a non-local block (nonlocal) or any registered kind (S2b, S4).",
     "stages.*.dense.reduction": "Bottleneck factor of the dense sub-stream (channels ÷ reduction).",
     "stages.*.fuse_project": "After concatenating the sub-streams (S3), a 1×1 conv brings the width back.",
     "block.order": "Order of conv, BN, ReLU and the addition inside each residual unit (S8; He et al. 2016).",
@@ -129,9 +129,24 @@ def describe(key: str) -> str:
     return FIELDS.get(_pattern(key), "")
 
 
+def _registered_choice(pattern: str, choice: str) -> str:
+    """A registered conv or dense sub-stream kind's own summary (a new kind describes itself)."""
+    from idfy.conv_kinds import conv_kinds
+    from idfy.substreams import dense_kinds
+
+    if pattern.endswith("dense.kind"):
+        return next((k.summary for k in dense_kinds() if k.name == choice), "")
+    if pattern.endswith("conv.kind"):
+        return next((k.summary for k in conv_kinds() if k.name == choice), "")
+    return ""
+
+
 def choice_text(key: str, choice: object) -> str:
     """The one-line description of ``choice`` for control ``key`` (``""`` when there is none)."""
     pattern = _pattern(key)
+    registered = _registered_choice(pattern, str(choice))
+    if registered:
+        return registered
     for suffix, table in CHOICES.items():
         if pattern == suffix or pattern.endswith("." + suffix):
             return table.get(str(choice), "")
