@@ -106,26 +106,35 @@ def race_curves_figure(
         )
     data += chance_traces(chance, xs, (key,))
     unit = "x: seconds of each design's own compute" if by_time else "x: step"
-    return {
-        "data": data,
-        "layout": {
-            "height": 330,
-            "margin": {"l": 10, "r": 10, "t": 30, "b": 10},
-            "paper_bgcolor": "rgba(0,0,0,0)",
-            "plot_bgcolor": "rgba(0,0,0,0)",
-            "font": {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 12},
-            "legend": {"orientation": "h", "y": -0.14, "x": 0},
-            "xaxis": {**_AXIS, "domain": [0, 0.46]},
-            "yaxis": {**_AXIS, "rangemode": "tozero"},
-            "xaxis2": {**_AXIS, "domain": [0.56, 1], "anchor": "y2", "matches": "x"},
-            "yaxis2": {**_AXIS, "anchor": "x2", "range": [0, 100], "ticksuffix": " %"},
-            "annotations": [
-                subplot_title(f"training loss ({unit})", 0.22),
-                subplot_title(f"held-out {_NAMES.get(key, key)} (%)", 0.79),
-            ],
-            "uirevision": "race",
-        },
+    annotations = [
+        subplot_title(f"training loss ({unit})", 0.22),
+        subplot_title(f"held-out {_NAMES.get(key, key)} (%)", 0.79),
+    ]
+    return {"data": data, "layout": curves_layout(annotations, uirevision="race", legend_y=-0.14)}
+
+
+def curves_layout(
+    annotations: list[dict[str, Any]], *, uirevision: str, legend_y: float, title: str | None = None
+) -> dict[str, Any]:
+    """Plotly layout of the two-panel training figure: the loss on the left (x, y), held-out percentages on
+    the right (x2, y2, 0–100 %), sharing the x axis; ``title`` (when given) above both."""
+    layout: dict[str, Any] = {
+        "height": 330,
+        "margin": {"l": 10, "r": 10, "t": 46 if title else 30, "b": 10},
+        "paper_bgcolor": "rgba(0,0,0,0)",
+        "plot_bgcolor": "rgba(0,0,0,0)",
+        "font": {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 12},
+        "legend": {"orientation": "h", "y": legend_y, "x": 0},
+        "xaxis": {**_AXIS, "domain": [0, 0.46]},
+        "yaxis": {**_AXIS, "rangemode": "tozero"},
+        "xaxis2": {**_AXIS, "domain": [0.56, 1], "anchor": "y2", "matches": "x"},
+        "yaxis2": {**_AXIS, "anchor": "x2", "range": [0, 100], "ticksuffix": " %"},
+        "annotations": annotations,
+        "uirevision": uirevision,
     }
+    if title is not None:
+        layout["title"] = {"text": title, "x": 0.01, "font": {"size": 14}}
+    return layout
 
 
 @dataclass

@@ -18,7 +18,7 @@ from idfy.chance import Chance, Verdict, verdict
 from idfy.events import Checkpoint, Done, Eval, Failed, Samples, Start, Step
 from idfy.ui.formatting import fmt_pct, subplot_title
 from idfy.ui.jobs import ordinal
-from idfy.ui.race_view import chance_traces
+from idfy.ui.race_view import chance_traces, curves_layout
 from idfy.ui.sample_pictures import samples_image
 
 if TYPE_CHECKING:
@@ -45,7 +45,6 @@ _REASONS = {
 }
 
 
-_AXIS = {"automargin": True, "gridcolor": "rgba(120,120,140,0.18)", "zeroline": False}
 _LOSS_TRACES = (
     ("loss", "loss (total)", "#4f46e5", 2.6),
     ("box_l1", "box L1", "#0ea5e9", 1.4),
@@ -118,24 +117,8 @@ def curves_figure(
                 "font": {"size": 12, "color": "#94a3b8"},
             }
         )
-    return {
-        "data": data,
-        "layout": {
-            "title": {"text": title, "x": 0.01, "font": {"size": 14}},
-            "height": 330,
-            "margin": {"l": 10, "r": 10, "t": 46 if title else 30, "b": 10},
-            "paper_bgcolor": "rgba(0,0,0,0)",
-            "plot_bgcolor": "rgba(0,0,0,0)",
-            "font": {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 12},
-            "legend": {"orientation": "h", "y": -0.12, "x": 0},
-            "xaxis": {**_AXIS, "domain": [0, 0.46]},
-            "yaxis": {**_AXIS, "rangemode": "tozero"},
-            "xaxis2": {**_AXIS, "domain": [0.56, 1], "anchor": "y2", "matches": "x"},
-            "yaxis2": {**_AXIS, "anchor": "x2", "range": [0, 100], "ticksuffix": " %"},
-            "annotations": annotations,
-            "uirevision": "train",
-        },
-    }
+    layout = curves_layout(annotations, uirevision="train", legend_y=-0.12, title=title)
+    return {"data": data, "layout": layout}
 
 
 def plot(figure: dict[str, Any]) -> PlotData:
