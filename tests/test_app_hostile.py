@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import re
 import time
 import zlib
 from collections.abc import Iterator
@@ -125,7 +126,8 @@ def test_files_and_missing_files_answer_alike(client: Any, secret_file: Path) ->
         "/proc/self/status",
     ]:
         message = client.predict(text, api_name="/validate")["message"]
-        answers.add(message.replace(repr(text), "NAME"))
+        # the quoted name (shortened when long, as every echoed value is) is the only difference allowed
+        answers.add(re.sub(r"^unknown preset '[^']*'", "unknown preset NAME", message))
     assert len(answers) == 1 and next(iter(answers)).startswith("unknown preset NAME.")
     message = client.predict(f"file:{secret_file}", api_name="/validate")["message"]
     assert message.startswith("file paths are not accepted here")
