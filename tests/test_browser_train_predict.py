@@ -60,7 +60,7 @@ def test_start_above_the_fold_then_held_out_points_chance_and_verdict(
     page.set_default_timeout(180_000)  # the 2 cores are shared with other test runs
     _open_tab(page, app_url, "Train")
     page.wait_for_selector("#train-status [data-state=idle]")
-    assert "Press Start: the demo trains" in page.locator("#train-status").inner_text()
+    assert "Press Start to train demo on fashion-canvas" in page.locator("#train-status").inner_text()
     box = page.locator("#train-start").bounding_box()
     assert box is not None and box["y"] + box["height"] <= 900  # visible without scrolling
     page.screenshot(path=str(artifacts / "train_idle.png"))

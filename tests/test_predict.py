@@ -150,3 +150,30 @@ def test_cli_predict_one_line_per_failure_and_notes(run_dir: Path, tmp_path: Pat
     assert main(["predict", str(wide), "-c", str(run_dir), "--out", str(blocked / "sub")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "cannot write the predictions there" in err
+
+
+def test_cli_predict_claims_no_output_when_nothing_was_written(run_dir: Path, tmp_path: Path, capsys) -> None:
+    from idfy.cli import main
+
+    bad = tmp_path / "nan.tif"
+    Image.fromarray(np.full((16, 16), np.nan, dtype=np.float32)).save(bad)
+    out = tmp_path / "never"
+    assert main(["predict", str(bad), "-c", str(run_dir), "--out", str(out)]) == 1
+    printed = capsys.readouterr().out
+    assert "nothing written" in printed and "overlays and JSON" not in printed
+    assert not out.exists()  # the folder made for the run is not left behind empty
+
+
+def test_cli_predict_warns_like_the_app_when_the_image_is_unlike_the_training_data(
+    run_dir: Path, tmp_path: Path, capsys
+) -> None:
+    from idfy.cli import main
+
+    ckpt = torch.load(run_dir / "best.pt", weights_only=True) if (run_dir / "best.pt").is_file() else None
+    dataset = (ckpt or torch.load(run_dir / "last.pt", weights_only=True)).get("data")
+    colour = Path(__file__).resolve().parent.parent / "assets" / "examples" / "shapes_star.png"
+    grey = tmp_path / "grey.png"
+    Image.new("L", (48, 48), 128).save(grey)
+    image = grey if dataset == "shapes" else colour  # an image of the other kind than the checkpoint's data
+    assert main(["predict", str(image), "-c", str(run_dir), "--out", str(tmp_path / "o")]) == 0
+    assert f"warning: this image does not look like the {dataset} images" in capsys.readouterr().out

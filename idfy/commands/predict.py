@@ -9,6 +9,7 @@ with the same file name get ``name``, ``name-2``, ... so no output overwrites an
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 from pathlib import Path
 
@@ -44,18 +45,26 @@ def _stem(src: str, used: set[str]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from idfy.data import ImageError
+    from idfy.checkpoint import load_checkpoint
+    from idfy.data import ImageError, decode_image
     from idfy.predict import Predictor, draw_overlay
+    from idfy.provenance import at_chance, foreign_image
 
-    predictor = Predictor.from_checkpoint(args.checkpoint, device=args.device)
+    ckpt = load_checkpoint(args.checkpoint, map_location="cpu")
+    predictor = Predictor.from_loaded(ckpt, device=args.device)
+    dataset, size = ckpt.get("data"), int(predictor.cfg.input.size[0])
+    guessing = at_chance(ckpt.get("metrics"), dataset, size)  # the same warnings as the app's Predict tab
+    if guessing:
+        print(f"warning: {guessing}")
     out = Path(args.out)
+    existed = out.exists()
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        out.mkdir(parents=True, exist_ok=True)  # checked before any work: an unwritable --out is one line
     except OSError as e:
         raise ValueError(
             f"{out}: cannot write the predictions there ({e.strerror or type(e).__name__})"
         ) from None
-    failures = 0
+    failures = written = 0
     used: set[str] = set()
     for src in args.images:
         notes: list[str] = []
@@ -70,6 +79,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"{src} ({w}×{h}): {p.class_name} (label {p.label}, score {p.score:.3f})")
         for note in notes:
             print(f"  note: {note}")
+        unlike = foreign_image(decode_image(src, channels=3).image, dataset, size) if dataset else None
+        if unlike:
+            print(f"  warning: {unlike}")
         if p.box is not None:
             px = ", ".join(f"{v:.1f}" for v in p.box_pixels or ())
             nm = ", ".join(f"{v:.4f}" for v in p.box)
@@ -83,8 +95,15 @@ def run(args: argparse.Namespace) -> int:
         try:
             draw_overlay(image, p).save(out / f"{stem}.overlay.png")
             (out / f"{stem}.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
+            written += 1
         except OSError as e:
             print(f"{src}: error: cannot write its overlay or JSON in {out} ({_why(src, e)})")
             failures += 1
-    print(f"overlays and JSON in {out}/")
+    if written:
+        print(f"overlays and JSON of {written} image(s) in {out}/")
+    else:
+        print("nothing written: no image could be predicted")
+        if not existed:
+            with contextlib.suppress(OSError):
+                out.rmdir()  # the folder made for this run stays only when it holds something
     return 1 if failures else 0

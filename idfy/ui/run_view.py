@@ -365,7 +365,7 @@ def idle_status(s: TrainSettings) -> str:
     """The status line before any run: what Start with ``s`` will do."""
     return (
         '<div class="ts" data-state="idle"><div class="head"><span class="badge">ready</span>'
-        f'<span class="msg">Press Start: the demo trains {html.escape(s.model_label)} on {html.escape(s.dataset)} '
+        f'<span class="msg">Press Start to train {html.escape(s.model_label)} on {html.escape(s.dataset)} '
         f"for {html.escape(s.budget_text)}.</span></div>"
         '<div class="sub">Curves appear after a few steps, held-out points during the run with the chance level '
         "drawn in, and sample boxes tighten as it learns; Stop ends the run early and keeps its checkpoint. "
