@@ -248,6 +248,8 @@ def test_run_streams_curves_samples_and_keeps_the_checkpoint(
     status, _, _image, rows, ckpt = tiny_run[-1]
     assert "step budget reached at step 25" in status and "checkpoint kept" in status
     assert re.search(r'id="train-verdict" data-beat="(yes|no)"', status)
+    if 'data-beat="no"' in status:  # 25 steps: a run at chance says it was too short to learn
+        assert "only 25 training steps ran" in status
     assert "chance" in status and "for a constant answer" in status
     assert "Traceback" not in status
     assert rows[0][0] == "all" and rows[0][1] == 100 and len(rows) == 1 + 7  # all + the 7 shape classes
@@ -613,3 +615,11 @@ def test_example_copies_live_in_a_temporary_folder() -> None:
     path = Path(predict_tab.pick_example(Evt()))  # type: ignore[arg-type]
     assert path.read_bytes() == predict_tab.examples()[1].path.read_bytes()
     assert path.is_relative_to(tempfile.gettempdir())
+
+
+def test_a_run_at_chance_says_when_it_had_too_few_steps() -> None:
+    from idfy.ui.run_view import FEW_STEPS, few_steps_hint
+
+    assert "only 29 training steps ran at 85 images/s" in few_steps_hint(29, 85.0)
+    assert "busy CPU" in few_steps_hint(3, None)
+    assert few_steps_hint(FEW_STEPS, 900.0) == ""

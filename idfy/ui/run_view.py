@@ -311,9 +311,11 @@ class RunView:
             return ""
         v = self.verdict
         mark = "✓" if v.beat else "✗"
+        last = self.steps[-1] if self.steps else None
+        hint = "" if v.beat or last is None else few_steps_hint(last.step, self.speed or last.images_per_s)
         return (
             f'<div class="verdict" id="train-verdict" data-beat="{"yes" if v.beat else "no"}">'
-            f"{mark} {html.escape(v.text)}</div>"
+            f"{mark} {html.escape(v.text)}{html.escape(hint)}</div>"
         )
 
     def status_html(self) -> str:
@@ -359,6 +361,22 @@ class RunView:
             rows = [] if every else gr.update()
         ckpt: Any = self.checkpoint if (every or self.checkpoint) else gr.update()
         return self.status_html(), figure, image, rows, ckpt
+
+
+#: Below this many optimizer steps a run that did not beat chance is said to have been too short to learn.
+FEW_STEPS = 200
+
+
+def few_steps_hint(steps: int, images_per_s: float | None) -> str:
+    """Why a run may have stayed at chance: too few steps (a busy or slow CPU runs fewer in the same seconds);
+    ``""`` when it ran enough steps for that not to be the reason."""
+    if steps >= FEW_STEPS:
+        return ""
+    speed = f" at {images_per_s:,.0f} images/s" if images_per_s else ""
+    return (
+        f" — only {steps} training steps ran{speed}, too few to learn (the demo needs a few hundred); "
+        "a busy CPU runs fewer steps in the same seconds: free it, or give a longer budget"
+    )
 
 
 def idle_status(s: TrainSettings) -> str:
