@@ -623,3 +623,11 @@ def test_a_run_at_chance_says_when_it_had_too_few_steps() -> None:
     assert "only 29 training steps ran at 85 images/s" in few_steps_hint(29, 85.0)
     assert "busy CPU" in few_steps_hint(3, None)
     assert few_steps_hint(FEW_STEPS, 900.0) == ""
+
+
+def test_batch_size_is_taken_as_the_api_lists_it_and_checked_by_idfy() -> None:
+    _, tc = make_configs(TrainSettings(batch_size="16"))  # gradio_client lists the choices as strings
+    assert tc.batch_size == 16
+    for bad in ("16.5", "7", "lots"):
+        with pytest.raises(ValueError, match="batch size"):
+            make_configs(TrainSettings(batch_size=bad))

@@ -230,7 +230,8 @@ def _train_config(settings: TrainSettings) -> TrainConfig:
     lr = _number(settings.lr, "learning rate")
     if not 0 < lr <= 10:
         raise ValueError(f"learning rate: {lr:g} must be above 0 and at most 10")
-    batch = int(_number(settings.batch_size, "batch size"))
+    raw_batch = _number(settings.batch_size, "batch size")
+    batch = int(raw_batch) if raw_batch.is_integer() else -1
     if batch not in batch_sizes():
         raise ValueError(f"batch size: choose one of {', '.join(map(str, batch_sizes()))}")
     if settings.optimizer not in ("adamw", "sgd"):
@@ -773,8 +774,13 @@ def build(config_state: gr.State) -> TrainTab:
             with gr.Row():
                 optimizer = gr.Radio(["adamw", "sgd"], value=demo.optimizer, label="optimizer", min_width=120)
                 lr = gr.Number(demo.lr, label="learning rate", minimum=0, min_width=100, elem_id="train-lr")
-            batch = gr.Dropdown(
-                list(batch_sizes()), value=demo.batch_size, label="batch size", elem_id="train-batch"
+            batch = gr.Dropdown(  # custom values pass to the handler, which accepts "16" and 16 alike and
+                # refuses the rest in one line (Gradio's own check would refuse the string its API lists)
+                list(batch_sizes()),
+                value=demo.batch_size,
+                label="batch size",
+                elem_id="train-batch",
+                allow_custom_value=True,
             )
             choices = augmentations()
             augment = gr.CheckboxGroup(
