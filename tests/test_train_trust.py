@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -367,8 +368,6 @@ def test_an_unreadable_input_file_is_named_as_read_not_written(tmp_path, monkeyp
 # --------------------------------------------------------------------------- classes on resume
 def _reordered(ds, classes: list[str]):
     """``ds`` with its class list in the order ``classes``, labels re-indexed so every image keeps its class."""
-    from dataclasses import replace
-
     lut = torch.tensor([classes.index(name) for name in ds.classes])
     return replace(ds, classes=classes, labels=lut[ds.labels])
 
@@ -390,14 +389,8 @@ def test_a_resume_matches_the_data_classes_to_the_checkpoint_by_name(run_dir, da
 def test_a_resume_on_data_with_other_class_names_is_refused_naming_both(run_dir, data64) -> None:
     train_set, test_set = data64
     renamed = [f"other{i}" for i in range(len(train_set.classes))]
-    data = (replace_classes(train_set, renamed), replace_classes(test_set, renamed))
+    data = (replace(train_set, classes=renamed), replace(test_set, classes=renamed))
     fail = _failure(
         list(train(idfy.load_preset("tiny"), _tc(max_steps=8), out_dir=run_dir, resume=True, data=data))
     )
     assert "other0" in fail.message and train_set.classes[0] in fail.message
-
-
-def replace_classes(ds, classes: list[str]):
-    from dataclasses import replace
-
-    return replace(ds, classes=classes)
