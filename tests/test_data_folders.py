@@ -1,4 +1,4 @@
-"""User data: class folders, CSV, YOLO, Pascal VOC and COCO (idfy.data.folders)."""
+"""User data: class folders, CSV, YOLO, Pascal VOC and COCO (idfy.data.formats)."""
 
 from __future__ import annotations
 

@@ -62,7 +62,7 @@ def test_public_api_is_exported() -> None:
 def test_import_does_no_work_and_never_imports_gradio() -> None:
     code = (
         "import sys, idfy.data.base, idfy.data.images, idfy.data.shapes, idfy.data.fashion, "
-        "idfy.data.folders, idfy.data.registry; import idfy.data; "
+        "idfy.data.formats, idfy.data.registry; import idfy.data; "
         "assert 'gradio' not in sys.modules, 'gradio imported'; "
         "assert not idfy.data.fashion._load_pair.cache_info().currsize"
     )

@@ -1,4 +1,4 @@
-"""Boxes that mean what they say: EXIF orientation, declared sizes, COCO crowd regions (idfy.data.folders).
+"""Boxes that mean what they say: EXIF orientation, declared sizes, COCO crowd regions (idfy.data.formats).
 
 Expected boxes are measured from the pixels idfy trains on (where the red rectangle ends up after decoding
 and resizing), never from the transform under test.

@@ -4,13 +4,13 @@ Built-in sets: ``shapes`` (procedural, no download), ``fashion-canvas`` and ``fa
 user data (class folders, CSV, YOLO, Pascal VOC, COCO). Start with :func:`make_dataset` and
 :func:`iterate_batches`; :func:`load_image` decodes untrusted image files safely. Data means what it says:
 float pixels follow one range rule (:mod:`.pixels`), boxes follow EXIF orientation (:mod:`.orientation`,
-:mod:`.folders`), and a model meets data through :func:`align_classes` (classes matched by name).
+:mod:`.formats`), and a model meets data through :func:`align_classes` (classes matched by name).
 """
 
 from .base import ImageSet, convert_channels, hflip_batch, iterate_batches, masks_to_boxes, resize_images
 from .classes import ClassMismatchError, align_classes, match_classes
 from .fashion import FASHION_CLASSES, find_fashion_files, load_fashion, read_idx
-from .folders import USER_FORMATS, detect_format, load_user_dataset
+from .formats import USER_FORMATS, detect_format, load_user_dataset
 from .images import IMAGE_EXTENSIONS, DecodedImage, ImageError, decode_image, load_image
 from .orientation import orient_box
 from .pixels import pixels_to_uint8

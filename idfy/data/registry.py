@@ -6,7 +6,7 @@ from pathlib import Path
 
 from .base import ImageSet, convert_channels
 from .fashion import make_fashion_canvas, make_fashion_mnist
-from .folders import USER_FORMATS, load_user_dataset
+from .formats import USER_FORMATS, load_user_dataset
 from .shapes import make_shapes
 
 __all__ = ["describe_datasets", "list_datasets", "make_dataset"]

@@ -43,9 +43,9 @@ import torch
 
 from idfy.config_io import load_yaml
 
-from .base import ImageSet, convert_channels, resize_images, stable_holdout
-from .images import IMAGE_EXTENSIONS, ImageError, decode_image
-from .orientation import orient_box, stored_size
+from ..base import ImageSet, convert_channels, resize_images, stable_holdout
+from ..images import IMAGE_EXTENSIONS, ImageError, decode_image
+from ..orientation import orient_box, stored_size
 
 __all__ = ["HOLDOUT_PERCENT", "USER_FORMATS", "detect_format", "load_user_dataset"]
 
