@@ -48,7 +48,7 @@ GOALS_MS = {"analyze_p95": 100.0, "diagram_p95": 300.0, "latency_total": 1500.0}
 
 
 def stats(ms: list[float]) -> dict[str, float]:
-    from idfy.latency import percentile  # imported here: the script times `import idfy` itself
+    from idfy.analysis.latency import percentile  # imported here: the script times `import idfy` itself
 
     return {"p50": statistics.median(ms), "p95": percentile(ms, 95), "max": max(ms), "n": len(ms)}
 
@@ -176,7 +176,7 @@ def bench_reference(repeats: int) -> dict:
         warnings.simplefilter("ignore")
         from fvcore.nn import FlopCountAnalysis
 
-    from idfy.tracing import trace_model
+    from idfy.analysis.tracing import trace_model
 
     def fv_ti() -> tuple[float, float]:
         model = timm.create_model("resnet18", pretrained=False).eval()

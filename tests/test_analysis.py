@@ -19,7 +19,7 @@ import idfy
 from idfy import ConfigError, build_model, load_preset
 from idfy.analysis import PATHS, analyze, clear_cache, count, path_of
 from idfy.config import ConvSpec, GaussianConfig, ModelConfig, StageConfig
-from idfy.receptive_field import receptive_fields
+from idfy.analysis.receptive_field import receptive_fields
 
 PRESETS = idfy.list_presets()
 
@@ -211,7 +211,7 @@ def test_latency_is_bounded() -> None:
 
 
 def test_latency_over_budget_reports_the_warmup_call() -> None:
-    from idfy.latency import measure_latency
+    from idfy.analysis.latency import measure_latency
 
     model = build_model(load_preset("tiny").set("input.size", [32, 32]))
     lat = measure_latency(model, (3, 32, 32), torch.device("cpu"), budget_s=0.0)

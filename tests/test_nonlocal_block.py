@@ -15,7 +15,7 @@ from idfy.ablate import variants_for
 from idfy.analysis import analyze
 from idfy.diagram import diagram
 from idfy.layers.nonlocal_block import MAX_ATTENTION_BYTES, NonLocalBlock, attention_bytes
-from idfy.receptive_field import receptive_fields
+from idfy.analysis.receptive_field import receptive_fields
 from idfy.substreams import dense_kind
 from idfy.ui.controls import SPECS, config_to_values, values_to_config
 from idfy.ui.limits import estimate_memory

@@ -2,7 +2,7 @@
 
 Each baseline is built untrained (``pretrained=False``, no download) with the compared design's number of
 outputs and input channels, on the ``meta`` device, and traced once at batch 1 with
-:func:`idfy.tracing.trace_model` (same MAC / FLOP conventions). Results are cached per
+:func:`idfy.analysis.tracing.trace_model` (same MAC / FLOP conventions). Results are cached per
 (model, outputs, channels, size).
 """
 
@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import functools
 
+import timm
 import torch
 
-from idfy.tracing import trace_model
+from idfy.analysis.memory import model_memory
+from idfy.analysis.tracing import trace_model
 
 __all__ = ["BASELINES", "baseline_row", "baseline_rows"]
 
@@ -29,21 +31,11 @@ def baseline_row(
 
     Returns a comparison row (``kind == "baseline"``); treat it as read-only (it is cached).
     """
-    import timm
-
     with torch.device("meta"):
         model = timm.create_model(name, pretrained=False, num_classes=num_classes, in_chans=in_chans).eval()
     trace = trace_model(model, torch.empty(1, in_chans, *size, device="meta"))
     params = sum(p.numel() for p in model.parameters())
-    buffers = sum(b.numel() * b.element_size() for b in model.buffers())
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad) * 4
-    memory = {
-        "weights": params * 4 + buffers,
-        "grads": trainable,
-        "optimizer": 2 * trainable,
-        "activations": trace.modules[""].act_bytes * batch_size,
-    }
-    memory["total"] = sum(memory.values())
+    memory = model_memory(model, trace.modules[""].act_bytes, batch_size)
     return {
         "name": name,
         "kind": "baseline",
