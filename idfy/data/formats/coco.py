@@ -1,4 +1,5 @@
-"""COCO detection JSON: ``images``, ``annotations`` (``bbox`` = ``[x, y, w, h]``, ``iscrowd``), ``categories``."""
+"""COCO detection JSON: ``images``, ``annotations`` (``bbox`` = ``[x, y, w, h]``, ``iscrowd``) and
+``categories``."""
 
 from __future__ import annotations
 

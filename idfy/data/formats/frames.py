@@ -20,9 +20,9 @@ def pick_object(entry: Entry, multi: list[str]) -> Obj:
 def _frame(
     entry: Entry, width: int, height: int, orientation: int, notes: list[str]
 ) -> tuple[float, float, bool]:
-    """``(W, H, turn)``: the frame ``entry``'s boxes are written in (the rule in :mod:`idfy.data.formats`; ``1 x 1``
-    for normalized boxes) and whether they must be turned with the EXIF orientation. Skip when the
-    declared size fits neither the stored nor the displayed image."""
+    """``(W, H, turn)``: the frame ``entry``'s boxes are written in (the rule in :mod:`idfy.data.formats`;
+    ``1 x 1`` for normalized boxes) and whether they must be turned with the EXIF orientation. Skip when
+    the declared size fits neither the stored nor the displayed image."""
     if entry.normalized or entry.declared_size is None:
         if orientation != 1:
             how = "normalized box" if entry.normalized else "no image size declared, box"
