@@ -13,12 +13,12 @@ import torch
 from idfy import ConfigError, ModelConfig, build_model
 from idfy.ablate import variants_for
 from idfy.analysis import analyze
+from idfy.analysis.memory import estimate_memory
+from idfy.analysis.receptive_field import receptive_fields
 from idfy.diagram import diagram
 from idfy.layers.nonlocal_block import MAX_ATTENTION_BYTES, NonLocalBlock, attention_bytes
-from idfy.analysis.receptive_field import receptive_fields
 from idfy.substreams import dense_kind
 from idfy.ui.controls import SPECS, config_to_values, values_to_config
-from idfy.ui.limits import estimate_memory
 
 _AT_56 = ModelConfig().set("stages.1.dense.kind", "nonlocal")  # 224 input: stage 2 works on 56×56
 

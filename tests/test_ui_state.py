@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from idfy import load_preset
+from idfy.analysis import memory as limits
 from idfy.config import ConfigError
-from idfy.ui import limits
 from idfy.ui.state import (
     CURRENT,
     MAX_SAVED,
