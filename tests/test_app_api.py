@@ -47,7 +47,7 @@ def test_every_event_is_named_or_private() -> None:
     for dep in demo.fns.values():
         module = getattr(dep.fn, "__module__", "") or ""
         if dep.fn is not None and not module.startswith(
-            ("idfy.ui.design_tab", "idfy.ui.compare_tab", "idfy.ui.api")
+            ("idfy.ui.tabs.design", "idfy.ui.tabs.compare", "idfy.ui.api")
         ):
             continue  # another tab's events
         if dep.api_visibility == "private":

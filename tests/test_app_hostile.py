@@ -176,7 +176,7 @@ def test_upload_cannot_name_a_server_file(app_url: str, secret_file: Path) -> No
 
 @pytest.mark.parametrize("preset", ["/etc/passwd", "secret", "../presets/tiny"])
 def test_url_parameters_never_name_a_file(preset: str, secret_file: Path) -> None:
-    from idfy.ui import design_tab
+    from idfy.ui.tabs.design import handlers as design_tab
 
     for params in ({"preset": preset}, {"preset": str(secret_file)}, {"cfg": str(secret_file)}):
         out = design_tab.on_page_load(None, SimpleNamespace(query_params=params))

@@ -11,18 +11,19 @@ import pytest
 
 from idfy import build_model, load_preset
 from idfy.config import ModelConfig
-from idfy.ui import compare_tab, design_tab
 from idfy.ui.controls import KEYS, config_to_values
 from idfy.ui.state import CURRENT, SAVED_PREFIX
+from idfy.ui.tabs import compare as compare_tab
+from idfy.ui.tabs.design import handlers, results, words
 
 N = len(KEYS)
-FIELDS = design_tab.RESULT_FIELDS
+FIELDS = results.RESULT_FIELDS
 
 
 def _call(cfg: ModelConfig, **changes: Any) -> dict[str, Any]:
     values = config_to_values(cfg)
     values.update(changes)
-    out = design_tab.design_change(*[values[k] for k in KEYS], cfg.to_yaml(), {}, cfg.name)
+    out = handlers.design_change(*[values[k] for k in KEYS], cfg.to_yaml(), {}, cfg.name)
     return dict(zip(FIELDS, out))
 
 
@@ -43,10 +44,10 @@ def test_design_change_returns_numbers_shapes_and_state() -> None:
     # S1b: stage 2 downsamples by a strided conv, so the image is injected at the incoming 112×112
     assert '<td class="idfy-changed" title="preset: —">3×112×112</td>' in out["table"]
     assert ModelConfig.from_url(out["token"]) == new
-    details = dict(zip(design_tab.DETAIL_FIELDS, design_tab.on_details(out["config"], "stages", None)))
+    details = dict(zip(results.DETAIL_FIELDS, results.on_details(out["config"], "stages", None)))
     assert Path(details["yaml_file"]).read_text() == details["yaml"] == out["config"]
     assert "<svg" in details["diagram"] and Path(details["svg_file"]).read_text().count("<svg") == 1
-    again = design_tab.on_details(out["config"], "stages", details["rendered"])
+    again = results.on_details(out["config"], "stages", details["rendered"])
     assert all(_is_noop(u) for u in again)  # nothing is resent for a design already on screen
 
 
@@ -65,84 +66,84 @@ def test_unexpected_failure_is_logged_not_shown(monkeypatch: pytest.MonkeyPatch,
     def boom(*_: Any, **__: Any) -> None:
         raise RuntimeError("secret internal detail")
 
-    monkeypatch.setattr(design_tab, "_analyze", boom)
+    monkeypatch.setattr(results, "_analyze", boom)
     with caplog.at_level(logging.ERROR, logger="idfy.ui"):
         out = _call(load_preset("tiny"), **{"stages.0.width": 24})
-    assert design_tab.INTERNAL_ERROR.split("(")[0].strip() in out["summary"]
+    assert results.INTERNAL_ERROR.split("(")[0].strip() in out["summary"]
     assert "secret" not in out["summary"] and "Traceback" not in out["summary"]
     assert "secret internal detail" in caplog.text
 
 
 def test_preset_and_page_load_set_every_control() -> None:
-    out = design_tab.on_preset("seed_model2", {})
-    assert len(out) == design_tab.N_LOADED
+    out = handlers.on_preset("seed_model2", {})
+    assert len(out) == handlers.N_LOADED
     assert out[0] == "seed_model2"
     values = config_to_values(load_preset("seed_model2"))
     assert [u["value"] for u in out[1 : 1 + N]] == [values[k] for k in KEYS]
     cfg = load_preset("tiny").set("stages.1.width", 40)
     request = SimpleNamespace(query_params={"cfg": cfg.to_url()})
-    out = design_tab.on_page_load({}, request)  # type: ignore[arg-type]
-    assert ModelConfig.from_yaml(out[1 + N + design_tab.N_LAYOUT + FIELDS.index("config")]) == cfg
-    damaged = design_tab.on_page_load({}, SimpleNamespace(query_params={"cfg": "v1.xyz"}))  # type: ignore[arg-type]
-    assert "damaged" in damaged[1 + N + design_tab.N_LAYOUT]
-    nothing = design_tab.on_page_load({}, SimpleNamespace(query_params={}))  # type: ignore[arg-type]
+    out = handlers.on_page_load({}, request)  # type: ignore[arg-type]
+    assert ModelConfig.from_yaml(out[1 + N + handlers.N_LAYOUT + FIELDS.index("config")]) == cfg
+    damaged = handlers.on_page_load({}, SimpleNamespace(query_params={"cfg": "v1.xyz"}))  # type: ignore[arg-type]
+    assert "damaged" in damaged[1 + N + handlers.N_LAYOUT]
+    nothing = handlers.on_page_load({}, SimpleNamespace(query_params={}))  # type: ignore[arg-type]
     assert all(_is_noop(u) for u in nothing)
 
 
 def test_upload_checks_type_size_and_content(tmp_path: Path) -> None:
-    err_at = 1 + N + design_tab.N_LAYOUT
+    err_at = 1 + N + handlers.N_LAYOUT
     good = tmp_path / "d.yaml"
     good.write_text(load_preset("small").to_yaml())
     assert (
-        ModelConfig.from_yaml(design_tab.on_upload(str(good), {})[err_at + FIELDS.index("config")]).name
+        ModelConfig.from_yaml(handlers.on_upload(str(good), {})[err_at + FIELDS.index("config")]).name
         == "small"
     )
     bad = tmp_path / "d.txt"
     bad.write_text("x")
-    assert ".yaml or .yml" in design_tab.on_upload(str(bad), {})[err_at]
+    assert ".yaml or .yml" in handlers.on_upload(str(bad), {})[err_at]
     broken = tmp_path / "b.yml"
     broken.write_text("stages: [1, 2")
-    assert "YAML could not be read" in design_tab.on_upload(str(broken), {})[err_at]
+    assert "YAML could not be read" in handlers.on_upload(str(broken), {})[err_at]
     big = tmp_path / "big.yaml"
     big.write_text("#" * 400_000)
-    assert "larger than" in design_tab.on_upload(str(big), {})[err_at]
-    assert "unknown option" in design_tab.on_apply_yaml("name: x\nwidth: 3\n", {})[err_at]
+    assert "larger than" in handlers.on_upload(str(big), {})[err_at]
+    assert "unknown option" in handlers.on_apply_yaml("name: x\nwidth: 3\n", {})[err_at]
 
 
 def test_diagram_detail_and_png() -> None:
     yaml_text = load_preset("seed_model2").to_yaml()
-    html, path, *_ = design_tab.on_details(yaml_text, "blocks", None)
+    html, path, *_ = results.on_details(yaml_text, "blocks", None)
     assert "<svg" in html and Path(path).read_text().lstrip().startswith(("<?xml", "<svg"))
-    png = design_tab.on_png(yaml_text, "stages")
+    png = handlers.on_png(yaml_text, "stages")
     assert Path(png["value"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_compare_and_save() -> None:
     current = load_preset("tiny").to_yaml()
-    saved, dropdown, _msg = compare_tab.on_save("mine", {}, current, ["seed_model2"])
+    out = compare_tab.on_save("mine", {}, current, ["seed_model2"])
+    saved, dropdown = out["saved"], out["designs"]
     assert "mine" in saved and SAVED_PREFIX + "mine" in dropdown["choices"]
     assert dropdown["value"] == ["seed_model2", SAVED_PREFIX + "mine"]
-    err, table, _fig, diagrams, stages = compare_tab.on_compare(
-        ["seed_model2", CURRENT, SAVED_PREFIX + "mine"], True, saved, current
-    )
+    out = compare_tab.on_compare(["seed_model2", CURRENT, SAVED_PREFIX + "mine"], True, saved, current)
+    err, table, diagrams, stages = out["message"], out["table"], out["diagrams"], out["stages"]
     assert err == ""
     names = [row[0] for row in table["value"]]
     assert names[:3] == ["seed_model2 (reference)", "current design", "mine"]
     assert "resnet18 · timm" in names
     assert diagrams.count("<svg") == 3 and diagrams.count('data-gzoom="in"') == 3  # zoomable
     assert '<th scope="row">stage\u00a02</th>' in stages and "idfy-changed" in stages  # per stage
-    err, *_ = compare_tab.on_compare(["seed_model2"], True, {}, current)
+    err = compare_tab.on_compare(["seed_model2"], True, {}, current)["message"]
     assert "at least two" in err
 
 
 def test_visibility_rules() -> None:
     values = config_to_values(load_preset("full"))
-    out = design_tab.visibility(*[values[k] for k in design_tab._VIS_KEYS])
+    out = handlers.visibility(*[values[k] for k in handlers.VIS_KEYS])
     assert len(out) == 4 + 4 * 8
     assert out[0]["visible"] is True  # the stem's options
     assert [out[4 + 8 * i]["visible"] for i in range(4)] == [True, True, True, False]  # stage rows
     values["stages.count"] = "x"
-    assert all(_is_noop(u) for u in design_tab.visibility(*[values[k] for k in design_tab._VIS_KEYS]))
+    assert all(_is_noop(u) for u in handlers.visibility(*[values[k] for k in handlers.VIS_KEYS]))
 
 
 def test_a_clicked_fix_loads_the_fixed_design() -> None:
@@ -150,28 +151,28 @@ def test_a_clicked_fix_loads_the_fixed_design() -> None:
     values = config_to_values(cfg)
     values["stages.0.conv.groups"] = 5
     payload = '{"field": "c-stages-0-conv-groups", "value": "4"}'
-    out = design_tab.on_fix(payload, *[values[k] for k in KEYS], cfg.to_yaml(), {}, "full")
-    assert len(out) == design_tab.N_LOADED
-    fixed = ModelConfig.from_yaml(out[1 + N + design_tab.N_LAYOUT + FIELDS.index("config")])
+    out = handlers.on_fix(payload, *[values[k] for k in KEYS], cfg.to_yaml(), {}, "full")
+    assert len(out) == handlers.N_LOADED
+    fixed = ModelConfig.from_yaml(out[1 + N + handlers.N_LAYOUT + FIELDS.index("config")])
     assert fixed == cfg.set("stages.0.conv.groups", 4)
-    bad = design_tab.on_fix('{"field": "../../etc"}', *[values[k] for k in KEYS], cfg.to_yaml(), {}, "full")
-    assert "unknown control" in bad[1 + N + design_tab.N_LAYOUT]
+    bad = handlers.on_fix('{"field": "../../etc"}', *[values[k] for k in KEYS], cfg.to_yaml(), {}, "full")
+    assert "unknown control" in bad[1 + N + handlers.N_LAYOUT]
 
 
 def test_details_outline_what_differs_from_the_preset() -> None:
     changed = load_preset("seed_model2").set("stages.1.inject", True).to_yaml()
-    html, *_ = design_tab.on_details(changed, "stages", None, "seed_model2")
+    html, *_ = results.on_details(changed, "stages", None, "seed_model2")
     assert "changed against seed_model2" in html and "#2ca02c" in html  # the new injection in green
     assert "data-nodes=" in html and "stages/1/blocks" in html  # the inspector's data
-    same, *_ = design_tab.on_details(load_preset("seed_model2").to_yaml(), "stages", None, "seed_model2")
+    same, *_ = results.on_details(load_preset("seed_model2").to_yaml(), "stages", None, "seed_model2")
     assert "changed against" not in same
 
 
 def test_changes_in_words_and_help_cover_every_control() -> None:
     a = load_preset("seed_model2")
     b = a.set("stages.1.inject", True).set("stages.0.width", 12)
-    assert design_tab.changes_in_words(a, b) == ["stage 1 width: 8 → 12", "stage 2 inject: off → on"]
-    data = design_tab.help_data()
+    assert results.changes_in_words(a, b) == ["stage 1 width: 8 → 12", "stage 2 inject: off → on"]
+    data = words.help_data()
     assert all(f"c-{k.replace('.', '-')}" in data["fields"] for k in KEYS)
     assert "He et al." in data["choices"]["c-block-order"]["preact"]
 

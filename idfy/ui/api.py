@@ -18,6 +18,7 @@ import gradio as gr
 from idfy.config import MAX_INPUT_SIDE, ConfigError, ModelConfig
 from idfy.ui.limits import check_memory, check_report
 from idfy.ui.state import config_from_text
+from idfy.ui.tabs.design.results import DIAGRAM_DETAILS, diagram_svg
 
 __all__ = ["ENDPOINTS", "analyze", "compare", "diagram", "register", "validate"]
 
@@ -96,7 +97,6 @@ def compare(designs: list[str], baselines: bool = True) -> dict:
 
 def diagram(config: str, detail: str = "stages") -> str:
     """The design's graphviz diagram as SVG text; ``detail``: stages, blocks or layers."""
-    from idfy.ui.design_tab import DIAGRAM_DETAILS, diagram_svg
 
     def run() -> str:
         if not isinstance(detail, str) or detail not in DIAGRAM_DETAILS:
