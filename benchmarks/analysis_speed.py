@@ -105,7 +105,7 @@ def width_variants(cfg, start: int) -> Iterator:
 def bench_preset(name: str, n_analyze: int, n_diagram: int, n_latency: int, offset: int) -> dict:
     from idfy import load_preset
     from idfy.analysis import analyze
-    from idfy.diagram import diagram, render
+    from idfy.viz.diagram import diagram, render
 
     cfg = load_preset(name)
     classes = class_variants(cfg, 1000 + offset)

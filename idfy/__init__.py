@@ -57,8 +57,8 @@ __all__ = [
 _LAZY = {
     "analyze": "idfy.analysis",
     "compare": "idfy.analysis",
-    "diagram": "idfy.diagram",
-    "diagram_diff": "idfy.diagram",
+    "diagram": "idfy.viz.diagram",
+    "diagram_diff": "idfy.viz.diagram",
 }
 
 

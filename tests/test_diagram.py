@@ -10,7 +10,7 @@ import pytest
 
 from idfy import ConfigError, load_preset
 from idfy.analysis import analyze
-from idfy.diagram import config_diff, diagram, diagram_diff, render
+from idfy.viz.diagram import config_diff, diagram, diagram_diff, render
 
 
 def nodes(dot: graphviz.Digraph) -> set[str]:

@@ -15,10 +15,10 @@ from idfy.ablate import variants_for
 from idfy.analysis import analyze
 from idfy.analysis.memory import estimate_memory
 from idfy.analysis.receptive_field import receptive_fields
-from idfy.diagram import diagram
 from idfy.layers.nonlocal_block import MAX_ATTENTION_BYTES, NonLocalBlock, attention_bytes
 from idfy.substreams import dense_kind
 from idfy.ui.controls import SPECS, config_to_values, values_to_config
+from idfy.viz.diagram import diagram
 
 _AT_56 = ModelConfig().set("stages.1.dense.kind", "nonlocal")  # 224 input: stage 2 works on 56×56
 

@@ -142,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
         cross_check=args.cross_check,
     )
     if args.diagram:
-        from idfy.diagram import diagram, render
+        from idfy.viz.diagram import diagram, render
 
         path = Path(args.diagram)
         fmt = path.suffix.lstrip(".").lower()

@@ -40,7 +40,7 @@ REPORT_BATCH = 32
 @functools.lru_cache(maxsize=64)
 def _diagram_svg(cfg: ModelConfig, first: ModelConfig | None) -> str:
     """``cfg``'s stage diagram; with ``first``, the differences to it are marked."""
-    from idfy.diagram import diagram, diagram_diff, render
+    from idfy.viz.diagram import diagram, diagram_diff, render
 
     dot = diagram(cfg, detail="stages") if first is None else diagram_diff(first, cfg)
     return render(dot, fmt="svg").decode()
