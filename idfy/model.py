@@ -32,9 +32,9 @@ from idfy.layers import (
     ImageInjection,
     ResidualBlock,
     SubstreamFusion,
+    conv_norm_act,
     get_act_layer,
     get_norm_layer,
-    make_conv,
 )
 from idfy.layers.factory import ActFactory, NormFactory
 from idfy.substreams import dense_kind
@@ -50,11 +50,15 @@ class Stem(nn.Module):
         st = cfg.stem
         if st is None:
             raise ValueError("Stem needs cfg.stem")
-        self.conv = make_conv(
-            st.conv, in_chs=cfg.input.channels, out_chs=st.width, kernel_size=st.kernel, stride=st.stride
+        self.conv, self.norm, self.act = conv_norm_act(
+            cfg.input.channels,
+            st.width,
+            st.kernel,
+            stride=st.stride,
+            conv=st.conv,
+            norm_layer=norm_layer,
+            act_layer=act_layer,
         )
-        self.norm = norm_layer(st.width)
-        self.act = act_layer()
         self.inject = (
             _make_injection(cfg, st.width, norm_layer, act_layer, resize=cfg.plan().stem_reduction > 1)
             if cfg.inject.stem

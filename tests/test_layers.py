@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
+from collections.abc import Callable
 
 import pytest
 import torch
 from torch import nn
 
-from idfy.config import BLOCK_ORDERS, ConvSpec, parse_order
+from idfy.config import BLOCK_ORDERS, ConfigError, ConvSpec, parse_order
 from idfy.layers import (
     Conv1x1Head,
+    ConvNormAct,
     FCContext,
     FlattenHead,
     GaussianFilterBank,
@@ -20,6 +23,7 @@ from idfy.layers import (
     ImageInjection,
     ResidualBlock,
     SubstreamFusion,
+    conv_norm_act,
     gaussian_kernel1d,
     get_act_layer,
     get_norm_layer,
@@ -251,6 +255,52 @@ def test_factories() -> None:
     assert isinstance(get_act_layer("gelu")(), nn.GELU)
     with pytest.raises(ValueError, match="unknown norm"):
         get_norm_layer("layer")
+
+
+def test_factories_take_a_name_a_class_or_a_partial() -> None:
+    assert isinstance(get_norm_layer(nn.BatchNorm2d)(8), nn.BatchNorm2d)
+    gn = get_norm_layer(functools.partial(nn.GroupNorm, 2))(12)
+    assert isinstance(gn, nn.GroupNorm) and gn.num_groups == 2 and gn.num_channels == 12
+    assert get_norm_layer(nn.GroupNorm)(12).num_groups == 6  # the class alone: idfy's group rule
+    assert isinstance(get_act_layer(nn.SiLU)(), nn.SiLU)
+    leaky = get_act_layer(functools.partial(nn.LeakyReLU, 0.2))()
+    assert isinstance(leaky, nn.LeakyReLU) and leaky.negative_slope == 0.2
+    assert get_act_layer("leaky_relu")().negative_slope == 0.1
+
+
+@pytest.mark.parametrize(
+    ("factory", "spec", "words"),
+    [
+        (get_norm_layer, nn.BatchNorm2d(4), "give its class or a functools.partial"),
+        (get_norm_layer, int, "int is not an nn.Module class"),
+        (get_norm_layer, 3, "give a name (batch, group, none)"),
+        (get_act_layer, "swish", "unknown activation 'swish'; choose from relu, gelu, silu, leaky_relu"),
+        (get_act_layer, None, "an nn.Module class or a functools.partial of no arguments"),
+    ],
+)
+def test_factories_refuse_anything_else_in_one_line(
+    factory: Callable[[object], object], spec: object, words: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        factory(spec)
+    assert words in str(info.value) and "\n" not in str(info.value)
+
+
+def test_conv_norm_act_is_conv_then_norm_then_act() -> None:
+    block = ConvNormAct(6, 10, 3, stride=2, norm_layer="group", act_layer=nn.GELU)
+    conv, norm, act = block
+    assert [n for n, _ in block.named_children()] == ["0", "1", "2"]  # torchvision's Conv2dNormActivation
+    assert conv.bias is None and conv.padding == (1, 1) and isinstance(norm, nn.GroupNorm)
+    x = torch.randn(2, 6, 9, 8)
+    out = _grads_reach_every_parameter(block, x)
+    assert out.shape == (2, 10, 5, 4)
+    assert torch.allclose(out, act(norm(conv(x))))
+    ghost, _, _ = conv_norm_act(8, 12, 3, conv=ConvSpec(kind="ghost", ghost_ratio=2), norm_layer="none")
+    assert isinstance(ghost, GhostModule)
+    biased, _, _ = conv_norm_act(4, 4, bias=True)
+    assert biased.bias is not None
+    with pytest.raises(ValueError, match="bias=True is for the plain conv"):
+        conv_norm_act(4, 4, conv=ConvSpec(), bias=True)
 
 
 def test_blocks_reject_unknown_keywords() -> None:

@@ -3,14 +3,21 @@ are exact; the model's own side of the timm contract holds (timm's factory: test
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 import torch
 from torch import nn
 
 import idfy
 from idfy import ConfigError, build_model, load_preset
+from idfy.model import IdfyNet
 
 PRESETS = idfy.list_presets()
+#: Every bundled preset's state-dict keys with their shapes, and its parameter count, as checkpoints (and
+#: timm's ``pretrained_cfg``) know them. A preset whose design changes on purpose gets its entry rewritten.
+STATE_DICTS = json.loads((Path(__file__).parent / "data" / "preset_state_dicts.json").read_text())
 
 
 def _sizes(name: str) -> list[tuple[int, int]]:
@@ -165,6 +172,16 @@ def test_prune_for_features_drops_later_stages_and_the_head() -> None:
     assert out.shape == (1, model.feature_info[1]["num_chs"], 8, 8)
     with pytest.raises(ValueError, match="pruned"):
         model.reset_classifier(3)
+
+
+@pytest.mark.parametrize("name", sorted(STATE_DICTS))
+def test_state_dict_keys_and_shapes_stay_as_checkpoints_know_them(name: str) -> None:
+    model = IdfyNet(load_preset(name), device="meta")
+    got = {k: list(v.shape) for k, v in model.state_dict().items()}
+    want = STATE_DICTS[name]
+    assert list(got) == list(want["state_dict"]), f"{name}: state-dict keys changed (old checkpoints break)"
+    assert got == want["state_dict"], f"{name}: a tensor changed shape"
+    assert sum(p.numel() for p in model.parameters()) == want["params"]
 
 
 def test_init_is_explicit() -> None:

@@ -3,6 +3,7 @@
 A dense sub-stream kind registers itself with :mod:`idfy.substreams` at the end of its file
 (``global_context.py``, ``fc_context.py``, ``nonlocal_block.py``); the registry imports every module here."""
 
+from idfy.layers.conv_norm_act import ConvNormAct, conv_norm_act
 from idfy.layers.conv_unit import make_conv
 from idfy.layers.factory import get_act_layer, get_norm_layer
 from idfy.layers.fc_context import FCContext
@@ -16,6 +17,7 @@ from idfy.layers.residual import ResidualBlock
 
 __all__ = [
     "Conv1x1Head",
+    "ConvNormAct",
     "FCContext",
     "FlattenHead",
     "GaussianFilterBank",
@@ -25,6 +27,7 @@ __all__ = [
     "ImageInjection",
     "ResidualBlock",
     "SubstreamFusion",
+    "conv_norm_act",
     "gaussian_kernel1d",
     "get_act_layer",
     "get_norm_layer",

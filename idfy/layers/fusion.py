@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from idfy.layers.factory import ActFactory, NormFactory
+from idfy.layers.conv_norm_act import ConvNormAct
+from idfy.layers.factory import ActSpec, NormSpec
 
 __all__ = ["SubstreamFusion"]
 
@@ -25,14 +26,14 @@ class SubstreamFusion(nn.Module):
         streams: dict[str, nn.Module],
         widths: list[int],
         project: bool = True,
-        norm_layer: NormFactory = nn.BatchNorm2d,
-        act_layer: ActFactory = nn.ReLU,
+        norm_layer: NormSpec = nn.BatchNorm2d,
+        act_layer: ActSpec = nn.ReLU,
     ) -> None:
         super().__init__()
         self.streams = nn.ModuleDict(streams)
         cat_chs = in_chs + sum(widths)
         self.proj: nn.Module = (
-            nn.Sequential(nn.Conv2d(cat_chs, in_chs, 1, bias=False), norm_layer(in_chs), act_layer())
+            ConvNormAct(cat_chs, in_chs, 1, norm_layer=norm_layer, act_layer=act_layer)
             if project
             else nn.Identity()
         )

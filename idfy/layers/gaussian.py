@@ -14,7 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from idfy.layers.factory import ActFactory, NormFactory
+from idfy.layers.conv_norm_act import conv_norm_act
+from idfy.layers.factory import ActSpec, NormSpec
 
 __all__ = ["GaussianFilterBank", "GaussianStream", "gaussian_kernel1d"]
 
@@ -76,14 +77,14 @@ class GaussianStream(nn.Module):
         sigmas: Sequence[float],
         learnable: bool = False,
         dog: bool = False,
-        norm_layer: NormFactory = nn.BatchNorm2d,
-        act_layer: ActFactory = nn.ReLU,
+        norm_layer: NormSpec = nn.BatchNorm2d,
+        act_layer: ActSpec = nn.ReLU,
     ) -> None:
         super().__init__()
         self.bank = GaussianFilterBank(channels=in_chs, sigmas=sigmas, learnable=learnable, dog=dog)
-        self.proj = nn.Conv2d(in_chs * self.bank.num_maps, out_chs, 1, bias=False)
-        self.norm = norm_layer(out_chs)
-        self.act = act_layer()
+        self.proj, self.norm, self.act = conv_norm_act(
+            in_chs * self.bank.num_maps, out_chs, 1, norm_layer=norm_layer, act_layer=act_layer
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         return self.act(self.norm(self.proj(self.bank(x))))

@@ -10,10 +10,16 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from idfy.layers.conv_norm_act import conv_norm_act
 from idfy.layers.factory import ActFactory
 from idfy.substreams import DenseKind, register_dense_kind
 
 __all__ = ["GlobalContext"]
+
+
+def _layer_norm(channels: int) -> nn.Module:
+    """LayerNorm over a (channels, 1, 1) context, as GCNet normalises its transform."""
+    return nn.LayerNorm([channels, 1, 1])
 
 
 class GlobalContext(nn.Module):
@@ -24,9 +30,7 @@ class GlobalContext(nn.Module):
         hidden = max(1, in_chs // reduction)
         self.score = nn.Conv2d(in_chs, 1, 1)
         self.transform = nn.Sequential(
-            nn.Conv2d(in_chs, hidden, 1),
-            nn.LayerNorm([hidden, 1, 1]),
-            act_layer(),
+            *conv_norm_act(in_chs, hidden, 1, bias=True, norm_layer=_layer_norm, act_layer=act_layer),
             nn.Conv2d(hidden, out_chs, 1),
         )
 

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 
 from torch import Tensor, nn
 
-from idfy.layers.factory import ActFactory, NormFactory
+from idfy.layers.conv_norm_act import conv_norm_act
+from idfy.layers.factory import ActFactory, ActSpec, NormSpec
 
 __all__ = ["Conv1x1Head", "FlattenHead"]
 
@@ -53,14 +54,14 @@ class Conv1x1Head(nn.Module):
         widths: Sequence[int],
         num_outputs: int,
         dropout: float = 0.0,
-        norm_layer: NormFactory = nn.BatchNorm2d,
-        act_layer: ActFactory = nn.ReLU,
+        norm_layer: NormSpec = nn.BatchNorm2d,
+        act_layer: ActSpec = nn.ReLU,
     ) -> None:
         super().__init__()
         layers: list[nn.Module] = []
         prev = in_chs
         for w in widths:
-            layers += [nn.Conv2d(prev, w, 1, bias=False), norm_layer(w), act_layer()]
+            layers += conv_norm_act(prev, w, 1, norm_layer=norm_layer, act_layer=act_layer)
             prev = w
         self.convs = nn.Sequential(*layers)
         self.pool = nn.AdaptiveAvgPool2d(1)

@@ -7,7 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from idfy.layers.factory import ActFactory, NormFactory
+from idfy.layers.conv_norm_act import ConvNormAct
+from idfy.layers.factory import ActSpec, NormSpec
 
 __all__ = ["ImageInjection", "resize_image"]
 
@@ -40,8 +41,8 @@ class ImageInjection(nn.Module):
         antialias: bool = True,
         project: bool = True,
         resize: bool = True,
-        norm_layer: NormFactory = nn.BatchNorm2d,
-        act_layer: ActFactory = nn.ReLU,
+        norm_layer: NormSpec = nn.BatchNorm2d,
+        act_layer: ActSpec = nn.ReLU,
     ) -> None:
         super().__init__()
         self.resize = resize
@@ -49,7 +50,7 @@ class ImageInjection(nn.Module):
         self.antialias = antialias
         self.out_chs = in_chs if project else in_chs + img_chs
         self.proj: nn.Module = (
-            nn.Sequential(nn.Conv2d(in_chs + img_chs, in_chs, 1, bias=False), norm_layer(in_chs), act_layer())
+            ConvNormAct(in_chs + img_chs, in_chs, 1, norm_layer=norm_layer, act_layer=act_layer)
             if project
             else nn.Identity()
         )
