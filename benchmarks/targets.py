@@ -10,15 +10,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from idfy.evidence import load_long_runs, load_model_results
-from idfy.targets import judge_targets, targets_markdown
+from idfy.evidence import judge_targets, load_long_runs, load_model_results, targets_markdown
 
 
 def main() -> None:
-    results = load_model_results()
+    root = Path(__file__).resolve().parent / "results"
+    results = load_model_results(root)
     if results is None:
         raise SystemExit("benchmarks/results/models.json is missing: run benchmarks/compare_models.py first")
-    text = targets_markdown(judge_targets(results, load_long_runs()))
+    text = targets_markdown(judge_targets(results, load_long_runs(root)))
     print(text)
     out = Path(__file__).resolve().parent / "results" / "targets.md"
     out.write_text("`python benchmarks/targets.py`\n\n" + text + "\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -112,11 +113,11 @@ def test_run_ablation_statistics_and_cache(monkeypatch: pytest.MonkeyPatch, tmp_
 def test_committed_cache_still_answers_the_committed_ablations() -> None:
     """Re-running benchmarks/run_ablations.sh reuses the committed runs (cache keys stay stable)."""
     from idfy.ablate import _run_key
-    from idfy.evidence import load_ablations, results_root
+    from idfy.evidence import load_ablations, results_folder
 
-    root = results_root()
+    root = results_folder(Path(__file__).resolve().parents[1])
     assert root is not None
-    a = next(x for x in load_ablations() if x["claim"] == "s9_input_scale")
+    a = next(x for x in load_ablations(root) if x["claim"] == "s9_input_scale")
     recipe = {**a["recipe"], "translate": 0.0, "erase": 0.0}  # today's TrainConfig has these options too
     for seed in a["seeds"]:
         key = _run_key(idfy.load_preset(a["base"]), recipe, seed)

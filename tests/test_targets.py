@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from idfy.evidence import load_long_runs, load_model_results
-from idfy.targets import judge_targets, targets_markdown
+from idfy.evidence import judge_targets, load_long_runs, load_model_results, results_folder, targets_markdown
 
 
 def _row(
@@ -77,8 +77,9 @@ def test_nothing_to_judge() -> None:
 
 
 def test_committed_results_are_judged() -> None:
-    results = load_model_results()
-    rows = judge_targets(results, load_long_runs())
+    root = results_folder(Path(__file__).resolve().parents[1])
+    results = load_model_results(root)
+    rows = judge_targets(results, load_long_runs(root))
     assert len(rows) == 4 and all(r.measured != "no result" for r in rows)
     text = targets_markdown(rows)
     assert text.count("\n") == 5 and "mobilenetv3_small_100" in text

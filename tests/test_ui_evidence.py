@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 import idfy
-from idfy.evidence import load_ablations, load_model_results
+from idfy.evidence import load_ablations, load_model_results, results_folder
 from idfy.ui import evidence_tab as ev
 
 
+def _results() -> Path | None:
+    return results_folder(Path(__file__).resolve().parents[1])
+
+
 def test_committed_model_results_are_shown() -> None:
-    results = load_model_results()
+    results = load_model_results(_results())
     assert results is not None, "benchmarks/results/models.json is committed"
     rows = ev.model_table(results)
     names = [r[0] for r in rows]
@@ -22,10 +28,10 @@ def test_committed_model_results_are_shown() -> None:
 
 
 def test_committed_ablations_cover_every_claim() -> None:
-    claims = {a["claim"] for a in load_ablations()}
+    claims = {a["claim"] for a in load_ablations(_results())}
     assert {"s1_injection", "s1d_resize", "s2a_gaussian", "s2b_dense", "s5_downsample", "s7_convs"} <= claims
     assert {"s8_block_order", "s9_input_scale"} <= claims
-    for a in load_ablations():
+    for a in load_ablations(_results()):
         table = ev.ablation_table(a)
         assert table[0][0].startswith("base") and len(table) == len(a["rows"])
         assert len(ev.ablation_figure(a).data) == 2
@@ -58,22 +64,19 @@ def test_live_ablation_runs_and_reports() -> None:
 def test_interleaved_latency_replaces_the_training_run_latency() -> None:
     import json
 
-    from idfy.evidence import results_root
-
-    results = load_model_results()
-    latency = json.loads((results_root() / "latency_cpu_b1.json").read_text())
+    results = load_model_results(_results())
+    latency = json.loads((_results() / "latency_cpu_b1.json").read_text())
     want = {r["model"]: r["median_ms"] for r in latency["rows"]}
     got = {r["model"]: r["latency_b1_ms"] for r in results["rows"]}
     assert all(got[m] == want[m] for m in want if m in got) and "latency_cpu.py" in results["latency_source"]
 
 
 def test_targets_tuning_runs_and_long_runs_are_shown() -> None:
-    from idfy.evidence import load_long_runs
-    from idfy.targets import judge_targets
+    from idfy.evidence import judge_targets, load_long_runs
 
-    rows = ev.targets_table(judge_targets(load_model_results(), load_long_runs()))
+    rows = ev.targets_table(judge_targets(load_model_results(_results()), load_long_runs(_results())))
     assert len(rows) == 4 and all(r[3][0] in "✓✗" for r in rows)
-    claims = [a["claim"] for a in load_ablations()]
+    claims = [a["claim"] for a in load_ablations(_results())]
     assert "tuning_small_candidate" in claims and "tuning_tiny_candidate_wide" in claims
     assert claims.index("tuning_small_candidate") > claims.index("s9_input_scale")  # claims first
     run = {"design": "d", "params": 1e5, "device_used": "cpu", "curve": [{"epoch": 1, "accuracy": 0.9}]}
@@ -93,10 +96,11 @@ def test_long_runs_are_read_and_broken_files_skipped(tmp_path) -> None:
 
 
 def test_every_claim_has_a_one_line_takeaway() -> None:
-    from idfy.evidence import load_ablations
     from idfy.ui.evidence_tab import claim_takeaway, claims_html
 
-    ablations = {a["claim"]: a for a in load_ablations()}
+    from idfy.evidence import load_ablations
+
+    ablations = {a["claim"]: a for a in load_ablations(_results())}
     if not ablations:
         return
     html = claims_html(ablations)

@@ -7,15 +7,23 @@ import html
 import logging
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
 import plotly.graph_objects as go
 
+import idfy
 from idfy.ablate import MACROS, AblationResult, RunFinished, RunStarted, run_ablation
 from idfy.config import ConfigError, ModelConfig
-from idfy.evidence import load_ablations, load_long_runs, load_model_results
-from idfy.targets import TargetRow, judge_targets
+from idfy.evidence import (
+    TargetRow,
+    judge_targets,
+    load_ablations,
+    load_long_runs,
+    load_model_results,
+    results_folder,
+)
 from idfy.ui.formatting import fmt_ms, fmt_pct
 from idfy.ui.glossary import SEED_ITEMS
 
@@ -57,6 +65,11 @@ DEFAULT_VALUES = {
     "stages.*.conv.kind": "regular,ghost",
 }
 _IDFY_COLOR, _BASE_COLOR = "#4f46e5", "#94a3b8"
+
+
+def _results() -> Path | None:
+    """The repository's committed results folder (``$IDFY_RESULTS`` overrides), next to the idfy package."""
+    return results_folder(Path(idfy.__file__).resolve().parents[1])
 
 
 def model_table(results: dict[str, Any] | None) -> list[list[Any]]:
@@ -332,15 +345,15 @@ def run_small_ablation(
 
 def build(config_state: gr.State) -> None:
     """Build the Evidence tab inside the current ``gr.Tab``."""
-    results = load_model_results()
-    ablations = {a["claim"]: a for a in load_ablations()}
+    results = load_model_results(_results())
+    ablations = {a["claim"]: a for a in load_ablations(_results())}
     tasks = list(results.get("tasks", [])) if results else []
     gr.Markdown(
         "### Does the design win?\nCommitted results of `benchmarks/compare_models.py` and `python -m idfy ablate` "
         "(see `benchmarks/README.md` for the commands, machine and versions). Scores: localization accuracy "
         "(IoU ≥ 0.5 and correct label) for localization tasks, accuracy for classification."
     )
-    long_runs = load_long_runs()
+    long_runs = load_long_runs(_results())
     if results:
         gr.Markdown("#### Targets")
         gr.Markdown(TARGETS_NOTE, elem_id="evidence-target-terms")

@@ -8,8 +8,8 @@ Targets (anchors from the literature; see benchmarks/README.md for the sources):
 * (c) an idfy preset's batch-1 CPU latency at 224×224 is no higher than ``mobilenetv3_small_100``'s (same run),
   with higher accuracy on (a) and (b).
 
-Inputs are the dicts of :func:`idfy.evidence.load_model_results` (``models.json`` with the interleaved batch-1
-latency merged in) and :func:`idfy.evidence.load_long_runs` (``fashion_long_*.json``).
+Inputs are the dicts of :func:`idfy.evidence.results.load_model_results` (``models.json`` with the interleaved batch-1
+latency merged in) and :func:`idfy.evidence.results.load_long_runs` (``fashion_long_*.json``).
 """
 
 from __future__ import annotations
