@@ -16,7 +16,7 @@ pytestmark = pytest.mark.xdist_group("app")
 
 ROOT = Path(__file__).resolve().parent.parent
 STAR = ROOT / "assets" / "examples" / "shapes_star.png"
-MODULES = ("idfy.ui.train_tab", "idfy.ui.predict_tab")
+MODULES = ("idfy.ui.tabs.train", "idfy.ui.tabs.predict")
 PUBLIC = {"train", "race", "stop_training", "predict"}
 #: /train's inputs: dataset, size, model, budget kind, budget, optimizer, lr, batch size.
 TINY_RUN = ("shapes", 32, "tiny", "steps", 20, "adamw", 0.002, 16)
@@ -52,6 +52,35 @@ def test_every_event_of_the_two_tabs_is_named_or_private() -> None:
         assert dep.api_name in PUBLIC, f"event {dep.api_name!r} needs an explicit api_name or to be private"
         public.add(dep.api_name)
     assert public == PUBLIC and private >= 5
+
+
+def test_every_tab_is_built_in_page_order_by_build_ctx() -> None:
+    from idfy.ui.app import TABS, build_app
+
+    demo = build_app()
+    labels = [b.label for b in demo.blocks.values() if type(b).__name__ == "Tab"]
+    assert labels == [label for label, _ in TABS] == ["Design", "Compare", "Train", "Predict", "Evidence"]
+
+
+def test_a_tab_that_cannot_be_imported_stops_the_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A broken tab is an error naming the tab and its cause, never a page with the tab silently missing."""
+    from idfy.ui import app
+
+    (tmp_path / "idfy_broken_tab.py").write_text("raise RuntimeError('the layout file is missing')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(app, "TABS", (*app.TABS[:2], ("Train", "idfy_broken_tab"), *app.TABS[3:]))
+    with pytest.raises(
+        app.TabImportError,
+        match=r"the Train tab \(idfy_broken_tab\) could not be imported: "
+        r"RuntimeError: the layout file is missing",
+    ):
+        app.build_app()
+    (tmp_path / "idfy_no_build.py").write_text("X = 1\n")
+    monkeypatch.setattr(app, "TABS", (("Predict", "idfy_no_build"),))
+    with pytest.raises(app.TabImportError, match=r"the Predict tab \(idfy_no_build\) has no build\(ctx\)"):
+        app.build_app()
 
 
 def test_train_then_predict_in_the_same_session(client: Any) -> None:
@@ -143,8 +172,8 @@ def library_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     from idfy import load_preset
     from idfy.data import make_dataset
-    from idfy.events import Done
     from idfy.train import TrainConfig, train
+    from idfy.train.events import Done
 
     out = tmp_path_factory.mktemp("run")
     data = (

@@ -8,7 +8,7 @@ import pytest
 
 import idfy
 from idfy.evidence import load_ablations, load_model_results, results_folder
-from idfy.ui import evidence_tab as ev
+from idfy.ui.tabs import evidence as ev
 
 
 def _results() -> Path | None:
@@ -49,16 +49,17 @@ def test_committed_ablations_cover_every_claim() -> None:
 def test_live_ablation_refuses_bad_input(key: str, values: str, message: str) -> None:
     cfg = idfy.load_preset("tiny").to_yaml()
     out = list(ev.run_small_ablation(cfg, key, values, 1, 20, 32, "shapes"))
-    assert len(out) == 1 and "Cannot start" in out[0][0] and message in out[0][0]
+    assert len(out) == 1 and "Cannot start" in out[0]["progress"] and message in out[0]["progress"]
+    assert out[0]["table"] == [] and out[0]["plot"] is None
 
 
 @pytest.mark.slow
 def test_live_ablation_runs_and_reports() -> None:
     cfg = idfy.load_preset("tiny").to_yaml()
     out = list(ev.run_small_ablation(cfg, "input.scale", "1", 1, 20, 32, "shapes"))
-    progress, table, fig = out[-1]
-    assert progress.startswith("**Done**") and len(table) == 2 and fig is not None
-    assert any("[2/2]" in p for p, _, _ in out)
+    last = out[-1]
+    assert last["progress"].startswith("**Done**") and len(last["table"]) == 2 and last["plot"] is not None
+    assert any("[2/2]" in o["progress"] for o in out)
 
 
 def test_interleaved_latency_replaces_the_training_run_latency() -> None:
@@ -96,9 +97,8 @@ def test_long_runs_are_read_and_broken_files_skipped(tmp_path) -> None:
 
 
 def test_every_claim_has_a_one_line_takeaway() -> None:
-    from idfy.ui.evidence_tab import claim_takeaway, claims_html
-
     from idfy.evidence import load_ablations
+    from idfy.ui.tabs.evidence import claim_takeaway, claims_html
 
     ablations = {a["claim"]: a for a in load_ablations(_results())}
     if not ablations:

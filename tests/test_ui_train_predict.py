@@ -22,12 +22,18 @@ from gradio.components.plot import PlotData
 from PIL import Image
 
 from idfy import load_preset
-from idfy.chance import Chance
 from idfy.config import ConfigError
-from idfy.events import Failed, Samples, Start, Step
-from idfy.ui import jobs, predict_tab, sample_pictures, train_tab
+from idfy.train.chance import Chance
+from idfy.train.events import Failed, Samples, Start, Step
+from idfy.ui import jobs, sample_pictures
 from idfy.ui.jobs import JobError, JobRegistry, ordinal
-from idfy.ui.train_tab import TrainSettings, make_configs, run_training
+from idfy.ui.tabs import predict as predict_tab
+from idfy.ui.tabs import train as train_tab
+from idfy.ui.tabs.predict import checkpoints as predict_checkpoints
+from idfy.ui.tabs.predict.handlers import box_iou_xyxy
+from idfy.ui.tabs.train import RUN_OUTPUTS, TrainSettings, make_configs, run_training
+from idfy.ui.tabs.train import handlers as train_handlers
+from idfy.ui.tabs.train import settings as train_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "assets" / "examples").glob("*.png"))
@@ -59,8 +65,8 @@ def _state(status: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def tiny_run(registry: JobRegistry) -> list[tuple[Any, ...]]:
-    """Every page update of one tiny run of session ``trained``."""
+def tiny_run(registry: JobRegistry) -> list[dict[str, Any]]:
+    """Every page update (``{name: value}`` of what changed) of one tiny run of session ``trained``."""
     return list(run_training(TINY, None, "trained", registry=registry))
 
 
@@ -150,7 +156,7 @@ def test_session_folders_and_forget(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- settings
 def test_the_tab_opens_on_the_engines_demo() -> None:
     """Start without changes runs what ``python -m idfy train`` runs with no flags: the engine's defaults."""
-    from idfy import train_config
+    from idfy.train import config as train_config
 
     cfg, tc = make_configs(TrainSettings())
     assert tc == train_config.TrainConfig().replace(**train_tab.RUN_OVERRIDES)
@@ -164,14 +170,14 @@ def test_the_tab_opens_on_the_engines_demo() -> None:
 
 def test_the_tabs_defaults_follow_the_engine(monkeypatch: pytest.MonkeyPatch) -> None:
     """One place: a changed engine default changes what the tab opens on."""
-    from idfy import train_config
+    from idfy.train import config as train_config
 
     @dataclasses.dataclass(frozen=True)
     class Changed(train_config.TrainConfig):
         size: int = 48
         batch_size: int = 24
 
-    monkeypatch.setattr(train_tab, "TrainConfig", Changed)
+    monkeypatch.setattr(train_settings, "TrainConfig", Changed)
     monkeypatch.setattr(train_config, "DEFAULT_PRESET", "tiny")
     settings = TrainSettings()
     assert (settings.size, settings.batch_size, settings.model) == (48, 24, "tiny")
@@ -210,21 +216,26 @@ def test_bad_settings_say_which_control(changes: dict[str, Any], config_yaml: st
 
 
 def test_bad_settings_are_a_message_in_the_status(registry: JobRegistry) -> None:
-    (status, *_rest), *more = list(run_training(TrainSettings(lr=-1), None, "bad", registry=registry))
-    assert not more and _state(status) == "failed" and "learning rate" in status
+    (out, *more) = list(run_training(TrainSettings(lr=-1), None, "bad", registry=registry))
+    status = out["status"]
+    assert (
+        set(out) == set(RUN_OUTPUTS) and not more and _state(status) == "failed" and "learning rate" in status
+    )
     assert registry.active("bad") is None  # nothing was queued
 
 
 # --------------------------------------------------------------------------- a live run
 def test_run_streams_curves_samples_and_keeps_the_checkpoint(
-    tiny_run: list[tuple[Any, ...]], registry: JobRegistry
+    tiny_run: list[dict[str, Any]], registry: JobRegistry
 ) -> None:
-    states = [_state(u[0]) for u in tiny_run]
+    states = [_state(u["status"]) for u in tiny_run]
     assert states[0] == "preparing" and "training" in states and states[-1] == "done"
-    assert all(len(u) == 5 for u in tiny_run)
-    _, curves, image, rows, ckpt = tiny_run[0]  # the first update clears what an earlier run left
-    assert isinstance(curves, PlotData) and (image, rows, ckpt) == (None, [], None)
-    plots = [u[1] for u in tiny_run if isinstance(u[1], PlotData)]
+    assert all(set(u) <= set(RUN_OUTPUTS) and "status" in u for u in tiny_run)
+    first = tiny_run[0]  # the first update clears what an earlier run left
+    assert isinstance(first["curves"], PlotData)
+    assert (first["samples"], first["metrics"], first["checkpoint"]) == (None, [], None)
+    assert any(set(u) < set(RUN_OUTPUTS) for u in tiny_run[1:-1])  # later ones send only what changed
+    plots = [u["curves"] for u in tiny_run if isinstance(u.get("curves"), PlotData)]
     assert len(plots) >= 3  # the curves grow while training
     final = json.loads(plots[-1].plot)
     traces = {t["name"]: t for t in final["data"]}
@@ -243,9 +254,10 @@ def test_run_streams_curves_samples_and_keeps_the_checkpoint(
     chance = [t for n, t in traces.items() if n.startswith("chance: loc. accuracy")]
     assert chance and chance[0]["line"]["dash"] == "dash" and 0 < chance[0]["y"][0] < 100
     assert any(n.startswith("chance: class accuracy") for n in traces)
-    images = [u[2] for u in tiny_run if isinstance(u[2], Image.Image)]
+    images = [u["samples"] for u in tiny_run if isinstance(u.get("samples"), Image.Image)]
     assert images and images[-1].width >= 4 * sample_pictures.TILE
-    status, _, _image, rows, ckpt = tiny_run[-1]
+    assert set(tiny_run[-1]) == set(RUN_OUTPUTS)  # the final update carries every value
+    status, rows, ckpt = (tiny_run[-1][k] for k in ("status", "metrics", "checkpoint"))
     assert "step budget reached at step 25" in status and "checkpoint kept" in status
     assert re.search(r'id="train-verdict" data-beat="(yes|no)"', status)
     if 'data-beat="no"' in status:  # 25 steps: a run at chance says it was too short to learn
@@ -267,9 +279,9 @@ def test_stop_ends_the_run_cleanly_and_keeps_its_checkpoint(registry: JobRegistr
     updates = []
     for update in run_training(settings, None, "stopper", registry=registry):
         updates.append(update)
-        if _state(update[0]) == "training" and isinstance(update[1], PlotData):
+        if _state(update["status"]) == "training" and isinstance(update.get("curves"), PlotData):
             registry.stop("stopper")  # what the Stop button does
-    status, ckpt = updates[-1][0], updates[-1][4]
+    status, ckpt = updates[-1]["status"], updates[-1]["checkpoint"]
     assert _state(status) == "stopped" and "stopped at step" in status
     assert Path(ckpt).is_file() and registry.latest("stopper").info["reason"] == "stopped"
     assert time.monotonic() - t0 < 60
@@ -281,11 +293,11 @@ def test_waiting_in_line_shows_the_place_and_can_be_stopped(registry: JobRegistr
     assert blocker.wait(1)
     try:
         gen = run_training(TINY, None, "patient", registry=registry)
-        status = next(gen)[0]
+        status = next(gen)["status"]
         assert _state(status) == "waiting" and "1st in line" in status and "1 at a time" in status
         registry.stop("patient")
         rest = list(gen)
-        assert _state(rest[-1][0]) == "stopped" and "before it started" in rest[-1][0]
+        assert _state(rest[-1]["status"]) == "stopped" and "before it started" in rest[-1]["status"]
     finally:
         blocker.release()
     assert registry.counts() == (0, 0)
@@ -294,7 +306,8 @@ def test_waiting_in_line_shows_the_place_and_can_be_stopped(registry: JobRegistr
 def test_a_second_start_in_the_same_session_is_refused(registry: JobRegistry) -> None:
     held = registry.submit("busy")
     try:
-        (status, *_), *_more = list(run_training(TINY, None, "busy", registry=registry))
+        (out,) = list(run_training(TINY, None, "busy", registry=registry))
+        status = out["status"]
         assert _state(status) == "failed" and "already has a training" in status
     finally:
         held.release()
@@ -309,8 +322,8 @@ def _fake_train(*events: Any) -> Any:
 
 def test_nan_is_shown_as_the_engine_says(monkeypatch: pytest.MonkeyPatch, registry: JobRegistry) -> None:
     msg = "loss became NaN at step 3; lower the lr (now 10) or lower the gradient clipping (now 2)"
-    monkeypatch.setattr("idfy.train.train", _fake_train(Failed(message=msg, step=3)))
-    status = list(run_training(TINY, None, "nan", registry=registry))[-1][0]
+    monkeypatch.setattr("idfy.ui.tabs.train.runs.train", _fake_train(Failed(message=msg, step=3)))
+    status = list(run_training(TINY, None, "nan", registry=registry))[-1]["status"]
     assert _state(status) == "failed" and "loss became NaN at step 3" in status
     assert registry.active("nan") is None
 
@@ -323,7 +336,7 @@ def test_missing_fashion_files_are_a_message(monkeypatch: pytest.MonkeyPatch, re
 
     monkeypatch.setattr("idfy.train.make_data", missing)  # the real engine turns it into Failed
     settings = TrainSettings(**{**TINY.__dict__, "dataset": "fashion-canvas"})
-    status = list(run_training(settings, None, "fashion", registry=registry))[-1][0]
+    status = list(run_training(settings, None, "fashion", registry=registry))[-1]["status"]
     assert _state(status) == "failed" and "apt-get install dataset-fashion-mnist" in status
 
 
@@ -334,8 +347,8 @@ def test_an_unexpected_error_is_logged_not_shown(
         raise RuntimeError("secret internals")
         yield  # a generator
 
-    monkeypatch.setattr("idfy.train.train", broken)
-    status = list(run_training(TINY, None, "broken", registry=registry))[-1][0]
+    monkeypatch.setattr("idfy.ui.tabs.train.runs.train", broken)
+    status = list(run_training(TINY, None, "broken", registry=registry))[-1]["status"]
     assert _state(status) == "failed" and "server log" in status and "secret" not in status
     assert "secret internals" in caplog.text
     assert registry.counts() == (0, 0)
@@ -391,9 +404,8 @@ def test_images_per_s_is_smoothed() -> None:
 
 def test_race_from_the_compare_selection() -> None:
     """ "Race these in Train": the first design is the model, the others race against it; saved designs come along."""
-    model, race_with, saved, tabs = train_tab._from_compare(
-        ["small", "saved: wide", "tiny", "small"], {"wide": "x"}
-    )
+    out = train_handlers.from_compare(["small", "saved: wide", "tiny", "small"], {"wide": "x"})
+    model, race_with, saved, tabs = (out[k] for k in ("model", "race_with", "saved", "tabs"))
     assert model["value"] == "small" and race_with["value"] == ["saved: wide", "tiny"]
     assert "saved: wide" in model["choices"] and saved == {"wide": "x"} and tabs.selected == "train"
     settings = dataclasses.replace(TINY, model="tiny", race=("saved: wide",))
@@ -438,15 +450,15 @@ def test_start_event_notes_reach_the_status() -> None:
 
 # --------------------------------------------------------------------------- predict
 @pytest.fixture(scope="module")
-def checkpoint(tiny_run: list[tuple[Any, ...]]) -> str:
-    return tiny_run[-1][4]
+def checkpoint(tiny_run: list[dict[str, Any]]) -> str:
+    return tiny_run[-1]["checkpoint"]
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
 def test_predict_every_example(example: Path, tiny_run: Any, registry: JobRegistry) -> None:
-    summary, overlay, probs, views, data = predict_tab.predict_image(
-        str(example), predict_tab.LATEST, None, "trained", registry=registry
-    )
+    out = predict_tab.predict_image(str(example), predict_tab.LATEST, None, "trained", registry=registry)
+    assert set(out) == set(predict_tab.OUTPUTS)
+    summary, overlay, probs, views, data = (out[k] for k in ("summary", "overlay", "probs", "stages", "json"))
     assert 'data-state="ok"' in summary and "latest from Train" in summary and "step 25" in summary
     assert "true: " in summary  # a known example: its truth is shown
     assert isinstance(overlay, Image.Image) and min(overlay.size) >= 256
@@ -465,15 +477,13 @@ def test_predict_flags_other_data_and_a_checkpoint_at_chance(tiny_run: Any, regi
     """The tiny run (25 steps of shapes) guesses; a Fashion-MNIST item is not a shapes image."""
     fashion = next(p for p in EXAMPLES if p.stem.startswith("fashion"))
     shapes = next(p for p in EXAMPLES if p.stem.startswith("shapes"))
-    summary, *_, data = predict_tab.predict_image(
-        str(fashion), predict_tab.LATEST, None, "trained", registry=registry
-    )
+    out = predict_tab.predict_image(str(fashion), predict_tab.LATEST, None, "trained", registry=registry)
+    summary, data = out["summary"], out["json"]
     assert "does not look like the shapes images the model was trained on" in summary
     assert "this checkpoint is at chance level" in summary and summary.count('data-flag="1"') == 2
     assert len(data["warnings"]) == 2
-    summary, *_, data = predict_tab.predict_image(
-        str(shapes), predict_tab.LATEST, None, "trained", registry=registry
-    )
+    out = predict_tab.predict_image(str(shapes), predict_tab.LATEST, None, "trained", registry=registry)
+    summary, data = out["summary"], out["json"]
     assert "does not look like" not in summary
     assert len(data["warnings"]) == 1 and "at chance level" in data["warnings"][0]
 
@@ -512,39 +522,41 @@ def test_provenance_checks() -> None:
 def test_predict_with_an_uploaded_checkpoint(checkpoint: str, tmp_path: Path) -> None:
     up = tmp_path / "mine.pt"
     up.write_bytes(Path(checkpoint).read_bytes())
-    summary, overlay, *_ = predict_tab.predict_image(
-        str(EXAMPLES[0]), predict_tab.UPLOADED, str(up), "nobody"
-    )
+    out = predict_tab.predict_image(str(EXAMPLES[0]), predict_tab.UPLOADED, str(up), "nobody")
+    summary, overlay = out["summary"], out["overlay"]
     assert "uploaded mine.pt" in summary and overlay is not None
 
 
 def test_no_checkpoint_says_what_to_do(registry: JobRegistry) -> None:
-    summary, overlay, probs, views, data = predict_tab.predict_image(
+    out = predict_tab.predict_image(
         str(EXAMPLES[0]), predict_tab.LATEST, None, "never trained", registry=registry
     )
-    assert "train a model in the Train tab first or upload a checkpoint" in summary
-    assert (overlay, probs, views, data) == (None, None, [], None)
+    assert "train a model in the Train tab first or upload a checkpoint" in out["summary"]
+    assert (out["overlay"], out["probs"], out["stages"], out["json"]) == (None, None, [], None)
 
 
 def test_checkpoint_ready_without_an_image(checkpoint: str, registry: JobRegistry) -> None:
-    summary = predict_tab.predict_image(None, predict_tab.LATEST, None, "trained", registry=registry)[0]
+    summary = predict_tab.predict_image(None, predict_tab.LATEST, None, "trained", registry=registry)[
+        "summary"
+    ]
     assert "Checkpoint ready" in summary and "pick an example" in summary
 
 
 def test_bad_checkpoints(tmp_path: Path, checkpoint: str, monkeypatch: pytest.MonkeyPatch) -> None:
     junk = tmp_path / "junk.pt"
     junk.write_bytes(b"not a checkpoint at all")
-    summary = predict_tab.predict_image(str(EXAMPLES[0]), predict_tab.UPLOADED, str(junk))[0]
+    summary = predict_tab.predict_image(str(EXAMPLES[0]), predict_tab.UPLOADED, str(junk))["summary"]
     assert "junk.pt: not a" in summary and "checkpoint" in summary and str(tmp_path) not in summary
-    summary = predict_tab.predict_image(str(EXAMPLES[0]), predict_tab.UPLOADED, None)[0]
+    summary = predict_tab.predict_image(str(EXAMPLES[0]), predict_tab.UPLOADED, None)["summary"]
     assert "upload a checkpoint" in summary
     other = tmp_path / "weights.bin"
     other.write_bytes(b"x")
     assert (
-        ".pt checkpoint" in predict_tab.predict_image(str(EXAMPLES[0]), predict_tab.UPLOADED, str(other))[0]
+        ".pt checkpoint"
+        in predict_tab.predict_image(str(EXAMPLES[0]), predict_tab.UPLOADED, str(other))["summary"]
     )
-    monkeypatch.setattr(predict_tab, "MAX_CHECKPOINT_BYTES", 1000)
-    summary = predict_tab.predict_image(str(EXAMPLES[0]), predict_tab.UPLOADED, checkpoint)[0]
+    monkeypatch.setattr(predict_checkpoints, "MAX_CHECKPOINT_BYTES", 1000)
+    summary = predict_tab.predict_image(str(EXAMPLES[0]), predict_tab.UPLOADED, checkpoint)["summary"]
     assert "MB a checkpoint may have" in summary
 
 
@@ -575,7 +587,8 @@ def test_bad_uploads_give_a_clear_message(name: str, tmp_path: Path, checkpoint:
     data, match = BAD[name]
     path = tmp_path / name
     path.write_bytes(data)
-    summary, overlay, *_ = predict_tab.predict_image(str(path), predict_tab.UPLOADED, checkpoint)
+    out = predict_tab.predict_image(str(path), predict_tab.UPLOADED, checkpoint)
+    summary, overlay = out["summary"], out["overlay"]
     assert 'data-state="err"' in summary and match in summary and "Traceback" not in summary
     assert overlay is None
 
@@ -592,17 +605,16 @@ def test_unusual_images_are_converted_with_a_note(tmp_path: Path, checkpoint: st
     for name, data in cases.items():
         path = tmp_path / name
         path.write_bytes(data)
-        summary, overlay, _probs, _views, out = predict_tab.predict_image(
-            str(path), predict_tab.UPLOADED, checkpoint
-        )
+        got = predict_tab.predict_image(str(path), predict_tab.UPLOADED, checkpoint)
+        summary = got["summary"]
         assert 'data-state="ok"' in summary, name
-        assert overlay is not None and out["image_size"] == [30, 40]
+        assert got["overlay"] is not None and got["json"]["image_size"] == [30, 40]
         if name == "anim.gif":
             assert "animated (3 frames)" in summary
 
 
 def test_the_gradio_handler_opens_uploaded_files_only(checkpoint: str) -> None:
-    summary = predict_tab.predict(str(EXAMPLES[0]), predict_tab.UPLOADED, checkpoint)[0]
+    summary = predict_tab.predict(str(EXAMPLES[0]), predict_tab.UPLOADED, checkpoint)["summary"]
     assert "only uploaded files" in summary
 
 
@@ -612,7 +624,7 @@ def test_example_copies_live_in_a_temporary_folder() -> None:
     class Evt:
         index = 1
 
-    path = Path(predict_tab.pick_example(Evt()))  # type: ignore[arg-type]
+    path = Path(predict_tab.pick_example(Evt())["image"])  # type: ignore[arg-type]
     assert path.read_bytes() == predict_tab.examples()[1].path.read_bytes()
     assert path.is_relative_to(tempfile.gettempdir())
 
@@ -631,3 +643,11 @@ def test_batch_size_is_taken_as_the_api_lists_it_and_checked_by_idfy() -> None:
     for bad in ("16.5", "7", "lots"):
         with pytest.raises(ValueError, match="batch size"):
             make_configs(TrainSettings(batch_size=bad))
+
+
+def test_truth_iou_is_torchvisions_box_iou() -> None:
+    """The summary's IoU against an example's truth: torchvision's box IoU, the numbers of the hand formula."""
+    assert box_iou_xyxy((0.0, 0.0, 2.0, 2.0), (1.0, 1.0, 3.0, 3.0)) == pytest.approx(1 / 7)
+    assert box_iou_xyxy((0.1, 0.2, 0.5, 0.6), (0.1, 0.2, 0.5, 0.6)) == pytest.approx(1.0)
+    assert box_iou_xyxy((0.0, 0.0, 1.0, 1.0), (2.0, 2.0, 3.0, 3.0)) == 0.0
+    assert box_iou_xyxy((0.5, 0.5, 0.5, 0.5), (0.5, 0.5, 0.5, 0.5)) == 0.0  # no area: 0, not NaN

@@ -83,7 +83,7 @@ def analyze(config: str, input_size: int = 0) -> dict:
 def compare(designs: list[str], baselines: bool = True) -> dict:
     """Compare 1–4 designs (YAML texts, preset names or ``v1.`` strings); deltas are against the first;
     ``baselines`` adds timm reference rows."""
-    from idfy.ui.compare_tab import compare_designs
+    from idfy.ui.tabs.compare import compare_designs
 
     def run() -> dict:
         if not isinstance(designs, list) or not 1 <= len(designs) <= MAX_COMPARE:

@@ -1,4 +1,8 @@
-"""The explorer's page: header, the Design / Compare tabs, the optional Train / Predict / Evidence tabs, the API.
+"""The explorer's page: header, the tabs of :data:`TABS` (Design, Compare, Train, Predict, Evidence), the API.
+
+Every tab is a module of :mod:`idfy.ui.tabs` with ``build(ctx: TabContext) -> None``; the page creates the shared
+states and the :class:`~idfy.ui.context.TabContext`, then builds the tabs in order inside their ``gr.Tab``. A tab
+that cannot be imported stops the build with a :class:`TabImportError` naming it (never a page with a tab missing).
 
 ``launch()`` serves it on 127.0.0.1 with no share link, no analytics, system fonts only (nothing is fetched
 from a CDN), a 100 MB upload cap (checkpoints; images are capped again when decoded) and a queue of at most two concurrent analyses.
@@ -10,30 +14,41 @@ import os
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
+import dataclasses
 import html
 import importlib
-import importlib.util
 import logging
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import gradio as gr
+import torch
 
-from idfy.ui import api, compare_tab, design_tab
+from idfy.ui import api
+from idfy.ui.context import TabContext
+from idfy.ui.jobs import REGISTRY
+from idfy.ui.tabs.design import head_html
 
-__all__ = ["OPTIONAL_TABS", "build_app", "device_label", "launch", "launch_kwargs", "theme"]
+__all__ = ["TABS", "TabImportError", "build_app", "device_label", "launch", "launch_kwargs", "theme"]
 
 log = logging.getLogger("idfy.ui")
 
-#: Tabs built by other modules when they exist: (label, module); each module exposes ``build(config_state)``.
-OPTIONAL_TABS = (
-    ("Train", "idfy.ui.train_tab"),
-    ("Predict", "idfy.ui.predict_tab"),
-    ("Evidence", "idfy.ui.evidence_tab"),
+#: The page's tabs in order: (label, module); each module exposes ``build(ctx: TabContext) -> None``. A tab's
+#: ``id`` (for ``gr.Tabs(selected=...)``) is its label in lower case, its element id ``tab-<id>``.
+TABS = (
+    ("Design", "idfy.ui.tabs.design"),
+    ("Compare", "idfy.ui.tabs.compare"),
+    ("Train", "idfy.ui.tabs.train"),
+    ("Predict", "idfy.ui.tabs.predict"),
+    ("Evidence", "idfy.ui.tabs.evidence"),
 )
+STATIC = Path(__file__).with_name("static")
 CSS_PATH = Path(__file__).with_name("theme.css")
 #: Layout of the Design tab, keyboard focus and the other tabs' additions (after theme.css, so it wins).
-DESIGN_CSS_PATH = Path(__file__).with_name("static") / "design.css"
+DESIGN_CSS_PATH = STATIC / "design.css"
+#: Page-wide rules of the Compare / Train / Predict / Evidence tabs (after design.css).
+TABS_CSS_PATH = STATIC / "tabs.css"
 MAX_FILE_SIZE = (
     "100mb"  # checkpoints (a seed_model2 one is ~19 MB); images are capped again by idfy.data.load_image
 )
@@ -41,10 +56,12 @@ SYSTEM_FONTS = ("system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica N
 MONO_FONTS = ("ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "DejaVu Sans Mono", "monospace")
 
 
+class TabImportError(RuntimeError):
+    """A tab's module could not be imported (the page is not built without it)."""
+
+
 def device_label() -> str:
     """Where models are built: the CUDA device name, or ``cpu (N threads)``."""
-    import torch
-
     if torch.cuda.is_available():
         return f"cuda · {torch.cuda.get_device_name(0)}"
     return f"cpu · {torch.get_num_threads()} threads"
@@ -89,43 +106,51 @@ def _header() -> str:
     )
 
 
-def _optional_tab(module: str) -> Any | None:
-    if importlib.util.find_spec(module) is None:
-        return None
+def import_tab(label: str, module: str) -> ModuleType:
+    """The module of tab ``label``.
+
+    Raises:
+        TabImportError: the module is missing, fails to import or has no ``build`` (the message names the
+            tab, the module and the cause; the traceback is chained).
+    """
     try:
-        return importlib.import_module(module)
-    except Exception:
-        log.exception("could not import %s; its tab is left out", module)
-        return None
+        mod = importlib.import_module(module)
+    except Exception as e:
+        raise TabImportError(
+            f"the {label} tab ({module}) could not be imported: {type(e).__name__}: {e}"
+        ) from e
+    if not callable(getattr(mod, "build", None)):
+        raise TabImportError(f"the {label} tab ({module}) has no build(ctx) function")
+    return mod
 
 
 def _stop_session_jobs(request: gr.Request) -> None:
     """A closed page stops its training job, so its slot is freed for the next person."""
-    if importlib.util.find_spec("idfy.ui.jobs") is not None and request.session_hash:
-        from idfy.ui.jobs import REGISTRY
-
+    if request.session_hash:
         REGISTRY.stop(request.session_hash)
 
 
 def build_app() -> gr.Blocks:
-    """The whole explorer as a ``gr.Blocks`` (queue configured; launch with :func:`launch_kwargs`)."""
+    """The whole explorer as a ``gr.Blocks`` (queue configured; launch with :func:`launch_kwargs`).
+
+    Raises:
+        TabImportError: a tab of :data:`TABS` cannot be imported.
+    """
+    modules = [(label, import_tab(label, module)) for label, module in TABS]  # all or nothing, before any UI
     with gr.Blocks(title="idfy · architecture explorer", delete_cache=(3600, 3600)) as demo:
-        config_state = gr.State("")  # the current valid design as YAML (shared with the other tabs)
-        measured = gr.State({})  # {fingerprint: latency} measured in this session
-        saved = gr.State({})  # {name: yaml} saved for the Compare tab
         gr.HTML(_header(), padding=False, elem_id="idfy-header")
         with gr.Tabs(elem_id="tabs") as tabs:
-            with gr.Tab("Design", id="design", elem_id="tab-design"):
-                design_tab.build(demo, config_state, measured)
-            with gr.Tab("Compare", id="compare", elem_id="tab-compare") as tab:
-                compare = compare_tab.build(tab, config_state, saved)
-            for label, module in OPTIONAL_TABS:
-                mod = _optional_tab(module)
-                if mod is not None:
-                    with gr.Tab(label, id=label.lower(), elem_id=f"tab-{label.lower()}"):
-                        built = mod.build(config_state)
-                        if hasattr(mod, "connect_compare"):  # the Compare tab's "Race these in Train"
-                            mod.connect_compare(built, *compare, saved, tabs)
+            ctx = TabContext(
+                demo=demo,
+                tabs=tabs,
+                config_state=gr.State(""),  # the current valid design as YAML (written by the Design tab)
+                measured=gr.State({}),  # {fingerprint: latency} measured in this session
+                saved=gr.State({}),  # {name: yaml} saved in the Compare tab
+            )
+            for label, mod in modules:
+                key = label.lower()
+                with gr.Tab(label, id=key, elem_id=f"tab-{key}") as tab:
+                    mod.build(dataclasses.replace(ctx, tab=tab))  # same shared dict, this tab
         api.register()
         demo.unload(_stop_session_jobs)
     demo.queue(default_concurrency_limit=2, max_size=64)
@@ -141,8 +166,8 @@ def launch_kwargs(host: str = "127.0.0.1", port: int | None = 7860) -> dict[str,
         "show_error": True,  # every handler turns failures into short, clean messages
         "max_file_size": MAX_FILE_SIZE,
         "theme": theme(),
-        "css_paths": [CSS_PATH, DESIGN_CSS_PATH],
-        "head": design_tab.head_html(),
+        "css_paths": [CSS_PATH, DESIGN_CSS_PATH, TABS_CSS_PATH],
+        "head": head_html(),
         "footer_links": ["api"],
         "ssr_mode": False,
         "mcp_server": False,

@@ -22,6 +22,8 @@ class TabContext:
         saved: ``{name: yaml}`` designs saved for the Compare tab.
         shared: components one tab publishes for a later one, by key (``"compare.selection"``, ...);
             tabs are built in page order, so a tab reads only keys of the tabs before it.
+        tab: the ``gr.Tab`` being built (for its ``select`` event); the page gives each tab a copy of the
+            context with its own ``tab`` and the same ``shared`` dict.
     """
 
     demo: gr.Blocks
@@ -30,3 +32,4 @@ class TabContext:
     measured: gr.State
     saved: gr.State
     shared: dict[str, Any] = field(default_factory=dict)
+    tab: gr.Tab | None = None

@@ -14,7 +14,6 @@ import gradio as gr
 import plotly.graph_objects as go
 
 import idfy
-from idfy.ablate import MACROS, AblationResult, RunFinished, RunStarted, run_ablation
 from idfy.config import ConfigError, ModelConfig
 from idfy.evidence import (
     TargetRow,
@@ -24,8 +23,11 @@ from idfy.evidence import (
     load_model_results,
     results_folder,
 )
+from idfy.train.ablate import MACROS, AblationResult, RunFinished, RunStarted, run_ablation
+from idfy.ui.context import TabContext
 from idfy.ui.formatting import fmt_ms, fmt_pct
 from idfy.ui.glossary import SEED_ITEMS
+from idfy.ui.tabs.keyed import keyed
 
 __all__ = [
     "ablation_figure",
@@ -282,12 +284,20 @@ def ablation_figure(result: dict[str, Any]) -> go.Figure:
 _HEADERS = ["variant", "params", "MACs", "score", "Δ vs base", "p (Welch)", "significant"]
 
 
+def _ablation_out(
+    progress: str, table: list[list[Any]] | None = None, figure: go.Figure | None = None
+) -> dict[str, Any]:
+    return {"progress": progress, "table": table or [], "plot": figure}
+
+
 def run_small_ablation(
     config_yaml: str, key: str, values: str, seeds: float, steps: float, size: float, data: str
-) -> Iterator[tuple[str, list[list[Any]], go.Figure | None]]:
-    """Generator for the live ablation: yields (progress markdown, table rows, figure)."""
-    from idfy.ablate import parse_vary, variants_for
+) -> Iterator[dict[str, Any]]:
+    """Generator for the live ablation: yields ``{"progress": markdown}`` while it runs, then
+    ``{"progress", "table", "plot"}`` (markdown, table rows, figure) at the end; a refused setting or a failed
+    run yields its one-line message as ``"progress"`` with an empty table and no figure."""
     from idfy.train import TrainConfig
+    from idfy.train.ablate import parse_vary, variants_for
 
     try:
         base = ModelConfig.from_yaml(config_yaml) if config_yaml.strip() else ModelConfig()
@@ -314,103 +324,119 @@ def run_small_ablation(
         )
         tc.validate()
     except (ConfigError, ValueError) as e:
-        yield f"**Cannot start:** {e}", [], None
+        yield _ablation_out(f"**Cannot start:** {e}")
         return
     lines: list[str] = []
     try:
         for ev in run_ablation(base, [spec], seeds=int(min(seeds, MAX_SEEDS)), train_config=tc):
             if isinstance(ev, RunStarted):
                 lines.append(f"- [{ev.index}/{ev.total}] **{ev.variant}**, seed {ev.seed} …")
-                yield "\n".join(lines[-12:]), [], None
+                yield {"progress": "\n".join(lines[-12:])}
             elif isinstance(ev, RunFinished):
                 score = ev.metrics.get("loc_accuracy", ev.metrics.get("accuracy", 0.0))
                 lines[-1] = (
                     f"- [{ev.index}/{ev.total}] **{ev.variant}**, seed {ev.seed}: {score * 100:.1f} % ({ev.seconds:.0f} s)"
                 )
-                yield "\n".join(lines[-12:]), [], None
+                yield {"progress": "\n".join(lines[-12:])}
             elif isinstance(ev, AblationResult):
                 d = ev.to_dict()
                 note = "".join(f"\n\n> {n}" for n in ev.notes)
-                yield (
-                    f"**Done** — {ev.metric} on `{data}` at {int(size)} px, {int(steps)} steps per run.{note}",
-                    ablation_table(d),
-                    ablation_figure(d),
+                done = (
+                    f"**Done** — {ev.metric} on `{data}` at {int(size)} px, {int(steps)} steps per run.{note}"
                 )
+                yield _ablation_out(done, ablation_table(d), ablation_figure(d))
     except (ConfigError, ValueError, FileNotFoundError) as e:
-        yield f"**Stopped:** {e}", [], None
+        yield _ablation_out(f"**Stopped:** {e}")
     except Exception:  # never show a traceback in the page
         log.exception("ablation failed")
-        yield "**Stopped:** the ablation failed unexpectedly; the server log has the details.", [], None
+        yield _ablation_out("**Stopped:** the ablation failed unexpectedly; the server log has the details.")
 
 
-def build(config_state: gr.State) -> None:
-    """Build the Evidence tab inside the current ``gr.Tab``."""
-    results = load_model_results(_results())
-    ablations = {a["claim"]: a for a in load_ablations(_results())}
-    tasks = list(results.get("tasks", [])) if results else []
-    gr.Markdown(
-        "### Does the design win?\nCommitted results of `benchmarks/compare_models.py` and `python -m idfy ablate` "
-        "(see `benchmarks/README.md` for the commands, machine and versions). Scores: localization accuracy "
-        "(IoU ≥ 0.5 and correct label) for localization tasks, accuracy for classification."
-    )
-    long_runs = load_long_runs(_results())
-    if results:
-        gr.Markdown("#### Targets")
-        gr.Markdown(TARGETS_NOTE, elem_id="evidence-target-terms")
-        gr.Dataframe(
-            value=targets_table(judge_targets(results, long_runs)),
-            headers=["target", "anchor", "measured", "verdict"],
-            interactive=False,
-            wrap=True,
-            column_widths=["22%", "22%", "34%", "22%"],
-            elem_id="evidence-targets",
-        )
-        if long_runs:
-            gr.Plot(long_run_figure(long_runs))
-        gr.Markdown(
-            f"#### Models under one recipe\n<small>{results.get('recipe_text', '')} · measured on "
-            f"{results.get('machine', '?')}</small>"
-        )
-        gr.Dataframe(
-            value=model_table(results),
-            headers=["model", "family", "params", "MACs", "CPU b1", "CPU b64", *tasks],
-            interactive=False,
-            elem_id="evidence-models",
-        )
-        with gr.Row():
-            for task in tasks[:2]:
-                gr.Plot(pareto_figure(results, task, "macs"))
-        with gr.Row():
-            for task in tasks[:2]:
-                gr.Plot(pareto_figure(results, task, "latency_b1_ms"))
-    else:
+INTRO = (
+    "### Does the design win?\nCommitted results of `benchmarks/compare_models.py` and `python -m idfy ablate` "
+    "(see `benchmarks/README.md` for the commands, machine and versions). Scores: localization accuracy "
+    "(IoU ≥ 0.5 and correct label) for localization tasks, accuracy for classification."
+)
+
+
+def _benchmark_section(results: dict[str, Any] | None) -> None:
+    """Targets, the long runs and the models under one recipe with their Pareto charts."""
+    if not results:
         gr.Markdown("_No committed model benchmark found (benchmarks/results/models.json)._")
+        return
+    long_runs = load_long_runs(_results())
+    tasks = list(results.get("tasks", []))
+    gr.Markdown("#### Targets")
+    gr.Markdown(TARGETS_NOTE, elem_id="evidence-target-terms")
+    gr.Dataframe(
+        value=targets_table(judge_targets(results, long_runs)),
+        headers=["target", "anchor", "measured", "verdict"],
+        interactive=False,
+        wrap=True,
+        column_widths=["22%", "22%", "34%", "22%"],
+        elem_id="evidence-targets",
+    )
+    if long_runs:
+        gr.Plot(long_run_figure(long_runs))
+    gr.Markdown(
+        f"#### Models under one recipe\n<small>{results.get('recipe_text', '')} · measured on "
+        f"{results.get('machine', '?')}</small>"
+    )
+    gr.Dataframe(
+        value=model_table(results),
+        headers=["model", "family", "params", "MACs", "CPU b1", "CPU b64", *tasks],
+        interactive=False,
+        wrap=True,
+        elem_id="evidence-models",
+    )
+    for x in ("macs", "latency_b1_ms"):
+        with gr.Row():
+            for task in tasks[:2]:
+                gr.Plot(pareto_figure(results, task, x))
+
+
+def show_claim(ablations: dict[str, dict[str, Any]], name: str) -> dict[str, Any]:
+    """One claim's details: ``{"info", "table", "plot"}`` (markdown, rows, figure).
+
+    Raises:
+        gr.Error: ``name`` is not a committed ablation.
+    """
+    a = ablations.get(name)
+    if a is None:
+        raise gr.Error(f"unknown ablation {name!r}")
+    return {"info": _claim_info(a), "table": ablation_table(a), "plot": ablation_figure(a)}
+
+
+def _claims_section(ablations: dict[str, dict[str, Any]]) -> None:
+    """Every claim's verdict at once, then one claim's table and chart, chosen in a dropdown."""
     gr.Markdown(
         "### Seed claims, ablated\nThen the tuned presets (`tuning_*`) against the designs they came from."
     )
-    if ablations:
-        gr.HTML(claims_html(ablations), elem_id="evidence-claims", padding=False)
-        names = list(ablations)
-        first = ablations[names[0]]
-        with gr.Row():
-            claim = gr.Dropdown(names, value=names[0], label="claim", scale=1)
-            info = gr.Markdown(_claim_info(first))
-        with gr.Row():
-            table = gr.Dataframe(
-                value=ablation_table(first), headers=_HEADERS, interactive=False, wrap=True, scale=3
-            )
-            plot = gr.Plot(ablation_figure(first), scale=2)
-
-        def show(name: str) -> tuple[str, list[list[Any]], go.Figure]:
-            a = ablations.get(name)
-            if a is None:
-                raise gr.Error(f"unknown ablation {name!r}")
-            return _claim_info(a), ablation_table(a), ablation_figure(a)
-
-        claim.change(show, [claim], [info, table, plot], api_name="evidence_ablation", show_progress="hidden")
-    else:
+    if not ablations:
         gr.Markdown("_No committed ablations found (benchmarks/results/ablations/)._")
+        return
+    gr.HTML(claims_html(ablations), elem_id="evidence-claims", padding=False)
+    names = list(ablations)
+    first = show_claim(ablations, names[0])
+    with gr.Row():
+        claim = gr.Dropdown(names, value=names[0], label="claim", scale=1)
+        c = {"info": gr.Markdown(first["info"])}
+    with gr.Row():
+        c["table"] = gr.Dataframe(
+            value=first["table"], headers=_HEADERS, interactive=False, wrap=True, scale=3
+        )
+        c["plot"] = gr.Plot(first["plot"], scale=2)
 
+    def show(name: str) -> dict[str, Any]:
+        return show_claim(ablations, name)
+
+    claim.change(
+        keyed(show, c), [claim], list(c.values()), api_name="evidence_ablation", show_progress="hidden"
+    )
+
+
+def _live_ablation(config_state: gr.State) -> None:
+    """The accordion that ablates the current design for a few hundred steps."""
     with gr.Accordion("Ablate the current design (short live run)", open=False):
         gr.Markdown(
             f"Trains each variant of the **current design** for a few hundred steps on a small dataset "
@@ -428,28 +454,37 @@ def build(config_state: gr.State) -> None:
         with gr.Row():
             start = gr.Button("Start ablation", variant="primary")
             stop = gr.Button("Stop")
-        progress = gr.Markdown()
-        live_table = gr.Dataframe(headers=_HEADERS, interactive=False)
-        live_plot = gr.Plot()
-        key.change(
-            lambda k: DEFAULT_VALUES.get(k, ""), [key], [values], api_visibility="private", queue=False
-        )
-        job = start.click(
-            run_small_ablation,
-            [config_state, key, values, seeds, steps, size, data],
-            [progress, live_table, live_plot],
-            api_name="ablate",
-            concurrency_limit=1,
-            concurrency_id="training",
-        )
-        stop.click(
-            lambda: "**Stopped.** Finished runs are kept in the table above when it completed.",
-            None,
-            [progress],
-            cancels=[job],
-            api_visibility="private",
-            queue=False,
-        )
+        c = {
+            "progress": gr.Markdown(),
+            "table": gr.Dataframe(headers=_HEADERS, interactive=False),
+            "plot": gr.Plot(),
+        }
+    key.change(lambda k: DEFAULT_VALUES.get(k, ""), [key], [values], api_visibility="private", queue=False)
+    job = start.click(
+        keyed(run_small_ablation, c),
+        [config_state, key, values, seeds, steps, size, data],
+        list(c.values()),
+        api_name="ablate",
+        concurrency_limit=1,
+        concurrency_id="training",
+    )
+    stop.click(
+        lambda: "**Stopped.** Finished runs are kept in the table above when it completed.",
+        None,
+        [c["progress"]],
+        cancels=[job],
+        api_visibility="private",
+        queue=False,
+    )
+
+
+def build(ctx: TabContext) -> None:
+    """Build the Evidence tab inside the current ``gr.Tab``: the committed benchmark, the seed's claims and a
+    short live ablation of ``ctx.config_state``'s design."""
+    gr.Markdown(INTRO)
+    _benchmark_section(load_model_results(_results()))
+    _claims_section({a["claim"]: a for a in load_ablations(_results())})
+    _live_ablation(ctx.config_state)
 
 
 def _claim_info(a: dict[str, Any]) -> str:
