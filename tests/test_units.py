@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import math
 
-from idfy.analysis import human_bytes, human_count
+from idfy import load_preset
+from idfy.analysis import analyze, compare, human_bytes, human_count
 from idfy.analysis.units import MISSING
+from idfy.commands.summary import format_report
+from idfy.ui.formatting import fmt_bytes, fmt_count
 
 
 def test_counts_use_si_prefixes_with_a_lower_case_k() -> None:
@@ -21,3 +24,11 @@ def test_bytes_use_binary_prefixes() -> None:
     assert human_bytes(3.5e8) == "334 MiB"
     assert human_bytes(812) == "812 B"
     assert human_bytes(None) == MISSING
+
+
+def test_cli_and_app_print_the_same_numbers() -> None:
+    r = analyze(load_preset("tiny"), device="cpu")
+    assert f"{human_count(r.macs):>10}" in format_report(r) and fmt_count(r.macs) == human_count(r.macs)
+    assert fmt_bytes(r.memory["total"]) == human_bytes(r.memory["total"])
+    table = compare([load_preset("tiny")], baselines=False).to_markdown()
+    assert human_count(r.params_total) in table and " K" not in table

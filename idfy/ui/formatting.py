@@ -13,6 +13,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from idfy.analysis.units import human_bytes, human_count
+
 __all__ = [
     "COMPARE_HEADERS",
     "STAGE_HEADERS",
@@ -45,28 +47,13 @@ _PALETTE = ("#4f46e5", "#0ea5e9", "#f59e0b", "#10b981", "#ef4444", "#8b5cf6", "#
 
 # --------------------------------------------------------------------------- numbers
 def fmt_count(n: float | None, unit: str = "") -> str:
-    """``4848437`` -> ``4.85 M``; small numbers stay exact (``812``)."""
-    if n is None or (isinstance(n, float) and not math.isfinite(n)):
-        return "—"
-    n = float(n)
-    for div, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(n) >= div:
-            v = n / div
-            digits = 2 if abs(v) < 10 else 1 if abs(v) < 100 else 0
-            return f"{v:.{digits}f} {suffix}{unit}".rstrip()
-    return f"{n:,.0f} {unit}".rstrip() if n == int(n) else f"{n:.3g} {unit}".rstrip()
+    """``4848437`` -> ``4.85 M``, ``812`` (:func:`idfy.analysis.units.human_count`)."""
+    return human_count(n, unit)
 
 
 def fmt_bytes(n: float | None) -> str:
-    """``3.5e8`` -> ``334 MiB``."""
-    if n is None:
-        return "—"
-    n = float(n)
-    for div, suffix in ((2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
-        if n >= div:
-            v = n / div
-            return f"{v:.{2 if v < 10 else 1 if v < 100 else 0}f} {suffix}"
-    return f"{n:.0f} B"
+    """``3.5e8`` -> ``334 MiB`` (:func:`idfy.analysis.units.human_bytes`)."""
+    return human_bytes(n)
 
 
 def fmt_shape(shape: Sequence[int] | None) -> str:
