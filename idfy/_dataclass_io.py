@@ -13,6 +13,7 @@ import math
 import reprlib
 import types
 import typing
+from collections.abc import Callable
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 #: Longest excerpt of a value that an error message quotes.
@@ -86,87 +87,126 @@ def to_plain(obj: Any) -> Any:
 def from_plain(tp: Any, value: Any, path: str = "config") -> Any:
     """Build an instance of type ``tp`` from plain data, checking types strictly.
 
+    ``tp`` is a dataclass, ``X | None`` / ``Union``, ``Literal``, ``tuple[X, ...]`` / ``tuple[X, Y]``,
+    ``bool``, ``int``, ``float``, ``str`` or ``Any``.
+
     Raises:
         ConfigError: naming the offending path, the expected type and the value given.
     """
     origin = get_origin(tp)
     if origin in (Union, types.UnionType):
-        args = get_args(tp)
-        if value is None and type(None) in args:
-            return None
-        errors = []
-        for arg in args:
-            if arg is type(None):
-                continue
-            try:
-                return from_plain(arg, value, path)
-            except ConfigError as e:
-                errors.append(str(e))
-        raise ConfigError(errors[0] if errors else f"{path}: invalid value {short_repr(value)}")
+        return _from_union(tp, value, path)
     if origin is Literal:
-        allowed = get_args(tp)
-        names = ", ".join(map(repr, allowed))
-        if not _hashable_scalar(value):
-            raise ConfigError(f"{path}: expected one of {names}, got {_describe(value)}")
-        if value not in allowed:
-            close = _close(value, allowed)
-            hint = f" (did you mean {close!r}?)" if close else ""
-            raise ConfigError(f"{path}: {short_repr(value)} is not one of {names}{hint}")
-        return value
+        return _from_literal(tp, value, path)
     if origin is tuple:
-        args = get_args(tp)
-        if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{path}: expected a list, got {_describe(value)}")
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(from_plain(args[0], v, f"{path}[{i}]") for i, v in enumerate(value))
-        if len(value) != len(args):
-            raise ConfigError(
-                f"{path}: expected {len(args)} values, got {len(value):,} ({short_repr(value)})"
-            )
-        return tuple(from_plain(a, v, f"{path}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
+        return _from_tuple(tp, value, path)
     if dataclasses.is_dataclass(tp):
-        if isinstance(value, tp):
-            return value
-        if not isinstance(value, dict):
-            raise ConfigError(f"{path}: expected a mapping of {tp.__name__} fields, got {_describe(value)}")
-        hints = get_type_hints(tp)
-        names = [f.name for f in dataclasses.fields(tp) if f.init]
-        unknown = [k for k in value if k not in names]
-        if unknown:
-            key = unknown[0]
-            close = _close(key, names)
-            hint = f" Did you mean {close!r}?" if close else ""
-            raise ConfigError(
-                f"{path}: unknown option {short_repr(key)}.{hint} Valid options: {', '.join(names)}"
-            )
-        kwargs = {k: from_plain(hints[k], v, f"{path}.{k}") for k, v in value.items()}
-        return tp(**kwargs)
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(f"{path}: expected true/false, got {_describe(value)}")
-        return value
-    if tp is int:
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{path}: expected an integer, got {_describe(value)}")
-        if value.bit_length() > _INT_BITS:
-            raise ConfigError(f"{path}: {short_repr(value)} is too large for an integer option")
-        return value
-    if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{path}: expected a number, got {_describe(value)}")
-        try:
-            return float(value)
-        except OverflowError:  # an int beyond ~1.8e308 (fuzz-3)
-            raise ConfigError(f"{path}: {short_repr(value)} is too large for a number") from None
-    if tp is str:
-        if not isinstance(value, str):
-            raise ConfigError(f"{path}: expected a string, got {_describe(value)}")
-        return value
+        return _from_dataclass(tp, value, path)
+    if tp in _SCALARS:
+        return _SCALARS[tp](value, path)
     if tp is Any or tp is typing.Any:
         return value
     raise ConfigError(f"{path}: unsupported type {_type_name(tp)}")
+
+
+def _from_union(tp: Any, value: Any, path: str) -> Any:
+    """``None`` where the union allows it, else the first member that accepts ``value`` (the first
+    member's error otherwise)."""
+    args = get_args(tp)
+    if value is None and type(None) in args:
+        return None
+    errors = []
+    for arg in args:
+        if arg is type(None):
+            continue
+        try:
+            return from_plain(arg, value, path)
+        except ConfigError as e:
+            errors.append(str(e))
+    raise ConfigError(errors[0] if errors else f"{path}: invalid value {short_repr(value)}")
+
+
+def _from_literal(tp: Any, value: Any, path: str) -> Any:
+    allowed = get_args(tp)
+    names = ", ".join(map(repr, allowed))
+    if not _hashable_scalar(value):
+        raise ConfigError(f"{path}: expected one of {names}, got {_describe(value)}")
+    if value not in allowed:
+        close = _close(value, allowed)
+        hint = f" (did you mean {close!r}?)" if close else ""
+        raise ConfigError(f"{path}: {short_repr(value)} is not one of {names}{hint}")
+    return value
+
+
+def _from_tuple(tp: Any, value: Any, path: str) -> tuple:
+    args = get_args(tp)
+    if not isinstance(value, (list, tuple)):
+        raise ConfigError(f"{path}: expected a list, got {_describe(value)}")
+    if len(args) == 2 and args[1] is Ellipsis:
+        return tuple(from_plain(args[0], v, f"{path}[{i}]") for i, v in enumerate(value))
+    if len(value) != len(args):
+        raise ConfigError(f"{path}: expected {len(args)} values, got {len(value):,} ({short_repr(value)})")
+    return tuple(from_plain(a, v, f"{path}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
+
+
+def _from_dataclass(tp: Any, value: Any, path: str) -> Any:
+    """A mapping of the dataclass's fields (an instance is kept); an unknown key names the close match."""
+    if isinstance(value, tp):
+        return value
+    if not isinstance(value, dict):
+        raise ConfigError(f"{path}: expected a mapping of {tp.__name__} fields, got {_describe(value)}")
+    hints = get_type_hints(tp)
+    names = [f.name for f in dataclasses.fields(tp) if f.init]
+    unknown = [k for k in value if k not in names]
+    if unknown:
+        key = unknown[0]
+        close = _close(key, names)
+        hint = f" Did you mean {close!r}?" if close else ""
+        raise ConfigError(
+            f"{path}: unknown option {short_repr(key)}.{hint} Valid options: {', '.join(names)}"
+        )
+    kwargs = {k: from_plain(hints[k], v, f"{path}.{k}") for k, v in value.items()}
+    return tp(**kwargs)
+
+
+def _from_bool(value: Any, path: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{path}: expected true/false, got {_describe(value)}")
+    return value
+
+
+def _from_int(value: Any, path: str) -> int:
+    """An integer (a float with no fractional part counts), never a bool, within the int64 range."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{path}: expected an integer, got {_describe(value)}")
+    if value.bit_length() > _INT_BITS:
+        raise ConfigError(f"{path}: {short_repr(value)} is too large for an integer option")
+    return value
+
+
+def _from_float(value: Any, path: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{path}: expected a number, got {_describe(value)}")
+    try:
+        return float(value)
+    except OverflowError:  # an int beyond ~1.8e308 (fuzz-3)
+        raise ConfigError(f"{path}: {short_repr(value)} is too large for a number") from None
+
+
+def _from_str(value: Any, path: str) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(f"{path}: expected a string, got {_describe(value)}")
+    return value
+
+
+_SCALARS: dict[Any, Callable[[Any, str], Any]] = {
+    bool: _from_bool,
+    int: _from_int,
+    float: _from_float,
+    str: _from_str,
+}
 
 
 def _hashable_scalar(value: Any) -> bool:
