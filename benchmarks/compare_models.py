@@ -37,9 +37,9 @@ from _meta import machine_info
 
 import idfy
 from idfy.data import make_dataset
-from idfy.events import Done, Failed, Start
 from idfy.presets import is_design
 from idfy.train import TrainConfig, train
+from idfy.train.events import Done, Failed, Start
 
 IDFY_MODELS = ("tiny", "tiny_tuned", "small", "small_tuned", "medium", "full", "seed_model2")
 TIMM_MODELS = ("resnet18", "mobilenetv3_small_100", "ghostnet_100", "efficientnet_b0")

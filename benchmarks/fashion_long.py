@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _meta import machine_info
 
 import idfy
-from idfy.events import Done, Eval, Failed, Start
 from idfy.train import TrainConfig, train
+from idfy.train.events import Done, Eval, Failed, Start
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

@@ -44,7 +44,7 @@ MARGIN_S = 45.0  # fashion_long's start-up, final evaluation and files after its
 def check_analysis(device: str) -> dict[str, Any]:
     from idfy.analysis import analyze
     from idfy.presets import load_preset
-    from idfy.train_config import DEFAULT_PRESET
+    from idfy.train.config import DEFAULT_PRESET
 
     rep = analyze(load_preset(DEFAULT_PRESET), input_size=64, device=device, latency=True)
     label = str(rep.device)
@@ -55,10 +55,10 @@ def check_training(device: str, quick: bool) -> dict[str, Any]:
     """A few training steps with hooks on the first convolution: where and in what format it runs."""
     import torch
 
-    from idfy.events import Done, Failed, Start
     from idfy.model import build_model
     from idfy.presets import load_preset
     from idfy.train import TrainConfig, adapt_config, train
+    from idfy.train.events import Done, Failed, Start
 
     tc = TrainConfig(data="shapes", size=32 if quick else 64, n_train=64, n_test=16, batch_size=16, max_steps=3,
                      time_budget_s=None, eval_points=0, sample_every=0, checkpoint_every=0, device=device)  # fmt: skip
@@ -98,10 +98,10 @@ def check_training(device: str, quick: bool) -> dict[str, Any]:
 def time_demo(device: str, quick: bool) -> dict[str, Any]:
     import statistics
 
-    from idfy.events import Done, Failed, Start, Step
     from idfy.presets import load_preset
     from idfy.train import TrainConfig, train
-    from idfy.train_config import DEFAULT_PRESET
+    from idfy.train.config import DEFAULT_PRESET
+    from idfy.train.events import Done, Failed, Start, Step
 
     tc = TrainConfig(device=device, checkpoint_every=0, sample_every=0)
     if quick:

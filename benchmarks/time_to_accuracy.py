@@ -45,7 +45,7 @@ ATTEMPTS = RESULTS / "time_to_accuracy_attempts.md"
 IDFY_MODELS = ["demo", "tiny_tuned"]
 TIMM_MODELS = ["resnet18", "mobilenetv3_small_100", "ghostnet_100"]
 GOAL_LOC_ACC = 0.80
-DEMO = "demo"  # idfy.train_config.DEFAULT_PRESET (not imported here: no work at import time)
+DEMO = "demo"  # idfy.train.config.DEFAULT_PRESET (not imported here: no work at import time)
 GOAL_S = 60.0
 
 
@@ -76,9 +76,9 @@ def run_one(name: str, tc: Any, info: tuple[int, int], clock: Any = time.perf_co
     times the budget and the points (wall time, or the process's CPU time on a shared machine)."""
     import torch
 
-    from idfy.events import Done, Eval, Failed, Start, Step
     from idfy.presets import is_design, load_preset
     from idfy.train import train
+    from idfy.train.events import Done, Eval, Failed, Start, Step
 
     row: dict[str, Any] = {
         "model": name,
@@ -356,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
     from train_demo import overhead
 
     from idfy.presets import is_design
-    from idfy.train_config import DEFAULT_PRESET, TrainConfig
+    from idfy.train.config import DEFAULT_PRESET, TrainConfig
 
     torch.set_num_threads(args.threads)
     base = TrainConfig()

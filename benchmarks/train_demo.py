@@ -84,9 +84,9 @@ def make_data(name: str, size: int, quick: bool) -> tuple[Any, Any]:
 
 def train_row(preset: str, data_name: str, size: int, data: tuple[Any, Any], budget: float) -> dict[str, Any]:
     """Train one preset for ``budget`` seconds; the row of the results table."""
-    from idfy.events import Done, Failed, Start, Step
     from idfy.presets import load_preset
     from idfy.train import TrainConfig, train
+    from idfy.train.events import Done, Failed, Start, Step
 
     tc = TrainConfig(
         data=data_name,
@@ -136,9 +136,9 @@ def bare_loop(cfg: Any, feed_channels: int, data: Any, tc: Any, warm: int, steps
     import torch
 
     from idfy.data import iterate_batches
-    from idfy.losses import compute_loss
     from idfy.model import build_model
-    from idfy.optim import build_optimizer
+    from idfy.train.losses import compute_loss
+    from idfy.train.optim import build_optimizer
 
     torch.manual_seed(tc.seed)
     model = build_model(cfg).to(memory_format=torch.channels_last)  # as the engine does (tc.channels_last)
@@ -176,10 +176,10 @@ def engine_loop(
     preset: str, data: tuple[Any, Any], tc: Any, warm: int, steps: int
 ) -> tuple[list[float], Any, int]:
     """images/s of each window of :func:`idfy.train.train` (its progress events every ``WINDOW`` steps)."""
-    from idfy.events import Start, Step
     from idfy.presets import load_preset
     from idfy.train import train
-    from idfy.train_config import adapt_config
+    from idfy.train.config import adapt_config
+    from idfy.train.events import Start, Step
 
     rates: list[float] = []
     cfg = None

@@ -176,23 +176,23 @@ class Predictor:
 
         Raises:
             FileNotFoundError: no such file / no checkpoint in the folder.
-            ValueError: the file is not a usable idfy checkpoint (:class:`idfy.checkpoint.CheckpointError`,
+            ValueError: the file is not a usable idfy checkpoint (:class:`idfy.train.checkpoint.CheckpointError`,
                 one line naming the file and what to do) or its design is invalid (``ConfigError``).
         """
-        from idfy.checkpoint import load_checkpoint
+        from idfy.train.checkpoint import load_checkpoint
 
         return cls.from_loaded(load_checkpoint(path, map_location="cpu"), device)
 
     @classmethod
     def from_loaded(cls, ckpt: dict[str, Any], device: str = "auto") -> Predictor:
-        """A predictor from a checkpoint already read by :func:`idfy.checkpoint.load_checkpoint` (verified).
+        """A predictor from a checkpoint already read by :func:`idfy.train.checkpoint.load_checkpoint` (verified).
 
         Raises:
             ValueError: the weights do not fit its design (``CheckpointError``) or the design is invalid.
         """
-        from idfy.checkpoint import load_model_weights, model_config_of
         from idfy.model import build_model
-        from idfy.train_config import resolve_device
+        from idfy.train.checkpoint import load_model_weights, model_config_of
+        from idfy.train.config import resolve_device
 
         dev = resolve_device(device)
         cfg = model_config_of(ckpt)

@@ -12,7 +12,7 @@
   it catches other datasets, photos, drawings and screenshots, not subtle shifts, and it flags about 1 % of
   the dataset's own images (3–4 of 400 training images of ``shapes`` and ``fashion-canvas`` at 32 and 64 px).
 * :func:`at_chance` — did the checkpoint's held-out score beat the chance level of its data
-  (:mod:`idfy.chance`)? A checkpoint at chance level guesses.
+  (:mod:`idfy.train.chance`)? A checkpoint at chance level guesses.
 
 Only the built-in datasets (:func:`idfy.data.list_datasets`) are profiled: a checkpoint names its data, and a
 name that came with an uploaded file is never used as a path.
@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from idfy.chance import Chance, chance_level, verdict
+from idfy.train.chance import Chance, chance_level, verdict
 
 __all__ = ["PROFILE_IMAGES", "DataProfile", "at_chance", "data_profile", "foreign_image", "image_features"]
 

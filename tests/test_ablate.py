@@ -9,8 +9,15 @@ from types import SimpleNamespace
 import pytest
 
 import idfy
-from idfy.ablate import AblationResult, RunFinished, apply_variant, parse_vary, run_ablation, variants_for
 from idfy.config import ConfigError
+from idfy.train.ablate import (
+    AblationResult,
+    RunFinished,
+    apply_variant,
+    parse_vary,
+    run_ablation,
+    variants_for,
+)
 
 
 def test_parse_vary() -> None:
@@ -51,7 +58,7 @@ def test_design_shortcut_takes_preset_names_only(tmp_path) -> None:
 
 
 def test_cache_key_ignores_options_added_later_at_their_defaults() -> None:
-    from idfy.ablate import _run_key
+    from idfy.train.ablate import _run_key
 
     cfg = idfy.load_preset("tiny")
     recipe = {"data": "shapes", "lr": 0.003}
@@ -69,7 +76,7 @@ def test_variants_are_deduplicated_and_base_first() -> None:
 def _fake_world(monkeypatch: pytest.MonkeyPatch, calls: list) -> None:
     import idfy.data
     import idfy.train
-    from idfy.events import Done
+    from idfy.train.events import Done
 
     fake_set = SimpleNamespace(task="localize")
     monkeypatch.setattr(idfy.data, "make_dataset", lambda *a, **k: fake_set)
@@ -112,8 +119,8 @@ def test_run_ablation_statistics_and_cache(monkeypatch: pytest.MonkeyPatch, tmp_
 
 def test_committed_cache_still_answers_the_committed_ablations() -> None:
     """Re-running benchmarks/run_ablations.sh reuses the committed runs (cache keys stay stable)."""
-    from idfy.ablate import _run_key
     from idfy.evidence import load_ablations, results_folder
+    from idfy.train.ablate import _run_key
 
     root = results_folder(Path(__file__).resolve().parents[1])
     assert root is not None

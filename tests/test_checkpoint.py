@@ -14,7 +14,10 @@ import pytest
 import torch
 
 import idfy
-from idfy.checkpoint import (
+from idfy.data import make_dataset
+from idfy.predict import Predictor
+from idfy.train import TrainConfig, train
+from idfy.train.checkpoint import (
     CHECKPOINT_VERSION,
     CheckpointError,
     atomic_write_bytes,
@@ -26,10 +29,7 @@ from idfy.checkpoint import (
     restore_rng,
     save_checkpoint,
 )
-from idfy.data import make_dataset
-from idfy.events import Checkpoint, Done
-from idfy.predict import Predictor
-from idfy.train import TrainConfig, train
+from idfy.train.events import Checkpoint, Done
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

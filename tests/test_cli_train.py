@@ -109,9 +109,9 @@ def test_console_progress_bar_and_plain_lines() -> None:
     import io
 
     import idfy
-    from idfy.events import Done, Eval, Start, Step
-    from idfy.progress import ConsoleProgress
     from idfy.train import TrainConfig
+    from idfy.train.events import Done, Eval, Start, Step
+    from idfy.train.progress import ConsoleProgress
 
     tc = TrainConfig(max_steps=20, time_budget_s=None)
     start = Start(

@@ -19,7 +19,7 @@ import idfy
 from idfy.cli import main
 from idfy.data import load_user_dataset
 from idfy.data.classes import ClassMismatchError, align_classes, match_classes
-from idfy.metrics import evaluate
+from idfy.train.metrics import evaluate
 
 S = 32  # image side
 

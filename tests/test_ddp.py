@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from idfy.distributed import DistInfo, shard
+from idfy.train.distributed import DistInfo, shard
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -11,12 +11,12 @@ import pytest
 import torch
 
 from idfy import ConfigError, ModelConfig, build_model
-from idfy.ablate import variants_for
 from idfy.analysis import analyze
 from idfy.analysis.memory import estimate_memory
 from idfy.analysis.receptive_field import receptive_fields
 from idfy.layers.nonlocal_block import MAX_ATTENTION_BYTES, NonLocalBlock, attention_bytes
 from idfy.substreams import dense_kind
+from idfy.train.ablate import variants_for
 from idfy.ui.controls import SPECS, config_to_values, values_to_config
 from idfy.viz.diagram import diagram
 

@@ -12,9 +12,9 @@ from PIL import Image
 
 import idfy
 from idfy.data import ImageError, make_dataset
-from idfy.events import Done
 from idfy.predict import Prediction, Predictor, draw_overlay
 from idfy.train import TrainConfig, train
+from idfy.train.events import Done
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "assets" / "examples").glob("*.png"))

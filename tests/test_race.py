@@ -1,4 +1,4 @@
-"""Races (:mod:`idfy.race`) and chance levels (:mod:`idfy.chance`): the same data, order and initialization for
+"""Races (:mod:`idfy.train.race`) and chance levels (:mod:`idfy.train.chance`): the same data, order and initialization for
 every design, equal budgets of each run's own compute, turns that interleave, Stop that keeps every checkpoint,
 the final table, the CLI, and the chance level and verdict."""
 
@@ -14,12 +14,12 @@ import pytest
 import torch
 
 from idfy import load_preset
-from idfy.chance import Chance, chance_of, verdict
 from idfy.cli import main
 from idfy.data import make_dataset
-from idfy.events import Done, Eval, Step
-from idfy.race import Entrant, Lap, RaceDone, RaceStart, Stopwatch, race, unique_names
-from idfy.train_config import TrainConfig
+from idfy.train.chance import Chance, chance_of, verdict
+from idfy.train.config import TrainConfig
+from idfy.train.events import Done, Eval, Step
+from idfy.train.race import Entrant, Lap, RaceDone, RaceStart, Stopwatch, race, unique_names
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -192,7 +192,7 @@ def test_chance_of_a_set_is_the_best_constant_answer() -> None:
 
 
 def test_chance_of_the_demo_sets_is_low() -> None:
-    from idfy.chance import chance_level
+    from idfy.train.chance import chance_level
 
     c = chance_level(make_dataset("shapes", split="test", size=32, n=300))
     assert 0 < c.loc_accuracy < 0.1 and 1 / 7 <= c.accuracy < 0.3

@@ -1,5 +1,5 @@
 """Schedule by time: the learning rate and the held-out points follow the fraction of the budget spent, not the
-step count (idfy.optim, idfy.train_config.eval_fractions, the engine's in-run evaluations)."""
+step count (idfy.train.optim, idfy.train.config.eval_fractions, the engine's in-run evaluations)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import pytest
 
 import idfy
 from idfy.data import make_dataset
-from idfy.events import Done, Eval, Step
-from idfy.optim import lr_factor, progress
 from idfy.train import TrainConfig, train
-from idfy.train_config import eval_fractions
+from idfy.train.config import eval_fractions
+from idfy.train.events import Done, Eval, Step
+from idfy.train.optim import lr_factor, progress
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -11,7 +11,7 @@ import pytest
 
 from idfy.cli import main
 from idfy.commands import train as train_cmd
-from idfy.train_config import DEFAULT_PRESET, TrainConfig
+from idfy.train.config import DEFAULT_PRESET, TrainConfig
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

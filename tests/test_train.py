@@ -10,11 +10,11 @@ from torch import nn
 
 import idfy
 from idfy.data import make_dataset
-from idfy.events import Checkpoint, Done, Failed, Samples, Start, Step
-from idfy.losses import LossWeights, box_from_raw, compute_loss
-from idfy.metrics import evaluate
-from idfy.optim import lr_factor
 from idfy.train import TrainConfig, adapt_config, train
+from idfy.train.events import Checkpoint, Done, Failed, Samples, Start, Step
+from idfy.train.losses import LossWeights, box_from_raw, compute_loss
+from idfy.train.metrics import evaluate
+from idfy.train.optim import lr_factor
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -139,7 +139,7 @@ def test_nan_loss_gives_a_clear_failure(shapes32) -> None:
 
 
 def test_nan_detection_names_the_step(shapes32, monkeypatch) -> None:
-    import idfy.train as engine
+    import idfy.train.engine as engine
 
     real = engine.compute_loss
     calls = {"n": 0}
@@ -241,8 +241,8 @@ def test_train_accepts_an_external_model() -> None:
     import timm
 
     from idfy.data import make_dataset
-    from idfy.events import Done
     from idfy.train import TrainConfig, train
+    from idfy.train.events import Done
 
     tr = make_dataset("shapes", split="train", size=32, n=128)
     te = make_dataset("shapes", split="test", size=32, n=32)

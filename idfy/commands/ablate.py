@@ -7,8 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from idfy.ablate import MACROS, AblationResult, RunFinished, RunStarted, run_ablation
 from idfy.presets import load_preset
+from idfy.train.ablate import MACROS, AblationResult, RunFinished, RunStarted, run_ablation
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

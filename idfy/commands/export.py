@@ -20,9 +20,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from idfy.checkpoint import load_checkpoint, load_model_weights, model_config_of
     from idfy.export import export_onnx, export_safetensors
     from idfy.model import build_model
+    from idfy.train.checkpoint import load_checkpoint, load_model_weights, model_config_of
 
     if not (args.onnx or args.safetensors):
         raise ValueError("say what to write: --onnx PATH and/or --safetensors PATH")

@@ -45,10 +45,10 @@ def _stem(src: str, used: set[str]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from idfy.checkpoint import load_checkpoint
     from idfy.data import ImageError, decode_image
     from idfy.predict import Predictor, draw_overlay
     from idfy.provenance import at_chance, foreign_image
+    from idfy.train.checkpoint import load_checkpoint
 
     ckpt = load_checkpoint(args.checkpoint, map_location="cpu")
     predictor = Predictor.from_loaded(ckpt, device=args.device)

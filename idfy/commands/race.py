@@ -1,7 +1,7 @@
 """``python -m idfy race A B ...``: train 2–4 designs on the same data, seed and time budget, in turns, and print a
 live line per held-out evaluation and a final table (accuracy, IoU, images/s, Δ against the first, chance).
 
-Each design gets ``--time`` seconds of its own compute (:mod:`idfy.race`), so the race takes about that many
+Each design gets ``--time`` seconds of its own compute (:mod:`idfy.train.race`), so the race takes about that many
 seconds per design. Ctrl-C ends every run cleanly (final evaluation, checkpoints kept); a second Ctrl-C aborts.
 """
 
@@ -48,7 +48,7 @@ _FLAGS = ("data", "data_dir", "size", "time_budget_s", "max_steps", "seed", "bat
 
 
 def _train_config(args: argparse.Namespace) -> Any:
-    from idfy.train_config import TrainConfig
+    from idfy.train.config import TrainConfig
 
     changes = {k: getattr(args, k) for k in _FLAGS if getattr(args, k, None) is not None}
     if "max_steps" in changes and "time_budget_s" not in changes:
@@ -79,10 +79,19 @@ def run(args: argparse.Namespace, stream: TextIO | None = None) -> int:
     import sys
 
     from idfy.commands.train import install_sigint
-    from idfy.events import Done, Eval, Failed, Start
     from idfy.presets import load_preset
-    from idfy.progress import format_metrics
-    from idfy.race import MAX_ENTRANTS, MIN_ENTRANTS, Entrant, Lap, RaceDone, RaceStart, race, unique_names
+    from idfy.train.events import Done, Eval, Failed, Start
+    from idfy.train.progress import format_metrics
+    from idfy.train.race import (
+        MAX_ENTRANTS,
+        MIN_ENTRANTS,
+        Entrant,
+        Lap,
+        RaceDone,
+        RaceStart,
+        race,
+        unique_names,
+    )
 
     out_stream = stream or sys.stdout
     if not MIN_ENTRANTS <= len(args.designs) <= MAX_ENTRANTS:

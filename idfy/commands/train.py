@@ -78,7 +78,7 @@ _TRAIN_FLAGS = (
 
 
 def _train_config(args: argparse.Namespace) -> Any:
-    from idfy.train_config import TrainConfig
+    from idfy.train.config import TrainConfig
 
     base = TrainConfig()
     if args.train_config:
@@ -97,7 +97,7 @@ def model_config(args: argparse.Namespace) -> ModelConfig:
     """The design from --config / --preset plus every --set KEY=VALUE."""
     from idfy.config_io import load_yaml
     from idfy.presets import load_config_file, load_preset
-    from idfy.train_config import DEFAULT_PRESET
+    from idfy.train.config import DEFAULT_PRESET
 
     cfg = load_config_file(args.config) if args.config else load_preset(args.preset or DEFAULT_PRESET)
     for item in args.set:
@@ -114,9 +114,9 @@ def _default_out(cfg: ModelConfig, tc: Any) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from idfy.events import Done, Failed, Step
-    from idfy.progress import ConsoleProgress
     from idfy.train import train
+    from idfy.train.events import Done, Failed, Step
+    from idfy.train.progress import ConsoleProgress
 
     tc = _train_config(args)
     cfg = model_config(args)
@@ -157,7 +157,7 @@ def _unexpected(e: Exception, out: Path) -> str:
     import tempfile
     import traceback
 
-    from idfy.checkpoint import write_error_text
+    from idfy.train.checkpoint import write_error_text
 
     if isinstance(e, OSError):
         return f"{write_error_text(e)}; fix that and rerun (with --resume when last.pt exists)"

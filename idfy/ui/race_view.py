@@ -1,4 +1,4 @@
-"""A race (:mod:`idfy.race`) as the Train tab shows it: overlaid curves on one time axis, the designs' sample
+"""A race (:mod:`idfy.train.race`) as the Train tab shows it: overlaid curves on one time axis, the designs' sample
 predictions side by side, a status line per design, and the final table with the chance level.
 
 Nothing here imports Gradio: :class:`RaceView` turns race items into plain values (HTML, plotly JSON, a PIL
@@ -14,9 +14,9 @@ from typing import Any
 
 from PIL import Image
 
-from idfy.chance import Chance
-from idfy.events import Done, Eval, Failed, Samples, Start, Step
-from idfy.race import Lap, RaceDone, RaceStart
+from idfy.train.chance import Chance
+from idfy.train.events import Done, Eval, Failed, Samples, Start, Step
+from idfy.train.race import Lap, RaceDone, RaceStart
 from idfy.ui.formatting import fmt_pct, subplot_title
 from idfy.ui.jobs import ordinal
 from idfy.ui.sample_pictures import race_samples_image

@@ -1,6 +1,6 @@
 """One training run as the Train tab shows it: the status line (badge, headline, progress, numbers with the
 smoothed images/s, the verdict against chance, notes), the loss and held-out curves with the chance lines, the
-sample-prediction grid and the final metrics table. :class:`RunView` takes :mod:`idfy.events` one by one.
+sample-prediction grid and the final metrics table. :class:`RunView` takes :mod:`idfy.train.events` one by one.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 import gradio as gr
 from gradio.components.plot import PlotData
 
-from idfy.chance import Chance, Verdict, verdict
-from idfy.events import Checkpoint, Done, Eval, Failed, Samples, Start, Step
+from idfy.train.chance import Chance, Verdict, verdict
+from idfy.train.events import Checkpoint, Done, Eval, Failed, Samples, Start, Step
 from idfy.ui.formatting import fmt_pct, subplot_title
 from idfy.ui.jobs import ordinal
 from idfy.ui.race_view import chance_traces, curves_layout
@@ -62,7 +62,7 @@ def curves_figure(
     steps: list[Step], evals: list[Eval], title: str = "", chance: Chance | None = None
 ) -> dict[str, Any]:
     """Loss (total and its parts) and held-out metrics (%) against the step, with the held-out set's chance
-    level as dashed lines (see :mod:`idfy.chance`), as plain plotly JSON."""
+    level as dashed lines (see :mod:`idfy.train.chance`), as plain plotly JSON."""
     data: list[dict[str, Any]] = []
     x = [s.step for s in steps]
     mode = "lines+markers" if len(x) < 12 else "lines"

@@ -2,7 +2,7 @@
 
 Each test image is enlarged with its true box (green) and predicted box (red, with a dark rim so it shows on
 any colour), the predicted class and score (green when right, red when wrong) and the true class under it.
-Input: :class:`idfy.events.Samples` (images float (K, C, H, W) in [0, 1], boxes (K, 4) normalized xyxy).
+Input: :class:`idfy.train.events.Samples` (images float (K, C, H, W) in [0, 1], boxes (K, 4) normalized xyxy).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
-from idfy.events import Samples
+from idfy.train.events import Samples
 
 __all__ = ["BAD", "PRED", "TILE", "TRUTH", "race_samples_image", "samples_image"]
 

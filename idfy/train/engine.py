@@ -8,7 +8,7 @@
 The loop follows airbench / nanoGPT habits: the whole dataset lives on the device as one uint8 tensor,
 batches are cut and augmented by tensor ops (:func:`idfy.data.iterate_batches`), losses are summed on the
 device and read back only every ``log_every`` steps (the only host sync), channels_last, bf16 autocast on
-CUDA. Under ``torchrun`` it trains with DistributedDataParallel (see :mod:`idfy.distributed`).
+CUDA. Under ``torchrun`` it trains with DistributedDataParallel (see :mod:`idfy.train.distributed`).
 
 The model config is adapted to the data: ``task``, ``num_classes``, ``input.size`` and ``input.channels``
 (when the design cannot take the data's channel count, e.g. groups=3 in the first conv with grey images,
@@ -33,7 +33,10 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from idfy.checkpoint import (
+from idfy.config import ConfigError, ModelConfig
+from idfy.data.classes import align_classes
+from idfy.model import build_model
+from idfy.train.checkpoint import (
     CheckpointError,
     capture_rng,
     load_checkpoint,
@@ -44,16 +47,13 @@ from idfy.checkpoint import (
     save_checkpoint,
     write_error_text,
 )
-from idfy.config import ConfigError, ModelConfig
-from idfy.data.classes import align_classes
-from idfy.distributed import DistInfo, all_reduce_max, all_reduce_sum, cleanup, init_from_env, shard
-from idfy.events import Checkpoint, Done, Eval, Event, Failed, Samples, Start, Step
-from idfy.losses import compute_loss
-from idfy.metrics import evaluate, predict_batches
-from idfy.model import build_model
-from idfy.optim import build_optimizer, lr_factor, progress
-from idfy.train_checks import trainability_problem
-from idfy.train_config import TrainConfig, adapt_config, eval_fractions, resolve_device
+from idfy.train.checks import trainability_problem
+from idfy.train.config import TrainConfig, adapt_config, eval_fractions, resolve_device
+from idfy.train.distributed import DistInfo, all_reduce_max, all_reduce_sum, cleanup, init_from_env, shard
+from idfy.train.events import Checkpoint, Done, Eval, Event, Failed, Samples, Start, Step
+from idfy.train.losses import compute_loss
+from idfy.train.metrics import evaluate, predict_batches
+from idfy.train.optim import build_optimizer, lr_factor, progress
 
 __all__ = [
     "Checkpoint",
@@ -87,7 +87,7 @@ def train(
     model: nn.Module | None = None,
     clock: Callable[[], float] | None = None,
 ) -> Iterator[Event]:
-    """Train ``model_cfg`` as ``train_cfg`` says, yielding :mod:`idfy.events` as it goes.
+    """Train ``model_cfg`` as ``train_cfg`` says, yielding :mod:`idfy.train.events` as it goes.
 
     Args:
         model_cfg: the design; adapted to the data (see :func:`adapt_config`). On ``resume`` the checkpoint's
@@ -103,7 +103,7 @@ def train(
             classification, C = the data's classes; ``model_cfg`` then only names the run.
         clock: seconds for the time budget, the schedule and images/s (default ``time.perf_counter``); a
             clock that advances only while this run computes lets several runs share a CPU fairly
-            (:mod:`idfy.race`).
+            (:mod:`idfy.train.race`).
 
     Yields:
         ``Start``, then ``Step`` / ``Eval`` / ``Samples`` / ``Checkpoint``, then one ``Done`` or ``Failed``.
@@ -382,7 +382,7 @@ class _Run:
 
     def _write_run_files(self) -> list[str]:
         """config.yaml, train.yaml and the run log; removes temporary files an interrupted run left. Returns notes."""
-        from idfy.runlog import RunLog
+        from idfy.train.runlog import RunLog
 
         assert self.out is not None
         self.out.mkdir(parents=True, exist_ok=True)

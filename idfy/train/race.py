@@ -1,8 +1,8 @@
 """A race: 2–4 designs trained on the same data, seed and time budget in one process, fairly on a shared CPU.
 
 >>> from idfy import load_preset
->>> from idfy.race import Entrant, race
->>> from idfy.train_config import TrainConfig
+>>> from idfy.train.race import Entrant, race
+>>> from idfy.train.config import TrainConfig
 >>> entrants = [Entrant("tiny_tuned", load_preset("tiny_tuned")), Entrant("medium", load_preset("medium"))]
 >>> for item in race(entrants, TrainConfig(data="fashion-canvas", time_budget_s=60)):
 ...     print(item)
@@ -19,7 +19,7 @@ Fairness:
   budget of wall time.
 
 :func:`race` yields :class:`RaceStart`, then a :class:`Lap` for every training event of every run (see
-:mod:`idfy.events`), then :class:`RaceDone` with the final :class:`Standing` of each run. Setting ``stop`` ends
+:mod:`idfy.train.events`), then :class:`RaceDone` with the final :class:`Standing` of each run. Setting ``stop`` ends
 every run cleanly (final evaluation, checkpoint kept).
 """
 
@@ -33,10 +33,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from idfy.chance import Chance, Verdict, chance_level, verdict
 from idfy.config import ModelConfig
-from idfy.events import Checkpoint, Done, Event, Failed, Start, Step
-from idfy.train_config import TrainConfig
+from idfy.train.chance import Chance, Verdict, chance_level, verdict
+from idfy.train.config import TrainConfig
+from idfy.train.events import Checkpoint, Done, Event, Failed, Start, Step
 
 __all__ = [
     "MAX_ENTRANTS",
@@ -259,7 +259,7 @@ def race(
         raise ValueError(f"a race needs {MIN_ENTRANTS} to {MAX_ENTRANTS} designs (got {len(entrants)})")
     names = [e.name for e in entrants]
     if len(set(names)) != len(names):
-        raise ValueError("every design in a race needs its own name (see idfy.race.unique_names)")
+        raise ValueError("every design in a race needs its own name (see idfy.train.race.unique_names)")
     tc.validate()
     train_set, test_set = data if data is not None else load_data(tc)
     chance = chance_level(test_set)

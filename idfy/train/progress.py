@@ -5,13 +5,13 @@ from __future__ import annotations
 import sys
 from typing import Any, TextIO
 
-from idfy.events import Checkpoint, Done, Eval, Event, Failed, Samples, Start, Step
+from idfy.train.events import Checkpoint, Done, Eval, Event, Failed, Samples, Start, Step
 
 __all__ = ["ConsoleProgress", "format_metrics"]
 
 
 def format_metrics(m: dict[str, Any]) -> str:
-    """``acc 81.2% · IoU 0.634 · loc-acc 70.1%`` from an :func:`idfy.metrics.evaluate` dict."""
+    """``acc 81.2% · IoU 0.634 · loc-acc 70.1%`` from an :func:`idfy.train.metrics.evaluate` dict."""
     parts = [f"acc {100 * m['accuracy']:.1f}%"] if "accuracy" in m else []
     if "mean_iou" in m:
         parts.append(f"IoU {m['mean_iou']:.3f}")

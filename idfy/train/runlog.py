@@ -1,7 +1,7 @@
 """The files of a run folder besides the checkpoints: ``metrics.csv``, ``curves.png`` and ``samples.png``.
 
-``metrics.csv`` has one row per :class:`~idfy.events.Step` (loss columns filled) and one per
-:class:`~idfy.events.Eval` (metric columns filled); a resumed run first drops the rows written after the
+``metrics.csv`` has one row per :class:`~idfy.train.events.Step` (loss columns filled) and one per
+:class:`~idfy.train.events.Eval` (metric columns filled); a resumed run first drops the rows written after the
 checkpoint it resumes from. Plots are drawn with matplotlib's Agg backend (no display needed).
 """
 
@@ -13,8 +13,8 @@ import math
 from pathlib import Path
 from typing import Any
 
-from idfy.checkpoint import atomic_write_bytes
-from idfy.events import Eval, Samples, Step
+from idfy.train.checkpoint import atomic_write_bytes
+from idfy.train.events import Eval, Samples, Step
 
 __all__ = ["CSV_COLUMNS", "RunLog", "plot_curves", "plot_samples"]
 

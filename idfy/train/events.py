@@ -14,7 +14,7 @@ from torch import Tensor, nn
 
 if TYPE_CHECKING:
     from idfy.config import ModelConfig
-    from idfy.train_config import TrainConfig
+    from idfy.train.config import TrainConfig
 
 __all__ = ["Checkpoint", "Done", "Eval", "Event", "Failed", "Samples", "Start", "Step"]
 
@@ -56,7 +56,7 @@ class Step:
 
 @dataclass
 class Eval:
-    """Held-out metrics (see :func:`idfy.metrics.evaluate`) at ``step``; ``is_best`` when they improved."""
+    """Held-out metrics (see :func:`idfy.train.metrics.evaluate`) at ``step``; ``is_best`` when they improved."""
 
     step: int
     metrics: dict[str, Any]

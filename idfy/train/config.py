@@ -13,8 +13,8 @@ import yaml
 
 from idfy.config import ConfigError, ModelConfig
 from idfy.config_io import load_yaml
-from idfy.losses import LossWeights
-from idfy.optim import SCHEDULES
+from idfy.train.losses import LossWeights
+from idfy.train.optim import SCHEDULES
 
 __all__ = ["DEFAULT_PRESET", "TrainConfig", "adapt_config", "eval_fractions", "resolve_device"]
 

@@ -4,7 +4,7 @@ A checkpoint is a plain dict of tensors, dicts, lists, str, int, float, bool and
 without unpickling arbitrary objects::
 
     format       "idfy-checkpoint"        version   2
-    sha256       {field: hex SHA-256 of the field's value}  (see :mod:`idfy.digest`)
+    sha256       {field: hex SHA-256 of the field's value}  (see :mod:`idfy.train.digest`)
     model_config ModelConfig as YAML text  train_config  TrainConfig as a dict
     model        state_dict                optimizer / schedule   state dicts (None in a weights-only file)
     rng          {"torch", "cuda", "python", "numpy", "data"} generator states as uint8/int64 tensors
@@ -44,7 +44,7 @@ import torch
 from torch import nn
 
 from idfy.config import ModelConfig
-from idfy.digest import sha256_of
+from idfy.train.digest import sha256_of
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -289,7 +289,7 @@ def _pickled_objects_text(names: list[str]) -> tuple[str, str]:
         what = f"pickled Python objects ({names[0]}), not an idfy checkpoint; idfy never unpickles objects"
     return what, (
         "idfy reads only checkpoints written by training (best.pt / last.pt): load the model in Python and "
-        "save it with idfy's checkpoint format (idfy.checkpoint.save_checkpoint)"
+        "save it with idfy's checkpoint format (idfy.train.checkpoint.save_checkpoint)"
     )
 
 

@@ -2,11 +2,11 @@
 
 A model that ignores its input can still score: it can always answer the most frequent class, and always draw
 the same box. The chance level of a set is the best such constant answer, measured with the metrics of
-:mod:`idfy.metrics` on the set itself:
+:mod:`idfy.train.metrics` on the set itself:
 
 * class accuracy: the share of the most frequent class;
 * mean IoU: the best constant box's mean IoU with the true boxes;
-* localization accuracy (label right and IoU ≥ :data:`idfy.metrics.IOU_THRESHOLD`): the best constant
+* localization accuracy (label right and IoU ≥ :data:`idfy.train.metrics.IOU_THRESHOLD`): the best constant
   (label, box) pair's hit rate.
 
 The constant boxes tried are the mean and the median box of the whole set and of each class, and up to
@@ -28,7 +28,7 @@ import torch
 from torch import Tensor
 from torchvision.ops import box_iou
 
-from idfy.metrics import IOU_THRESHOLD
+from idfy.train.metrics import IOU_THRESHOLD
 
 __all__ = ["MAX_CANDIDATES", "Chance", "Verdict", "chance_level", "chance_of", "verdict"]
 
@@ -133,7 +133,7 @@ _NAMES = {"loc_accuracy": "localization accuracy", "accuracy": "class accuracy"}
 
 
 def verdict(metrics: dict[str, Any], chance: Chance) -> Verdict | None:
-    """Did a model with these held-out ``metrics`` (:func:`idfy.metrics.evaluate`) beat ``chance``?
+    """Did a model with these held-out ``metrics`` (:func:`idfy.train.metrics.evaluate`) beat ``chance``?
 
     Returns None when ``metrics`` lack the headline metric. The sentence reads e.g. "beat chance by 78.4 pt:
     localization accuracy 86.3 % against 7.9 % for a constant answer".

@@ -276,8 +276,8 @@ def run_ablation(
     """
     from idfy.analysis import analyze
     from idfy.data import make_dataset
-    from idfy.events import Done, Failed
     from idfy.train import train
+    from idfy.train.events import Done, Failed
 
     if seeds < 1:
         raise ValueError("seeds must be at least 1")
