@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-import idfy.ui.limits
+import idfy.ui.api
 from idfy import load_preset
 from idfy.analysis import analyze, memory
 from idfy.analysis.baselines import baseline_row
@@ -35,5 +35,4 @@ def test_guard_estimate_totals_with_the_same_formula() -> None:
 
 
 def test_the_app_guard_is_the_library_guard() -> None:
-    for name in ("check_memory", "check_numbers", "check_report", "estimate_memory", "memory_cap_bytes"):
-        assert getattr(idfy.ui.limits, name) is getattr(memory, name)
+    assert idfy.ui.api.check_memory is memory.check_memory and idfy.ui.api.check_report is memory.check_report

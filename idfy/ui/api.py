@@ -15,8 +15,8 @@ from typing import Any
 
 import gradio as gr
 
+from idfy.analysis.memory import check_memory, check_report
 from idfy.config import MAX_INPUT_SIDE, ConfigError, ModelConfig
-from idfy.ui.limits import check_memory, check_report
 from idfy.ui.state import config_from_text
 from idfy.ui.tabs.design.results import DIAGRAM_DETAILS, diagram_svg
 

@@ -14,10 +14,10 @@ from typing import Any
 import gradio as gr
 
 from idfy.analysis import compare
+from idfy.analysis.memory import check_numbers
 from idfy.config import ConfigError, ModelConfig
 from idfy.ui import formatting as fmt
 from idfy.ui.context import TabContext
-from idfy.ui.limits import check_numbers
 from idfy.ui.state import CURRENT, SAVED_PREFIX, design_choices, resolve_design, save_design
 from idfy.ui.tabs.design.results import _analyze, _changes, _key_words, _plain_value, plot_data, run_safely
 from idfy.ui.tabs.keyed import keyed

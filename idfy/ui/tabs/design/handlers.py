@@ -13,6 +13,7 @@ from typing import Any
 
 import gradio as gr
 
+from idfy.analysis.memory import check_memory
 from idfy.config import ConfigError, ModelConfig
 from idfy.presets import list_presets, load_config_file, preset_config, resolve_config
 from idfy.ui import formatting as fmt
@@ -28,7 +29,6 @@ from idfy.ui.controls import (
     values_to_config,
 )
 from idfy.ui.fixes import field_name, fix_conv_for_kind, locate, suggest_fixes
-from idfy.ui.limits import check_memory
 from idfy.ui.state import remember_latency
 from idfy.ui.tabs.design.results import (
     LATENCY_BATCH,

@@ -18,12 +18,12 @@ from gradio.components.plot import PlotData
 
 from idfy._dataclass_io import short_repr
 from idfy.analysis import analyze
+from idfy.analysis.memory import check_report
 from idfy.config import ConfigError, ModelConfig
 from idfy.presets import list_presets, preset_config
 from idfy.ui import formatting as fmt
 from idfy.ui.fixes import field_name, headline
 from idfy.ui.inspector import node_info
-from idfy.ui.limits import check_report
 from idfy.viz.diagram import config_diff, diagram, diagram_diff, render
 
 log = logging.getLogger("idfy.ui")

@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from idfy.analysis.memory import check_memory
 from idfy.config import ConfigError
 from idfy.predict import Predictor
 from idfy.train.checkpoint import load_checkpoint, model_config_of
 from idfy.ui.jobs import JobRegistry
-from idfy.ui.limits import check_memory
 
 __all__ = [
     "LATEST",

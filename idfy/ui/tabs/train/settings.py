@@ -9,13 +9,13 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from idfy.analysis.memory import check_memory
 from idfy.config import ConfigError, ModelConfig
 from idfy.data import describe_datasets
 from idfy.presets import list_presets, preset_config
 from idfy.train import config as _engine
 from idfy.train.config import TrainConfig
 from idfy.train.race import MAX_ENTRANTS, Entrant, unique_names
-from idfy.ui.limits import check_memory
 
 __all__ = [
     "BATCH_SIZES",
