@@ -177,3 +177,25 @@ def test_cli_predict_warns_like_the_app_when_the_image_is_unlike_the_training_da
     image = grey if dataset == "shapes" else colour  # an image of the other kind than the checkpoint's data
     assert main(["predict", str(image), "-c", str(run_dir), "--out", str(tmp_path / "o")]) == 0
     assert f"warning: this image does not look like the {dataset} images" in capsys.readouterr().out
+
+
+def test_cli_predict_decodes_each_image_once_and_gives_the_apps_answer(
+    run_dir: Path, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import idfy.data
+    from idfy.cli import main
+
+    calls: list[object] = []
+    real = idfy.data.decode_image
+
+    def counting(source: object, *args: object, **kwargs: object) -> object:
+        calls.append(source)
+        return real(source, *args, **kwargs)
+
+    monkeypatch.setattr(idfy.data, "decode_image", counting)
+    image = EXAMPLES[0]
+    assert main(["predict", str(image), "-c", str(run_dir), "--out", str(tmp_path / "o")]) == 0
+    assert calls == [str(image)]  # predicted, checked against the training data and drawn from one decode
+    record = json.loads((tmp_path / "o" / f"{image.stem}.json").read_text())
+    app = Predictor.from_checkpoint(run_dir, device="cpu").predict(real(image, channels=3).image)
+    assert record["tuple"] == pytest.approx(app.to_dict()["tuple"])  # the same input as the Predict tab's

@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import json
 from pathlib import Path
+from typing import Any
 
 __all__ = ["add_arguments", "run"]
 
@@ -44,7 +45,39 @@ def _stem(src: str, used: set[str]) -> str:
     return stem
 
 
+def _out_folder(out: Path) -> bool:
+    """Make ``out`` before any work (an unwritable ``--out`` is one line); whether it existed before."""
+    existed = out.exists()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ValueError(
+            f"{out}: cannot write the predictions there ({e.strerror or type(e).__name__})"
+        ) from None
+    return existed
+
+
+def _print_prediction(src: str, p: Any, notes: list[str], unlike: str | None, top_k: int) -> None:
+    """The lines for one image: class and score, notes, the unlike-the-data warning, the box tuple in pixels
+    and normalized, the top-k probabilities."""
+    h, w = p.image_size
+    print(f"{src} ({w}×{h}): {p.class_name} (label {p.label}, score {p.score:.3f})")
+    for note in notes:
+        print(f"  note: {note}")
+    if unlike:
+        print(f"  warning: {unlike}")
+    if p.box is not None:
+        px = ", ".join(f"{v:.1f}" for v in p.box_pixels or ())
+        nm = ", ".join(f"{v:.4f}" for v in p.box)
+        print(f"  pixels     (x1, y1, x2, y2, label) = ({px}, {p.label})")
+        print(f"  normalized (x1, y1, x2, y2, label) = ({nm}, {p.label})")
+    top = sorted(p.probs.items(), key=lambda kv: -kv[1])[: max(0, top_k)]
+    if top:
+        print("  top: " + ", ".join(f"{k} {v:.3f}" for k, v in top))
+
+
 def run(args: argparse.Namespace) -> int:
+    # imported on use: torch and the model stay out of `python -m idfy --help`
     from idfy.data import ImageError, decode_image
     from idfy.predict import Predictor, draw_overlay
     from idfy.provenance import at_chance, foreign_image
@@ -57,39 +90,22 @@ def run(args: argparse.Namespace) -> int:
     if guessing:
         print(f"warning: {guessing}")
     out = Path(args.out)
-    existed = out.exists()
-    try:
-        out.mkdir(parents=True, exist_ok=True)  # checked before any work: an unwritable --out is one line
-    except OSError as e:
-        raise ValueError(
-            f"{out}: cannot write the predictions there ({e.strerror or type(e).__name__})"
-        ) from None
+    existed = _out_folder(out)
     failures = written = 0
     used: set[str] = set()
     for src in args.images:
-        notes: list[str] = []
         try:
-            image = predictor.load(src, notes)
+            decoded = decode_image(
+                src, channels=3
+            )  # decoded once, as the app does: predicted, checked, drawn
         except (ImageError, OSError) as e:
             print(f"{src}: error: {_why(src, e)}")
             failures += 1
             continue
+        image, notes = decoded.image, list(decoded.notes)
         p = predictor.predict(image, stage_views=False)
-        h, w = p.image_size
-        print(f"{src} ({w}×{h}): {p.class_name} (label {p.label}, score {p.score:.3f})")
-        for note in notes:
-            print(f"  note: {note}")
-        unlike = foreign_image(decode_image(src, channels=3).image, dataset, size) if dataset else None
-        if unlike:
-            print(f"  warning: {unlike}")
-        if p.box is not None:
-            px = ", ".join(f"{v:.1f}" for v in p.box_pixels or ())
-            nm = ", ".join(f"{v:.4f}" for v in p.box)
-            print(f"  pixels     (x1, y1, x2, y2, label) = ({px}, {p.label})")
-            print(f"  normalized (x1, y1, x2, y2, label) = ({nm}, {p.label})")
-        top = sorted(p.probs.items(), key=lambda kv: -kv[1])[: max(0, args.top)]
-        if top:
-            print("  top: " + ", ".join(f"{k} {v:.3f}" for k, v in top))
+        unlike = foreign_image(image, dataset, size) if dataset else None
+        _print_prediction(src, p, notes, unlike, args.top)
         stem = _stem(src, used)
         record = {"image": str(src), "checkpoint": args.checkpoint, **p.to_dict(), "notes": notes}
         try:
