@@ -260,7 +260,7 @@ def test_keyboard_focus_tabs_and_dropdowns(page: Any, app_url: str) -> None:
     page.locator("ul.option-list").wait_for()
     page.keyboard.press("Escape")
     # arrow keys move between tabs
-    page.get_by_role("tab", name="Design").focus()
+    page.locator("[role=tab]:visible", has_text="Design").first.focus()  # Gradio keeps a hidden copy
     page.keyboard.press("ArrowRight")
     page.wait_for_function(
         "() => document.querySelector('[role=tab][aria-selected=true]').textContent.trim() === 'Compare'"

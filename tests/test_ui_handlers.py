@@ -16,15 +16,11 @@ from idfy.ui.state import CURRENT, SAVED_PREFIX
 from idfy.ui.tabs import compare as compare_tab
 from idfy.ui.tabs.design import handlers, results, words
 
-N = len(KEYS)
-FIELDS = results.RESULT_FIELDS
-
 
 def _call(cfg: ModelConfig, **changes: Any) -> dict[str, Any]:
     values = config_to_values(cfg)
     values.update(changes)
-    out = handlers.design_change(*[values[k] for k in KEYS], cfg.to_yaml(), {}, cfg.name)
-    return dict(zip(FIELDS, out))
+    return handlers.design_change(*[values[k] for k in KEYS], cfg.to_yaml(), {}, cfg.name)
 
 
 def _is_noop(update: Any) -> bool:
@@ -44,11 +40,12 @@ def test_design_change_returns_numbers_shapes_and_state() -> None:
     # S1b: stage 2 downsamples by a strided conv, so the image is injected at the incoming 112×112
     assert '<td class="idfy-changed" title="preset: —">3×112×112</td>' in out["table"]
     assert ModelConfig.from_url(out["token"]) == new
-    details = dict(zip(results.DETAIL_FIELDS, results.on_details(out["config"], "stages", None)))
-    assert Path(details["yaml_file"]).read_text() == details["yaml"] == out["config"]
+    details = results.on_details(out["config"], "stages", None)
+    assert set(details) == set(results.DETAIL_FIELDS)
+    assert Path(details["yaml_file"]).read_text() == details["yaml_code"] == out["config"]
     assert "<svg" in details["diagram"] and Path(details["svg_file"]).read_text().count("<svg") == 1
     again = results.on_details(out["config"], "stages", details["rendered"])
-    assert all(_is_noop(u) for u in again)  # nothing is resent for a design already on screen
+    assert list(again) == ["rendered"] and _is_noop(again["rendered"])  # nothing resent for the same design
 
 
 def test_invalid_combination_shows_the_message_and_keeps_everything_else() -> None:
@@ -59,7 +56,7 @@ def test_invalid_combination_shows_the_message_and_keeps_everything_else() -> No
     )
     assert "stage 1 groups → 4" in out["summary"]  # a tested fix, not "or change the width"
     assert "change the width" not in out["summary"]
-    assert all(_is_noop(out[k]) for k in FIELDS[1:])
+    assert list(out) == ["summary"]  # the table, state and link keep the last valid design
 
 
 def test_unexpected_failure_is_logged_not_shown(monkeypatch: pytest.MonkeyPatch, caplog: Any) -> None:
@@ -76,45 +73,43 @@ def test_unexpected_failure_is_logged_not_shown(monkeypatch: pytest.MonkeyPatch,
 
 def test_preset_and_page_load_set_every_control() -> None:
     out = handlers.on_preset("seed_model2", {})
-    assert len(out) == handlers.N_LOADED
-    assert out[0] == "seed_model2"
+    assert set(out) == set(handlers.LOADED_NAMES)
+    assert out["preset"] == "seed_model2"
     values = config_to_values(load_preset("seed_model2"))
-    assert [u["value"] for u in out[1 : 1 + N]] == [values[k] for k in KEYS]
+    assert {k: out[k]["value"] for k in KEYS} == values
+    assert out["layout.stage3"]["visible"] is False and out["layout.stage1"]["visible"] is True
     cfg = load_preset("tiny").set("stages.1.width", 40)
     request = SimpleNamespace(query_params={"cfg": cfg.to_url()})
     out = handlers.on_page_load({}, request)  # type: ignore[arg-type]
-    assert ModelConfig.from_yaml(out[1 + N + handlers.N_LAYOUT + FIELDS.index("config")]) == cfg
+    assert ModelConfig.from_yaml(out["config"]) == cfg
     damaged = handlers.on_page_load({}, SimpleNamespace(query_params={"cfg": "v1.xyz"}))  # type: ignore[arg-type]
-    assert "damaged" in damaged[1 + N + handlers.N_LAYOUT]
+    assert list(damaged) == ["summary"] and "damaged" in damaged["summary"]
     nothing = handlers.on_page_load({}, SimpleNamespace(query_params={}))  # type: ignore[arg-type]
-    assert all(_is_noop(u) for u in nothing)
+    assert all(_is_noop(u) for u in nothing.values())
 
 
 def test_upload_checks_type_size_and_content(tmp_path: Path) -> None:
-    err_at = 1 + N + handlers.N_LAYOUT
     good = tmp_path / "d.yaml"
     good.write_text(load_preset("small").to_yaml())
-    assert (
-        ModelConfig.from_yaml(handlers.on_upload(str(good), {})[err_at + FIELDS.index("config")]).name
-        == "small"
-    )
+    assert ModelConfig.from_yaml(handlers.on_upload(str(good), {})["config"]).name == "small"
     bad = tmp_path / "d.txt"
     bad.write_text("x")
-    assert ".yaml or .yml" in handlers.on_upload(str(bad), {})[err_at]
+    assert ".yaml or .yml" in handlers.on_upload(str(bad), {})["summary"]
     broken = tmp_path / "b.yml"
     broken.write_text("stages: [1, 2")
-    assert "YAML could not be read" in handlers.on_upload(str(broken), {})[err_at]
+    assert "YAML could not be read" in handlers.on_upload(str(broken), {})["summary"]
     big = tmp_path / "big.yaml"
     big.write_text("#" * 400_000)
-    assert "larger than" in handlers.on_upload(str(big), {})[err_at]
-    assert "unknown option" in handlers.on_apply_yaml("name: x\nwidth: 3\n", {})[err_at]
+    assert "larger than" in handlers.on_upload(str(big), {})["summary"]
+    assert "unknown option" in handlers.on_apply_yaml("name: x\nwidth: 3\n", {})["summary"]
 
 
 def test_diagram_detail_and_png() -> None:
     yaml_text = load_preset("seed_model2").to_yaml()
-    html, path, *_ = results.on_details(yaml_text, "blocks", None)
+    details = results.on_details(yaml_text, "blocks", None)
+    html, path = details["diagram"], details["svg_file"]
     assert "<svg" in html and Path(path).read_text().lstrip().startswith(("<?xml", "<svg"))
-    png = handlers.on_png(yaml_text, "stages")
+    png = handlers.on_png(yaml_text, "stages")["png_file"]
     assert Path(png["value"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -139,11 +134,13 @@ def test_compare_and_save() -> None:
 def test_visibility_rules() -> None:
     values = config_to_values(load_preset("full"))
     out = handlers.visibility(*[values[k] for k in handlers.VIS_KEYS])
-    assert len(out) == 4 + 4 * 8
-    assert out[0]["visible"] is True  # the stem's options
-    assert [out[4 + 8 * i]["visible"] for i in range(4)] == [True, True, True, False]  # stage rows
+    assert set(out) == set(handlers.VIS_OUTPUTS)
+    assert out["layout.stem"]["visible"] is True  # the stem's options
+    assert [out[f"layout.stage{i}"]["visible"] for i in range(4)] == [True, True, True, False]  # stage rows
+    assert out["stages.2.conv.ghost_ratio"]["visible"] is True  # full's stage 3 is a ghost conv
+    assert out["stages.0.conv.ghost_ratio"]["visible"] is False
     values["stages.count"] = "x"
-    assert all(_is_noop(u) for u in handlers.visibility(*[values[k] for k in handlers.VIS_KEYS]))
+    assert all(_is_noop(u) for u in handlers.visibility(*[values[k] for k in handlers.VIS_KEYS]).values())
 
 
 def test_a_clicked_fix_loads_the_fixed_design() -> None:
@@ -152,19 +149,19 @@ def test_a_clicked_fix_loads_the_fixed_design() -> None:
     values["stages.0.conv.groups"] = 5
     payload = '{"field": "c-stages-0-conv-groups", "value": "4"}'
     out = handlers.on_fix(payload, *[values[k] for k in KEYS], cfg.to_yaml(), {}, "full")
-    assert len(out) == handlers.N_LOADED
-    fixed = ModelConfig.from_yaml(out[1 + N + handlers.N_LAYOUT + FIELDS.index("config")])
+    assert set(out) == set(handlers.LOADED_NAMES)
+    fixed = ModelConfig.from_yaml(out["config"])
     assert fixed == cfg.set("stages.0.conv.groups", 4)
     bad = handlers.on_fix('{"field": "../../etc"}', *[values[k] for k in KEYS], cfg.to_yaml(), {}, "full")
-    assert "unknown control" in bad[1 + N + handlers.N_LAYOUT]
+    assert "unknown control" in bad["summary"]
 
 
 def test_details_outline_what_differs_from_the_preset() -> None:
     changed = load_preset("seed_model2").set("stages.1.inject", True).to_yaml()
-    html, *_ = results.on_details(changed, "stages", None, "seed_model2")
+    html = results.on_details(changed, "stages", None, "seed_model2")["diagram"]
     assert "changed against seed_model2" in html and "#2ca02c" in html  # the new injection in green
     assert "data-nodes=" in html and "stages/1/blocks" in html  # the inspector's data
-    same, *_ = results.on_details(load_preset("seed_model2").to_yaml(), "stages", None, "seed_model2")
+    same = results.on_details(load_preset("seed_model2").to_yaml(), "stages", None, "seed_model2")["diagram"]
     assert "changed against" not in same
 
 

@@ -63,7 +63,9 @@ def build(ctx: TabContext) -> None:
     (``design.controls``, by config key), the preset picker (``design.preset``) and the summary strip
     (``design.summary``) in ``ctx.shared``."""
     initial = load_preset(DEFAULT_PRESET)
-    first = dict(zip(RESULT_FIELDS, run_safely(lambda: results_for(initial, None, DEFAULT_PRESET), _keep)))
+    first = dict.fromkeys(RESULT_FIELDS, "") | run_safely(
+        lambda: results_for(initial, None, DEFAULT_PRESET), _keep
+    )
     ui = layout.create(config_to_values(initial), first)
     ctx.config_state.value = first["config"]
     wiring.connect(ctx, ui)

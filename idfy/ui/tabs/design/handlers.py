@@ -46,12 +46,15 @@ from idfy.ui.tabs.design.results import (
 
 log = logging.getLogger("idfy.ui")
 
+#: A handler's outputs by name (:func:`idfy.ui.tabs.keyed.keyed` maps the names to components).
+Out = dict[str, Any]
 
-def design_change(*args: Any) -> tuple[Any, ...]:
+
+def design_change(*args: Any) -> Out:
     """The one handler for every design control: ``(*control values, config yaml, measured, preset)`` ->
-    results (:data:`RESULT_FIELDS`). The config yaml is the last valid design (the base for options without
-    a control, the reference for the short-lived deltas, and what stays on screen when the edit is invalid).
-    """
+    the results by name (:data:`RESULT_FIELDS`; only ``summary`` when the edit is invalid). The config yaml
+    is the last valid design (the base for options without a control, the reference for the short-lived
+    deltas, and what stays on screen when the edit is invalid)."""
     values = dict(zip(KEYS, args[: len(KEYS)]))
     base_yaml, measured = args[len(KEYS)], args[len(KEYS) + 1]
     preset = args[len(KEYS) + 2] if len(args) > len(KEYS) + 2 else None
@@ -74,9 +77,9 @@ def design_change(*args: Any) -> tuple[Any, ...]:
 
 
 #: Layout blocks whose visibility follows the controls: the stem's options and the stage accordions.
-N_LAYOUT = 1 + MAX_STAGES
-#: Outputs of a loader: the preset picker, every control, the layout blocks, then :data:`RESULT_FIELDS`.
-N_LOADED = 1 + len(KEYS) + N_LAYOUT + len(RESULT_FIELDS)
+LAYOUT_NAMES = ("layout.stem", *[f"layout.stage{i}" for i in range(MAX_STAGES)])
+#: Names a loader may set: the preset picker, every control, the layout blocks and :data:`RESULT_FIELDS`.
+LOADED_NAMES = ("preset", *KEYS, *LAYOUT_NAMES, *RESULT_FIELDS)
 
 
 def load_design(
@@ -84,7 +87,7 @@ def load_design(
     measured: dict[str, Any] | None,
     preset: str | None = None,
     previous: ModelConfig | None = None,
-) -> tuple[Any, ...]:
+) -> Out:
     """Everything a freshly loaded design (preset, link, upload, YAML editor, a fix) sets, in one step: the
     preset picker, each control's value *and* visibility, the layout blocks' visibility and the results.
     Setting it all at once means no control fires a follow-up event (the design handler listens to user
@@ -92,11 +95,11 @@ def load_design(
     values = config_to_values(cfg)
     hidden = hidden_keys(values)
     name = preset if preset is not None else (cfg.name if cfg.name in list_presets() else None)
-    preset_value = name if name is not None else gr.update()
-    controls = [gr.update(value=values[k], visible=k not in hidden) for k in KEYS]
-    layout = [gr.update(visible=bool(values["stem.enabled"]))]
-    layout += [gr.update(visible=i < values["stages.count"]) for i in range(MAX_STAGES)]
-    return (preset_value, *controls, *layout, *results_for(cfg, measured, name, previous))
+    out: Out = {} if name is None else {"preset": name}
+    out |= {k: gr.update(value=values[k], visible=k not in hidden) for k in KEYS}
+    out["layout.stem"] = gr.update(visible=bool(values["stem.enabled"]))
+    out |= {f"layout.stage{i}": gr.update(visible=i < values["stages.count"]) for i in range(MAX_STAGES)}
+    return out | results_for(cfg, measured, name, previous)
 
 
 def _load_or_keep(
@@ -104,9 +107,7 @@ def _load_or_keep(
     measured: dict[str, Any] | None,
     preset: str | None = None,
     current: str | None = None,
-):
-    n_before = 1 + len(KEYS) + N_LAYOUT
-
+) -> Out:
     def previous() -> ModelConfig | None:
         try:
             return ModelConfig.from_yaml(current) if current else None
@@ -115,23 +116,21 @@ def _load_or_keep(
 
     return run_safely(
         lambda: load_design(make(), measured, preset, previous()),
-        lambda msg: (*[gr.update()] * n_before, *invalid_results(msg, current, measured, None)),
+        lambda msg: invalid_results(msg, current, measured, None),
     )
 
 
-def on_preset(name: str, measured: dict[str, Any] | None, current: str | None = None) -> tuple[Any, ...]:
+def on_preset(name: str, measured: dict[str, Any] | None, current: str | None = None) -> Out:
     """Preset picked (or the reset button pressed)."""
     return _load_or_keep(lambda: preset_config(name), measured, preset=name, current=current)
 
 
-def on_apply_yaml(text: str, measured: dict[str, Any] | None, current: str | None = None) -> tuple[Any, ...]:
+def on_apply_yaml(text: str, measured: dict[str, Any] | None, current: str | None = None) -> Out:
     """YAML editor's Apply."""
     return _load_or_keep(lambda: resolve_config(text or "", allow_paths=False), measured, current=current)
 
 
-def on_upload(
-    path: str | None, measured: dict[str, Any] | None, current: str | None = None
-) -> tuple[Any, ...]:
+def on_upload(path: str | None, measured: dict[str, Any] | None, current: str | None = None) -> Out:
     """A .yaml/.yml file uploaded (size-capped, safe_load)."""
 
     def make() -> ModelConfig:
@@ -144,9 +143,7 @@ def on_upload(
     return _load_or_keep(make, measured, current=current)
 
 
-def on_page_load(
-    measured: dict[str, Any] | None, request: gr.Request, current: str | None = None
-) -> tuple[Any, ...]:
+def on_page_load(measured: dict[str, Any] | None, request: gr.Request, current: str | None = None) -> Out:
     """Restore the design from ``?cfg=v1...`` (or ``?preset=NAME``); the default preset otherwise."""
     params = dict(request.query_params) if request is not None else {}
     token, preset = params.get("cfg"), params.get("preset")
@@ -154,7 +151,7 @@ def on_page_load(
         return _load_or_keep(lambda: resolve_config(token, allow_paths=False), measured, current=current)
     if preset:
         return _load_or_keep(lambda: preset_config(preset), measured, preset=preset, current=current)
-    return tuple(gr.update() for _ in range(N_LOADED))
+    return {"summary": gr.update()}  # nothing to load: everything stays
 
 
 def _coerce(key: str, raw: str) -> Any:
@@ -172,7 +169,7 @@ def _coerce(key: str, raw: str) -> Any:
     return raw
 
 
-def on_fix(payload: str, *args: Any) -> tuple[Any, ...]:
+def on_fix(payload: str, *args: Any) -> Out:
     """A fix clicked in the strip: ``payload`` is ``{"field": "c-stages-0-conv-kind", "value": "regular"}``;
     ``args`` are the control values, the last valid design, measured latencies and the preset. The fixed
     design is loaded like a preset (every control and result at once)."""
@@ -195,32 +192,31 @@ def on_fix(payload: str, *args: Any) -> tuple[Any, ...]:
     return _load_or_keep(make, measured, preset=preset, current=current)
 
 
-def on_measure(
-    config_yaml: str, measured: dict[str, Any] | None, preset: str | None = None
-) -> tuple[Any, Any]:
-    """Measure batch-1 and batch-N latency of the current design; returns (summary strip, measured)."""
+def on_measure(config_yaml: str, measured: dict[str, Any] | None, preset: str | None = None) -> Out:
+    """Measure batch-1 and batch-N latency of the current design: ``{"summary", "measured"}``."""
 
-    def run() -> tuple[Any, Any]:
+    def run() -> Out:
         cfg = ModelConfig.from_yaml(config_yaml)
         check_memory(cfg, batch_size=LATENCY_BATCH)
         report = _analyze(cfg, latency=True, batch_size=LATENCY_BATCH)
         lat = report.latency or {}
         new = remember_latency(measured, cfg.fingerprint(), lat)
-        return fmt.strip_html(_cards(cfg, new, preset, None)), new
+        return {"summary": fmt.strip_html(_cards(cfg, new, preset, None)), "measured": new}
 
-    return run_safely(run, lambda msg: (invalid_results(msg, config_yaml, measured, preset)[0], gr.update()))
+    return run_safely(run, lambda msg: invalid_results(msg, config_yaml, measured, preset))
 
 
-def on_png(config_yaml: str, detail: str) -> Any:
-    """Render the diagram as PNG for download."""
+def on_png(config_yaml: str, detail: str) -> Out:
+    """Render the diagram as PNG for download: ``{"png_file": update}``."""
 
-    def run() -> Any:
+    def run() -> Out:
         cfg = ModelConfig.from_yaml(config_yaml)
-        return gr.update(value=_write(f"{_slug(cfg)}-{detail}.png", _diagram_png(cfg, detail)), visible=True)
+        png = _write(f"{_slug(cfg)}-{detail}.png", _diagram_png(cfg, detail))
+        return {"png_file": gr.update(value=png, visible=True)}
 
-    def fail(msg: str) -> Any:
+    def fail(msg: str) -> Out:
         gr.Warning(msg)
-        return gr.update()
+        return {"png_file": gr.update()}
 
     return run_safely(run, fail)
 
@@ -231,41 +227,39 @@ def _order_text_for_choice(choice: str, text: str) -> str:
 
 
 # --------------------------------------------------------------------------- visibility rules
-def visibility(*args: Any) -> list[Any]:
-    """Show only the controls the current choices use (stage rows, conv options, sub-stream options)."""
+_CONV_OPTIONS = ("groups", "dilation", "ghost_ratio")
+_GAUSS_OPTIONS = ("gaussian.sigmas", "gaussian.learnable", "gaussian.dog")
+
+
+def _shown(v: dict[str, Any], count: int) -> dict[str, bool]:
+    """Which of :data:`VIS_OUTPUTS` the choices in ``v`` (by config key) show, with ``count`` stages."""
+    shown = {"layout.stem": bool(v["stem.enabled"])}
+    for prefix in ["stem.", *[f"stages.{i}." for i in range(MAX_STAGES)]]:
+        names = [f"{prefix}conv.{n}" for n in _CONV_OPTIONS]
+        shown |= dict(zip(names, conv_field_visibility(v[prefix + "conv.kind"])))
+    for i in range(MAX_STAGES):
+        p = f"stages.{i}."
+        shown[f"layout.stage{i}"] = i < count
+        shown |= {p + n: bool(v[p + "gaussian.enabled"]) for n in _GAUSS_OPTIONS}
+        shown[p + "dense.reduction"] = v[p + "dense.kind"] != "none"
+    return shown
+
+
+def visibility(*args: Any) -> Out:
+    """Show only the controls the current choices use (stage rows, conv options, sub-stream options):
+    ``(*values of VIS_KEYS)`` -> ``{name: gr.update(visible=...)}`` for :data:`VIS_OUTPUTS`."""
     v = dict(zip(VIS_KEYS, args))
     try:
         count = int(float(v["stages.count"] or 1))
     except (TypeError, ValueError):  # a half-typed number: leave the layout as it is
-        return [gr.update() for _ in range(4 + MAX_STAGES * 8)]
-    out: list[Any] = [gr.update(visible=bool(v["stem.enabled"]))]
-    out += [gr.update(visible=x) for x in conv_field_visibility(v["stem.conv.kind"])]
-    for i in range(MAX_STAGES):
-        p = f"stages.{i}."
-        out.append(gr.update(visible=i < count))
-        out += [gr.update(visible=x) for x in conv_field_visibility(v[p + "conv.kind"])]
-        gauss = bool(v[p + "gaussian.enabled"])
-        out += [gr.update(visible=gauss)] * 3
-        out.append(gr.update(visible=v[p + "dense.kind"] != "none"))
-    return out
+        return {"layout.stem": gr.update()}
+    return {k: gr.update(visible=x) for k, x in _shown(v, count).items()}
 
 
 def hidden_keys(values: dict[str, Any]) -> set[str]:
     """Controls :func:`visibility` hides for these values (used when the page is first built)."""
-    hidden: set[str] = set()
-    for prefix in ["stem.", *[f"stages.{i}." for i in range(MAX_STAGES)]]:
-        for name, shown in zip(
-            ("groups", "dilation", "ghost_ratio"), conv_field_visibility(values[prefix + "conv.kind"])
-        ):
-            if not shown:
-                hidden.add(f"{prefix}conv.{name}")
-    for i in range(MAX_STAGES):
-        p = f"stages.{i}."
-        if not values[p + "gaussian.enabled"]:
-            hidden |= {p + "gaussian.sigmas", p + "gaussian.learnable", p + "gaussian.dog"}
-        if values[p + "dense.kind"] == "none":
-            hidden.add(p + "dense.reduction")
-    return hidden
+    shown = _shown(values, int(values["stages.count"]))
+    return {k for k, x in shown.items() if not x and not k.startswith("layout.")}
 
 
 VIS_KEYS = (
@@ -273,6 +267,17 @@ VIS_KEYS = (
     "stem.conv.kind",
     "stages.count",
     *[f"stages.{i}.{k}" for i in range(MAX_STAGES) for k in ("conv.kind", "gaussian.enabled", "dense.kind")],
+)
+#: What :func:`visibility` may show or hide (controls by key, layout blocks as ``layout.*``).
+VIS_OUTPUTS = (
+    "layout.stem",
+    *[f"stem.conv.{n}" for n in _CONV_OPTIONS],
+    *[
+        f"stages.{i}.{n}"
+        for i in range(MAX_STAGES)
+        for n in (*[f"conv.{c}" for c in _CONV_OPTIONS], *_GAUSS_OPTIONS, "dense.reduction")
+    ],
+    *[f"layout.stage{i}" for i in range(MAX_STAGES)],
 )
 
 
@@ -285,17 +290,19 @@ def _spec(key: str) -> ControlSpec:
     return _spec_map()[key]
 
 
-def conv_fixer(prefix: str) -> Callable[..., tuple[Any, Any]]:
-    """The handler that fills groups / dilation with valid values when ``prefix``'s conv kind is picked."""
+def conv_fixer(prefix: str) -> Callable[..., Out]:
+    """The handler that fills groups / dilation with valid values when ``prefix``'s conv kind is picked:
+    ``(*control values, config yaml)`` -> ``{prefix + "conv.groups": ..., prefix + "conv.dilation": ...}``."""
+    names = (prefix + "conv.groups", prefix + "conv.dilation")
 
-    def fix(*args: Any) -> tuple[Any, Any]:
+    def fix(*args: Any) -> Out:
         values = dict(zip(KEYS, args[: len(KEYS)]))
         current = args[len(KEYS)]
         try:
             base = ModelConfig.from_yaml(current) if current else None
-            return fix_conv_for_kind(values, prefix, base)
+            return dict(zip(names, fix_conv_for_kind(values, prefix, base)))
         except Exception:
             log.exception("conv kind defaults failed")
-            return gr.update(), gr.update()
+            return {names[0]: gr.update()}
 
     return fix

@@ -38,6 +38,13 @@ class DesignLayout:
             return self.blocks[name.removeprefix("layout.")]
         return self.parts[name]
 
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str):
+            return False
+        if name.startswith("layout."):
+            return name.removeprefix("layout.") in self.blocks
+        return name in self.controls or name in self.parts
+
 
 def component(spec: ControlSpec, value: Any, visible: bool = True) -> Component:
     """The Gradio component for one control (its element id is ``c-`` + the key with dashes)."""

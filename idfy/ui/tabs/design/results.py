@@ -156,10 +156,12 @@ def preset_state_html(preset: str | None, cfg: ModelConfig | None) -> str:
 
 
 # --------------------------------------------------------------------------- results
-#: Outputs of :func:`results_for` (the fast step: numbers and shapes), in order.
+#: Names of :func:`results_for`'s outputs (the fast step: numbers and shapes; ``config`` is the design state).
 RESULT_FIELDS = ("summary", "table", "config", "token", "preset_state")
-#: Outputs of :func:`on_details` (the second step: diagram, charts, YAML, downloads), in order.
-DETAIL_FIELDS = ("diagram", "svg_file", "fig_stage", "fig_path", "yaml", "yaml_file", "rendered")
+#: Names of :func:`on_details`'s outputs (the second step: diagram, charts, YAML, downloads).
+DETAIL_FIELDS = ("diagram", "svg_file", "fig_stage", "fig_path", "yaml_code", "yaml_file", "rendered")
+#: A handler's outputs by name (:func:`idfy.ui.tabs.keyed.keyed` maps the names to components).
+Out = dict[str, Any]
 
 
 def _cards(
@@ -193,20 +195,20 @@ def results_for(
     measured: dict[str, Any] | None,
     preset: str | None = None,
     previous: ModelConfig | None = None,
-) -> tuple[Any, ...]:
-    """The numbers for a valid ``cfg`` (see :data:`RESULT_FIELDS`), with changes against ``preset`` and
+) -> Out:
+    """The numbers for a valid ``cfg`` by :data:`RESULT_FIELDS` name, with changes against ``preset`` and
     ``previous``. Kept small on purpose: the page shows them before the diagram and charts, which
     :func:`on_details` sends in a second step."""
     report = _analyze(cfg)  # counts on the meta device: safe before the memory check
     check_report(report)
     base = _preset_config(preset)
-    return (
-        fmt.strip_html(_cards(cfg, measured, preset, previous)),
-        fmt.stage_table_html(report, _analyze(base) if base is not None else None),
-        cfg.to_yaml(),
-        cfg.to_url(),
-        preset_state_html(preset, cfg),
-    )
+    return {
+        "summary": fmt.strip_html(_cards(cfg, measured, preset, previous)),
+        "table": fmt.stage_table_html(report, _analyze(base) if base is not None else None),
+        "config": cfg.to_yaml(),
+        "token": cfg.to_url(),
+        "preset_state": preset_state_html(preset, cfg),
+    }
 
 
 def _elem_id(key: str) -> str:
@@ -220,9 +222,9 @@ def invalid_results(
     preset: str | None,
     key: str | None = None,
     fixes: list[tuple[str, Any]] | None = None,
-) -> tuple[Any, ...]:
-    """Results for an invalid edit: the strip shows the message, the control it names and the tested fixes
-    over the last valid design's (stale) numbers; everything else stays as it is."""
+) -> Out:
+    """Results for an invalid edit, ``{"summary": strip}``: the strip shows the message, the control it
+    names and the tested fixes over the last valid design's (stale) numbers; everything else stays."""
     cards = ""
     if current_yaml:
         try:
@@ -240,43 +242,41 @@ def invalid_results(
         field_name=field_name(key) if key else "",
         fixes=[(_elem_id(k), field_name(k), _plain_fix(v)) for k, v in (fixes or [])],
     )
-    return (strip, *[gr.update() for _ in RESULT_FIELDS[1:]])
+    return {"summary": strip}
 
 
 def _plain_fix(v: Any) -> str:
     return "on" if v is True else "off" if v is False else str(v)
 
 
-def on_details(
-    config_yaml: str, detail: str, rendered: str | None, preset: str | None = None
-) -> tuple[Any, ...]:
+def on_details(config_yaml: str, detail: str, rendered: str | None, preset: str | None = None) -> Out:
     """Diagram (inline SVG + file, what differs from ``preset`` outlined), charts by stage and path, YAML text
     and file for the current design (see :data:`DETAIL_FIELDS`); nothing is resent when they already show
-    this design (``rendered``)."""
+    this design (``rendered``: then only a no-op ``rendered`` update)."""
     key = f"{detail}:{preset}:{hashlib.sha1((config_yaml or '').encode()).hexdigest()[:16]}"
     if key == rendered:
-        return tuple(gr.update() for _ in DETAIL_FIELDS)
+        return {"rendered": gr.update()}
 
-    def run() -> tuple[Any, ...]:
+    def run() -> Out:
         cfg = ModelConfig.from_yaml(config_yaml)
         report = _analyze(cfg)
         base = _preset_config(preset)
         against = base if base is not None and _changes(base, cfg) else None
         svg = diagram_svg(cfg, detail, against)
         caption = f"{cfg.name} · {detail}" + (f" · outlined: changed against {preset}" if against else "")
-        return (
-            fmt.diagram_html(svg, caption, nodes=node_info(cfg, report, svg)),
-            _write(f"{_slug(cfg)}-{detail}.svg", svg),
-            plot_data(fmt.stage_figure(report)),
-            plot_data(fmt.path_figure(report)),
-            config_yaml,
-            _write(f"{_slug(cfg)}.yaml", config_yaml),
-            key,
-        )
+        return {
+            "diagram": fmt.diagram_html(svg, caption, nodes=node_info(cfg, report, svg)),
+            "svg_file": _write(f"{_slug(cfg)}-{detail}.svg", svg),
+            "fig_stage": plot_data(fmt.stage_figure(report)),
+            "fig_path": plot_data(fmt.path_figure(report)),
+            "yaml_code": config_yaml,
+            "yaml_file": _write(f"{_slug(cfg)}.yaml", config_yaml),
+            "rendered": key,
+        }
 
-    return run_safely(run, lambda msg: tuple(gr.update() for _ in DETAIL_FIELDS))
+    return run_safely(run, lambda msg: {"rendered": gr.update()})
 
 
-def _keep(message: str) -> tuple[Any, ...]:
+def _keep(message: str) -> Out:
     """Show ``message`` in the strip (no numbers); leave every other result as it is."""
-    return (fmt.strip_html("", error=message), *[gr.update() for _ in RESULT_FIELDS[1:]])
+    return {"summary": fmt.strip_html("", error=message)}

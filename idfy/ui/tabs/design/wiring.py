@@ -1,7 +1,12 @@
-"""The Design tab's events: every control, loader and button connected to its handler (:mod:`.handlers`)."""
+"""The Design tab's events: every control, loader and button connected to its handler (:mod:`.handlers`).
+
+Handlers return ``{name: value}`` for what changed; :func:`idfy.ui.tabs.keyed.keyed` turns the names into the
+components (``ui[name]``), and each event lists every component its handler may name as outputs.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import gradio as gr
@@ -9,7 +14,9 @@ import gradio as gr
 from idfy.ui.context import TabContext
 from idfy.ui.controls import KEYS, MAX_STAGES, order_choice_for
 from idfy.ui.tabs.design.handlers import (
+    LOADED_NAMES,
     VIS_KEYS,
+    VIS_OUTPUTS,
     _order_text_for_choice,
     conv_fixer,
     design_change,
@@ -23,165 +30,164 @@ from idfy.ui.tabs.design.handlers import (
     visibility,
 )
 from idfy.ui.tabs.design.layout import DesignLayout
-from idfy.ui.tabs.design.results import on_details
+from idfy.ui.tabs.design.results import DETAIL_FIELDS, RESULT_FIELDS, on_details
 from idfy.ui.tabs.design.words import static_text
+from idfy.ui.tabs.keyed import keyed
+
+_PREFIXES = ("stem.", *[f"stages.{i}." for i in range(MAX_STAGES)])
 
 
-def _vis_outputs(c: dict[str, Any], h: dict[str, Any]) -> list[Any]:
-    out = [h["stem"], c["stem.conv.groups"], c["stem.conv.dilation"], c["stem.conv.ghost_ratio"]]
-    for i in range(MAX_STAGES):
-        p = f"stages.{i}."
-        out += [h[f"stage{i}"], c[p + "conv.groups"], c[p + "conv.dilation"], c[p + "conv.ghost_ratio"]]
-        out += [c[p + "gaussian.sigmas"], c[p + "gaussian.learnable"], c[p + "gaussian.dog"]]
-        out.append(c[p + "dense.reduction"])
-    return out
+class _Wiring:
+    """Connects one Design tab: ``ui`` holds the components by name, ``ctx`` the page-wide ones."""
+
+    def __init__(self, ctx: TabContext, ui: DesignLayout) -> None:
+        self.ctx, self.ui = ctx, ui
+        ui.parts["config"] = ctx.config_state
+        ui.parts["measured"] = ctx.measured
+        self.controls = [ui.controls[k] for k in KEYS]
+
+    def fn(self, handler: Callable[..., Any]) -> Callable[..., Any]:
+        """``handler`` answering by name, as Gradio expects it (``{component: value}``)."""
+        return keyed(handler, self.ui)
+
+    def outs(self, names: Iterable[str]) -> list[Any]:
+        return [self.ui[n] for n in names]
+
+    def then_details(self, dep: Any) -> None:
+        """After the numbers: the address bar (in the browser) and the diagram, charts and YAML (server)."""
+        ui = self.ui
+        dep.then(fn=None, inputs=[ui["token"]], outputs=[ui["link"]], js=static_text("url.js"))
+        dep.then(**self.details_step())
+
+    def details_step(self) -> dict[str, Any]:
+        ui = self.ui
+        return {
+            "fn": self.fn(on_details),
+            "inputs": [ui["config"], ui["detail"], ui["rendered"], ui["preset"]],
+            "outputs": self.outs(DETAIL_FIELDS),
+            "show_progress": "hidden",
+            "api_visibility": "private",
+        }
+
+    def change_step(self) -> dict[str, Any]:
+        """The design handler's event arguments. preprocess=False: the controls' raw JSON values are what
+        values_to_config expects anyway, and skipping ~95 per-input preprocess calls shortens every update."""
+        ui = self.ui
+        return {
+            "fn": self.fn(design_change),
+            "inputs": [*self.controls, ui["config"], ui["measured"], ui["preset"]],
+            "outputs": self.outs(RESULT_FIELDS),
+            "show_progress": "hidden",
+            "preprocess": False,
+        }
+
+    def controls_events(self) -> None:
+        """Every control -> the design handler; conv kind and block order first adjust their partners."""
+        c, change = self.ui.controls, self.change_step()
+        chained = {f"{p}conv.kind" for p in _PREFIXES} | {"block.order", "block.order_text"}
+        self.then_details(
+            gr.on(
+                triggers=[c[k].input for k in KEYS if k not in chained],
+                **change,
+                api_name="design_change",
+                api_visibility="undocumented",
+                trigger_mode="always_last",
+            )
+        )
+        quick = {"api_visibility": "private", "show_progress": "hidden", "queue": False}
+        for prefix in _PREFIXES:
+            fixed = self.outs([prefix + "conv.groups", prefix + "conv.dilation"])
+            step = c[prefix + "conv.kind"].input(
+                self.fn(conv_fixer(prefix)),
+                [*self.controls, self.ui["config"]],
+                fixed,
+                preprocess=False,
+                **quick,
+            )
+            self.then_details(step.then(**change, api_visibility="private"))
+        order, order_text = c["block.order"], c["block.order_text"]
+        for trig, fn, ins, outs in (
+            (order.input, _order_text_for_choice, [order, order_text], [order_text]),
+            (order_text.input, order_choice_for, [order_text], [order]),
+        ):
+            self.then_details(trig(fn, ins, outs, **quick).then(**change, api_visibility="private"))
+        gr.on(
+            triggers=[c[k].input for k in VIS_KEYS],
+            fn=self.fn(visibility),
+            inputs=[c[k] for k in VIS_KEYS],
+            outputs=self.outs(VIS_OUTPUTS),
+            api_name="control_visibility",
+            **quick,
+        )
+
+    def loaders(self) -> None:
+        """Preset, reset, YAML editor, upload, a clicked fix and the page load set every control at once."""
+        ui, loaded = self.ui, self.outs(LOADED_NAMES)
+        state = [ui["measured"], ui["config"]]
+        for trig, fn, ins, name in (
+            (ui["preset"].input, on_preset, [ui["preset"], *state], "load_preset"),
+            (ui["reset"].click, on_preset, [ui["preset"], *state], "reset_preset"),
+            (ui["apply"].click, on_apply_yaml, [ui["yaml_code"], *state], "apply_yaml"),
+            (ui["upload"].upload, on_upload, [ui["upload"], *state], "upload_yaml"),
+        ):
+            self.then_details(
+                trig(
+                    self.fn(fn),
+                    ins,
+                    loaded,
+                    api_name=name,
+                    api_visibility="undocumented",
+                    show_progress="hidden",
+                )
+            )
+        fix_inputs = [ui["fix_request"], *self.controls, ui["config"], ui["measured"], ui["preset"]]
+        self.then_details(
+            ui["fix_apply"].click(
+                self.fn(on_fix),
+                fix_inputs,
+                loaded,
+                js=static_text("fix.js"),
+                api_name="apply_fix",
+                api_visibility="private",
+                show_progress="hidden",
+                preprocess=False,
+            )
+        )
+        self.then_details(
+            self.ctx.demo.load(
+                self.fn(on_page_load),
+                state,
+                loaded,
+                api_name="restore_design",
+                api_visibility="undocumented",
+                show_progress="hidden",
+            )
+        )
+
+    def buttons(self) -> None:
+        """Diagram detail, PNG and latency."""
+        ui = self.ui
+        ui["detail"].change(**{**self.details_step(), "api_name": "diagram_detail"})
+        ui["png_btn"].click(
+            self.fn(on_png),
+            [ui["config"], ui["detail"]],
+            [ui["png_file"]],
+            api_name="diagram_png",
+            api_visibility="private",
+        )
+        ui["measure"].click(
+            self.fn(on_measure),
+            [ui["config"], ui["measured"], ui["preset"]],
+            self.outs(["summary", "measured"]),
+            api_name="measure_latency",
+            concurrency_limit=1,
+            concurrency_id="latency",
+        )
 
 
 def connect(ctx: TabContext, ui: DesignLayout) -> None:
     """Connect the Design tab's events (``ui`` from :func:`.layout.create`)."""
-    demo, config_state, measured = ctx.demo, ctx.config_state, ctx.measured
-    c, h, p = ui.controls, ui.blocks, ui.parts
-    summary, table, token, preset_state, preset = (
-        p["summary"],
-        p["table"],
-        p["token"],
-        p["preset_state"],
-        p["preset"],
-    )
-    diagram, svg_file, fig_stage, fig_path = p["diagram"], p["svg_file"], p["fig_stage"], p["fig_path"]
-    yaml_code, yaml_file, rendered, detail, link = (
-        p["yaml_code"],
-        p["yaml_file"],
-        p["rendered"],
-        p["detail"],
-        p["link"],
-    )
-    reset, apply, upload, fix_apply, fix_request = (
-        p["reset"],
-        p["apply"],
-        p["upload"],
-        p["fix_apply"],
-        p["fix_request"],
-    )
-    png_btn, png_file, measure = p["png_btn"], p["png_file"], p["measure"]
-    controls = [c[k] for k in KEYS]
-    results = [summary, table, config_state, token, preset_state]
-    details = [diagram, svg_file, fig_stage, fig_path, yaml_code, yaml_file, rendered]
-    details_step = {
-        "fn": on_details,
-        "inputs": [config_state, detail, rendered, preset],
-        "outputs": details,
-        "show_progress": "hidden",
-        "api_visibility": "private",
-    }
-    url_step = {"fn": None, "inputs": [token], "outputs": [link], "js": static_text("url.js")}
-
-    def then_details(dep: Any) -> None:
-        """After the numbers: the address bar (in the browser) and the diagram, charts and YAML (server)."""
-        dep.then(**url_step)
-        dep.then(**details_step)
-
-    # preprocess=False: the controls' raw JSON values are what values_to_config expects anyway, and skipping
-    # ~95 per-input preprocess calls (one worker-thread hop each) shortens every update.
-    change = {
-        "fn": design_change,
-        "inputs": [*controls, config_state, measured, preset],
-        "outputs": results,
-        "show_progress": "hidden",
-        "preprocess": False,
-    }
-    # Controls whose choice first adjusts other controls (conv kind -> groups/dilation, order <-> steps)
-    # run that small step, then the design handler; every other control triggers the handler directly.
-    chained = {f"{p}conv.kind" for p in ["stem.", *[f"stages.{i}." for i in range(MAX_STAGES)]]}
-    chained |= {"block.order", "block.order_text"}
-    then_details(
-        gr.on(
-            triggers=[c[k].input for k in KEYS if k not in chained],
-            **change,
-            api_name="design_change",
-            api_visibility="undocumented",
-            trigger_mode="always_last",
-        )
-    )
-    for prefix in ["stem.", *[f"stages.{i}." for i in range(MAX_STAGES)]]:
-        kind, groups, dil = c[prefix + "conv.kind"], c[prefix + "conv.groups"], c[prefix + "conv.dilation"]
-        then_details(
-            kind.input(
-                conv_fixer(prefix),
-                [*controls, config_state],
-                [groups, dil],
-                api_visibility="private",
-                show_progress="hidden",
-                queue=False,
-                preprocess=False,
-            ).then(**change, api_visibility="private")
-        )
-    order, order_text = c["block.order"], c["block.order_text"]
-    for trig, fn, ins, outs in (
-        (order.input, _order_text_for_choice, [order, order_text], [order_text]),
-        (order_text.input, order_choice_for, [order_text], [order]),
-    ):
-        then_details(
-            trig(fn, ins, outs, api_visibility="private", show_progress="hidden", queue=False).then(
-                **change, api_visibility="private"
-            )
-        )
-
-    vis_inputs = [c[k] for k in VIS_KEYS]
-    gr.on(
-        triggers=[x.input for x in vis_inputs],
-        fn=visibility,
-        inputs=vis_inputs,
-        outputs=_vis_outputs(c, h),
-        api_name="control_visibility",
-        api_visibility="private",
-        show_progress="hidden",
-        queue=False,
-    )
-
-    layout = [h["stem"], *[h[f"stage{i}"] for i in range(MAX_STAGES)]]
-    loaded = [preset, *controls, *layout, *results]
-    for trig, fn, ins, name in (
-        (preset.input, on_preset, [preset, measured, config_state], "load_preset"),
-        (reset.click, on_preset, [preset, measured, config_state], "reset_preset"),
-        (apply.click, on_apply_yaml, [yaml_code, measured, config_state], "apply_yaml"),
-        (upload.upload, on_upload, [upload, measured, config_state], "upload_yaml"),
-    ):
-        then_details(
-            trig(fn, ins, loaded, api_name=name, api_visibility="undocumented", show_progress="hidden")
-        )
-    then_details(
-        fix_apply.click(
-            on_fix,
-            [fix_request, *controls, config_state, measured, preset],
-            loaded,
-            js=static_text("fix.js"),
-            api_name="apply_fix",
-            api_visibility="private",
-            show_progress="hidden",
-            preprocess=False,
-        )
-    )
-    then_details(
-        demo.load(
-            on_page_load,
-            [measured, config_state],
-            loaded,
-            api_name="restore_design",
-            api_visibility="undocumented",
-            show_progress="hidden",
-        )
-    )
-
-    detail.change(**{**details_step, "api_name": "diagram_detail"})
-    png_btn.click(
-        on_png, [config_state, detail], [png_file], api_name="diagram_png", api_visibility="private"
-    )
-    measure.click(
-        on_measure,
-        [config_state, measured, preset],
-        [summary, measured],
-        api_name="measure_latency",
-        concurrency_limit=1,
-        concurrency_id="latency",
-    )
+    w = _Wiring(ctx, ui)
+    w.controls_events()
+    w.loaders()
+    w.buttons()
