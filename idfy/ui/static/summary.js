@@ -45,6 +45,7 @@ if (!window.idfyFixListener) {
     apply.click();
   });
 }
+window.idfyMark = mark;  // the fast path (fast.js) sets the strip by hand, then calls this
 watch('value', () => requestAnimationFrame(mark));
 requestAnimationFrame(mark);
 // The strip's height positions the sticky controls column and sizes the diagram below it.

@@ -43,10 +43,11 @@ def help_data() -> dict[str, Any]:
 
 
 def head_html() -> str:
-    """``<head>`` additions: the descriptions as data and the page script (read from ``static/``)."""
+    """``<head>`` additions: the descriptions as data, the page script and the fast path's script
+    (``static/page.js``, ``static/fast.js``)."""
     data = json.dumps(help_data(), ensure_ascii=False).replace("</", "<\\/")
-    script = (STATIC / "page.js").read_text()
-    return f"<script>window.IDFY_HELP = {data};</script>\n<script>{script}</script>"
+    scripts = "".join(f"\n<script>{(STATIC / name).read_text()}</script>" for name in ("page.js", "fast.js"))
+    return f"<script>window.IDFY_HELP = {data};</script>{scripts}"
 
 
 def seed_legend() -> str:

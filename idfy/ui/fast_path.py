@@ -1,0 +1,146 @@
+"""The Design tab's fast path: ``POST /idfy/design`` answers a typed change with the summary strip in one
+plain JSON round trip, without Gradio's queue (the page's script calls it on every control ``input``).
+
+The Gradio event that fires on the same edit stays the source of truth: it sends the strip again, the
+per-stage table, the design state, the link, the diagram and the charts. This route only lets the headline
+numbers arrive first.
+
+Request (``application/json``, at most :data:`MAX_BODY` bytes)::
+
+    {"base": "v1....", "preset": "seed_model2", "values": {"stages.2.width": 104}}
+
+``base`` is the last valid design as the page's link carries it (a ``v1.`` string; a preset name or YAML
+text also work, never a file: :func:`idfy.ui.state.config_from_text`), ``values`` the controls changed since
+(keys of :data:`idfy.ui.controls.KEYS`). The design is the base's control values with those replaced,
+through :func:`idfy.ui.controls.values_to_config` (hence ``ModelConfig.from_dict``) and the memory guard,
+the same resolver and limits as every other entry.
+
+Answer: ``200 {"ok": true, "summary": html, "token": "v1..."}`` for a valid design,
+``200 {"ok": false, "message": one line}`` for an invalid one (the Gradio event marks the control),
+``4xx {"ok": false, "message": one line}`` for a request that cannot be read, and ``429`` when
+:data:`MAX_CONCURRENT` analyses are already running.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.routing import BaseRoute, Route
+
+from idfy.config import ConfigError, ModelConfig
+from idfy.ui.controls import KEYS, config_to_values, values_to_config
+from idfy.ui.state import config_from_text
+from idfy.ui.tabs.design.results import results_for, run_safely
+
+__all__ = ["MAX_BODY", "MAX_CONCURRENT", "PATH", "answer", "routes"]
+
+log = logging.getLogger("idfy.ui")
+
+PATH = "/idfy/design"
+#: Largest request body (bytes): every control's value is under 4 kB of JSON.
+MAX_BODY = 16_384
+#: Largest ``base`` text (characters).
+MAX_BASE = 8_192
+#: Analyses this route runs at once; more are answered 429 at once (never queued behind each other).
+MAX_CONCURRENT = 2
+_KEYS = frozenset(KEYS)
+_slots = threading.BoundedSemaphore(MAX_CONCURRENT)
+
+
+class RequestError(ValueError):
+    """A request this route cannot read; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _read(body: bytes) -> tuple[str, str | None, dict[str, Any]]:
+    """``(base, preset, values)`` from a request body, checked before any work.
+
+    Raises:
+        RequestError: not a JSON object of the documented shape, or an unknown control key.
+    """
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise RequestError("send a JSON object: {base, preset, values}") from None
+    if not isinstance(data, dict):
+        raise RequestError("send a JSON object: {base, preset, values}")
+    base, preset, values = data.get("base", ""), data.get("preset"), data.get("values", {})
+    if not isinstance(base, str) or len(base) > MAX_BASE:
+        raise RequestError(f"base: give the design's v1. link text (at most {MAX_BASE} characters)")
+    if preset is not None and not isinstance(preset, str):
+        raise RequestError("preset: give a preset name or null")
+    if not isinstance(values, dict):
+        raise RequestError("values: give an object {control key: value}")
+    unknown = [k for k in values if k not in _KEYS]
+    if unknown:
+        raise RequestError(f"values: unknown control {str(unknown[0])[:60]!r}")
+    if any(not isinstance(v, (str, int, float, bool)) or len(str(v)) > 200 for v in values.values()):
+        raise RequestError("values: each value is a number, true/false or text of at most 200 characters")
+    return base, preset, values
+
+
+def answer(body: bytes) -> tuple[int, dict[str, Any]]:
+    """``(HTTP status, JSON answer)`` for a request body (see the module docstring). Never raises: an
+    unexpected failure is logged with its traceback and answered with a short generic line."""
+    try:
+        base_text, preset, values = _read(body)
+        base = config_from_text(base_text) if base_text else None
+        merged = config_to_values(base or ModelConfig()) | values
+        cfg = values_to_config(merged, base)
+    except RequestError as e:
+        return e.status, {"ok": False, "message": str(e)}
+    except (ConfigError, ValueError) as e:
+        return 200, {"ok": False, "message": str(e)}
+    except Exception:
+        log.exception("fast path: could not read the design")
+        return 500, {"ok": False, "message": "internal error (the details are in the server log)"}
+
+    def run() -> tuple[int, dict[str, Any]]:
+        out = results_for(cfg, None, preset, base)
+        return 200, {"ok": True, "summary": out["summary"], "token": out["token"]}
+
+    return run_safely(run, lambda msg: (200, {"ok": False, "message": msg}))
+
+
+async def _body(request: Request) -> bytes:
+    """The body, refused past :data:`MAX_BODY` bytes (by its header and while reading)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        raise RequestError(f"request too large (at most {MAX_BODY} bytes)", 413)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise RequestError(f"request too large (at most {MAX_BODY} bytes)", 413)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _endpoint(request: Request) -> JSONResponse:
+    try:
+        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+            raise RequestError("send the request as application/json", 415)
+        body = await _body(request)
+    except RequestError as e:
+        return JSONResponse({"ok": False, "message": str(e)}, status_code=e.status)
+    if not _slots.acquire(blocking=False):
+        return JSONResponse({"ok": False, "message": "busy: try again in a moment"}, status_code=429)
+    try:
+        status, data = await run_in_threadpool(answer, body)
+    finally:
+        _slots.release()
+    return JSONResponse(data, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+def routes() -> list[BaseRoute]:
+    """The route to give the page's FastAPI app (``launch(app_kwargs={"routes": routes()})``)."""
+    return [Route(PATH, _endpoint, methods=["POST"])]

@@ -1,0 +1,77 @@
+// Design tab fast path (loaded in <head>): on a typed change, ask POST /idfy/design for the summary strip in
+// one plain JSON round trip (no Gradio queue) and put it on the page at once. The Gradio event for the same
+// edit still runs and stays the source of truth (table, link, diagram, errors at the control).
+(() => {
+  const ROUTE = new URL('idfy/design', window.location.origin + window.location.pathname.replace(/[^/]*$/, ''));
+  // Controls whose choice first adjusts other controls on the server (conv kind -> groups, order <-> steps):
+  // their result waits for the Gradio event.
+  const CHAINED = /^c-(stem|stages-\d)-conv-kind$|^c-block-order(_text)?$/;
+  let seq = 0, shown = 0, inFlight = false, again = false;
+
+  const keyOf = (id) => id.slice(2).replace(/-/g, '.');
+  const valueOf = (box) => {
+    const radio = box.querySelector('input[type=radio]');
+    if (radio) { const on = box.querySelector('input[type=radio]:checked'); return on ? on.value : undefined; }
+    const check = box.querySelector('input[type=checkbox]');
+    if (check) return check.checked;
+    const num = box.querySelector('input[type=number]');
+    if (num) return num.value === '' ? '' : Number(num.value);
+    const text = box.querySelector('input, textarea');
+    return text ? text.value : undefined;
+  };
+  const values = () => {
+    const out = {};
+    Object.keys((window.IDFY_HELP || {fields: {}}).fields).forEach((id) => {
+      if (!id.startsWith('c-')) return;
+      const box = document.getElementById(id);
+      if (!box) return;  // a hidden control: the server keeps the base design's value
+      const v = valueOf(box);
+      if (v !== undefined) out[keyOf(id)] = v;
+    });
+    return out;
+  };
+  const base = () => {
+    const token = new URL(window.location.href).searchParams.get('cfg');
+    if (token) return token;
+    const preset = document.querySelector('#preset input');
+    return preset ? preset.value : '';
+  };
+  const show = (html) => {
+    const strip = document.querySelector('#design-summary .idfy-strip');
+    if (!strip) return;
+    const t = document.createElement('template');
+    t.innerHTML = html;
+    const fresh = t.content.firstElementChild;
+    if (!fresh) return;
+    // Same element, new content: the component's own renderer keeps owning the node.
+    Array.from(fresh.attributes).forEach((a) => strip.setAttribute(a.name, a.value));
+    strip.innerHTML = fresh.innerHTML;
+    if (window.idfyMark) window.idfyMark();
+  };
+  const send = async () => {
+    if (inFlight) { again = true; return; }
+    inFlight = true;
+    const mine = ++seq;
+    const preset = document.querySelector('#preset input');
+    try {
+      const r = await fetch(ROUTE, {
+        method: 'POST',
+        headers: {'Content-Type': 'application/json'},
+        body: JSON.stringify({base: base(), preset: preset ? preset.value : null, values: values()}),
+      });
+      const data = await r.json();
+      if (data.ok && mine > shown) { shown = mine; show(data.summary); }
+    } catch (err) {
+      // the Gradio event shows the result anyway
+    } finally {
+      inFlight = false;
+      if (again) { again = false; send(); }
+    }
+  };
+  document.addEventListener('input', (e) => {
+    const box = e.target.closest && e.target.closest('#tab-design [id^="c-"]');
+    if (!box || CHAINED.test(box.id) || !(window.IDFY_HELP || {fields: {}}).fields[box.id]) return;
+    if (box.querySelector('[role=combobox], [role=listbox]')) return;  // dropdowns: Gradio's event
+    send();
+  }, true);
+})();
