@@ -171,3 +171,21 @@ def test_report_lists_every_note_and_counts_the_skipped() -> None:
     assert lines[0] == "boxes turned"
     assert lines[1] == "skipped 7 items (the first 2): im0.png: not an image; im1.png: not an image"
     assert all("\n" not in line for line in lines)
+
+
+def test_masks_to_boxes_numbers_are_the_pixel_rule_exactly() -> None:
+    """torchvision's indices give exactly x1 = first column / W, x2 = (last column + 1) / W (rows with H)."""
+    g = torch.Generator().manual_seed(0)
+    masks = torch.rand(200, 37, 53, generator=g) > 0.98
+    masks[:, 5, 7] = True
+    boxes = masks_to_boxes(masks)
+    for mask, box in zip(masks, boxes):
+        rows, cols = mask.nonzero(as_tuple=True)
+        want = [
+            int(cols.min()) / 53,
+            int(rows.min()) / 37,
+            (int(cols.max()) + 1) / 53,
+            (int(rows.max()) + 1) / 37,
+        ]
+        assert box.tolist() == torch.tensor(want, dtype=torch.float32).tolist()
+    assert masks_to_boxes(torch.zeros(0, 4, 4, dtype=torch.bool)).shape == (0, 4)

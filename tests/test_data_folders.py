@@ -283,3 +283,16 @@ def test_unknown_layout(tmp_path: Path) -> None:
     (tmp_path / "readme.md").write_text("nothing here")
     with pytest.raises(ValueError, match="cannot tell"):
         detect_format(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "box", "want"),
+    [
+        ("cxcywh", (0.3, 0.55, 0.2, 0.3), (0.3 - 0.2 / 2, 0.55 - 0.3 / 2, 0.3 + 0.2 / 2, 0.55 + 0.3 / 2)),
+        ("xywh", (10.5, 20.25, 30.1, 40.7), (10.5, 20.25, 10.5 + 30.1, 20.25 + 40.7)),
+    ],
+)
+def test_box_conversion_gives_the_numbers_python_floats_give(fmt: str, box: tuple, want: tuple) -> None:
+    from idfy.data.formats.common import xyxy
+
+    assert xyxy(box, fmt) == want  # exact: YOLO and COCO boxes are the same as before torchvision did it

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from torchvision import ops
 
 from idfy.data.augment import random_erase, random_translate, uniform
 
@@ -190,19 +191,14 @@ def masks_to_boxes(masks: Tensor) -> Tensor:
     """Tight normalized boxes of non-empty bool masks ``(N, H, W)`` -> float32 ``(N, 4)``.
 
     ``x1 = col_min / W``, ``x2 = (col_max + 1) / W`` (same for rows with ``H``), so a one-pixel
-    mask gives a box one pixel wide. Raises ValueError if a mask is empty.
+    mask gives a box one pixel wide; the indices come from ``torchvision.ops.masks_to_boxes``. Raises
+    ValueError if a mask is empty.
     """
     n, h, w = masks.shape
-    cols = masks.any(dim=1)  # (N, W)
-    rows = masks.any(dim=2)  # (N, H)
-    if n and not bool(cols.any(dim=1).all()):
+    if n and not bool(masks.flatten(1).any(dim=1).all()):
         raise ValueError("masks_to_boxes: a mask is empty")
-    col_min = cols.float().argmax(dim=1)
-    col_max = w - 1 - cols.flip(1).float().argmax(dim=1)
-    row_min = rows.float().argmax(dim=1)
-    row_max = h - 1 - rows.flip(1).float().argmax(dim=1)
-    boxes = torch.stack((col_min / w, row_min / h, (col_max + 1) / w, (row_max + 1) / h), dim=1)
-    return boxes.float()
+    pixels = ops.masks_to_boxes(masks)  # first and last pixel index, float32
+    return (pixels + pixels.new_tensor([0, 0, 1, 1])) / pixels.new_tensor([w, h, w, h])
 
 
 def stable_holdout(key: str, percent: int = 20) -> bool:

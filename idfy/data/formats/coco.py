@@ -7,7 +7,7 @@ import json
 import math
 from pathlib import Path
 
-from .common import Entry, Obj, Parsed, Skip, read_text, resolve_rel
+from .common import Entry, Obj, Parsed, Skip, read_text, resolve_rel, xyxy
 
 __all__ = ["parse_coco"]
 
@@ -52,7 +52,7 @@ def _coco_box(ann: dict) -> tuple[float, float, float, float]:
         raise Skip("'bbox' values are not numbers") from exc
     if not all(math.isfinite(v) for v in (x, y, w, h)) or w <= 0 or h <= 0:
         raise Skip(f"'bbox' {bbox} is empty or not finite")
-    return x, y, x + w, y + h
+    return xyxy((x, y, w, h), "xywh")
 
 
 def _coco_crowd(ann: dict) -> bool:

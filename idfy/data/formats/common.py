@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import torch
+from torchvision import ops
 
 from ..images import IMAGE_EXTENSIONS
 
@@ -26,6 +29,7 @@ __all__ = [
     "sort_labels",
     "split_name",
     "walk_files",
+    "xyxy",
 ]
 
 
@@ -152,3 +156,11 @@ def split_name(value: str) -> str | None:
     if v in TEST_DIR_NAMES:
         return "test"
     return None
+
+
+def xyxy(box: Sequence[float], fmt: str) -> tuple[float, float, float, float]:
+    """A box written as ``fmt`` (``xywh``: COCO's corner and size; ``cxcywh``: YOLO's centre and size) as
+    ``(x1, y1, x2, y2)`` in the same unit, by ``torchvision.ops.box_convert`` in float64 (the numbers Python
+    floats give)."""
+    x1, y1, x2, y2 = ops.box_convert(torch.tensor(box, dtype=torch.float64), fmt, "xyxy").tolist()
+    return x1, y1, x2, y2

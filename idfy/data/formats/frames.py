@@ -3,6 +3,9 @@ clipped): the EXIF rules of :mod:`idfy.data.formats`."""
 
 from __future__ import annotations
 
+import torch
+from torchvision import ops
+
 from ..orientation import orient_box, stored_size
 from .common import Entry, Obj, Skip
 
@@ -57,7 +60,7 @@ def normalized_box(
     box = (x1 / w, y1 / h, x2 / w, y2 / h)
     if turn:
         box = orient_box(box, orientation)
-    clipped = tuple(min(max(v, 0.0), 1.0) for v in box)
+    clipped = tuple(ops.clip_boxes_to_image(torch.tensor(box, dtype=torch.float64), (1, 1)).tolist())
     if clipped[2] - clipped[0] <= 1e-6 or clipped[3] - clipped[1] <= 1e-6:
         raise Skip(f"the box {obj.box} is empty or outside the image")
     if any(abs(a - b) * side > 1.0 for a, b, side in zip(box, clipped, (width, height, width, height))):

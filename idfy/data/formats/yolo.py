@@ -20,6 +20,7 @@ from .common import (
     rel_key,
     split_name,
     walk_files,
+    xyxy,
 )
 
 __all__ = ["parse_yolo"]
@@ -77,8 +78,7 @@ def _yolo_line(fields: list[str], names: list[str] | None) -> tuple[int, tuple[f
     if not all(math.isfinite(v) for v in vals):
         raise Skip("coordinates are not finite")
     if len(vals) == 4:
-        cx, cy, w, h = vals
-        box = (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
+        box = xyxy(vals, "cxcywh")
     elif len(vals) >= 6 and len(vals) % 2 == 0:
         xs, ys = vals[0::2], vals[1::2]
         box = (min(xs), min(ys), max(xs), max(ys))
