@@ -24,6 +24,13 @@ from torch import Tensor, nn
 
 from idfy.boxes import decode
 from idfy.config import ModelConfig
+from idfy.data import ImageError, convert_channels, decode_image, resize_images
+from idfy.data.images import decode_pil
+from idfy.data.pixels import pixels_to_uint8
+from idfy.layers import ImageInjection
+from idfy.model import build_model
+from idfy.train.checkpoint import load_checkpoint, load_model_weights, model_config_of
+from idfy.train.config import resolve_device
 
 __all__ = ["Prediction", "Predictor", "StageView", "draw_overlay", "to_uint8_chw"]
 
@@ -113,9 +120,6 @@ def to_uint8_chw(image: Any, channels: int, notes: list[str] | None = None) -> T
         ImageError: a file that is not a usable image, an unsupported shape or type, NaN / infinite pixels or
             a value range that fits no rule (one line saying what to change).
     """
-    from idfy.data import ImageError, convert_channels, decode_image
-    from idfy.data.images import decode_pil
-    from idfy.data.pixels import pixels_to_uint8
 
     said = notes if notes is not None else []
     if isinstance(image, (str, Path, bytes, bytearray, memoryview)):
@@ -179,7 +183,6 @@ class Predictor:
             ValueError: the file is not a usable idfy checkpoint (:class:`idfy.train.checkpoint.CheckpointError`,
                 one line naming the file and what to do) or its design is invalid (``ConfigError``).
         """
-        from idfy.train.checkpoint import load_checkpoint
 
         return cls.from_loaded(load_checkpoint(path, map_location="cpu"), device)
 
@@ -190,9 +193,6 @@ class Predictor:
         Raises:
             ValueError: the weights do not fit its design (``CheckpointError``) or the design is invalid.
         """
-        from idfy.model import build_model
-        from idfy.train.checkpoint import load_model_weights, model_config_of
-        from idfy.train.config import resolve_device
 
         dev = resolve_device(device)
         cfg = model_config_of(ckpt)
@@ -216,7 +216,6 @@ class Predictor:
 
     def model_input(self, image: Any) -> Tensor:
         """The (1, C, H, W) float batch in [0, 1] the model sees (resized to its input size)."""
-        from idfy.data import resize_images
 
         x = self.load(image).unsqueeze(0).float().div_(255.0)
         return resize_images(x, tuple(self.cfg.input.size)).clamp_(0, 1).to(self.device)
@@ -259,7 +258,6 @@ class Predictor:
 
 def _register_view_hooks(model: nn.Module, scale: float, views: list[StageView]) -> list[Any]:
     """Hooks on ``*.inject`` / ``head_inject`` (the resized image) and ``stem`` / ``stages.{i}`` (feature maps)."""
-    from idfy.layers import ImageInjection
 
     hooks = []
     for name, mod in model.named_modules():

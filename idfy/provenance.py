@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from idfy.data import list_datasets, make_dataset
 from idfy.train.chance import Chance, chance_level, verdict
 
 __all__ = ["PROFILE_IMAGES", "DataProfile", "at_chance", "data_profile", "foreign_image", "image_features"]
@@ -122,8 +123,6 @@ class DataProfile:
 def data_profile(name: str, size: int) -> DataProfile | None:
     """The profile of built-in dataset ``name`` at ``size`` px (cached); None for any other name or when its
     files are missing."""
-    from idfy.data import list_datasets, make_dataset
-
     if name not in list_datasets():
         return None
     try:

@@ -183,6 +183,7 @@ def test_cli_predict_decodes_each_image_once_and_gives_the_apps_answer(
     run_dir: Path, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import idfy.data
+    import idfy.predict
     from idfy.cli import main
 
     calls: list[object] = []
@@ -193,6 +194,7 @@ def test_cli_predict_decodes_each_image_once_and_gives_the_apps_answer(
         return real(source, *args, **kwargs)
 
     monkeypatch.setattr(idfy.data, "decode_image", counting)
+    monkeypatch.setattr(idfy.predict, "decode_image", counting)  # Predictor.load's own decoder
     image = EXAMPLES[0]
     assert main(["predict", str(image), "-c", str(run_dir), "--out", str(tmp_path / "o")]) == 0
     assert calls == [str(image)]  # predicted, checked against the training data and drawn from one decode
