@@ -149,6 +149,27 @@ def point_table(rows: list[dict[str, Any]], models: list[str], marks: list[float
     return out
 
 
+def _load_summary(rows: list[dict[str, Any]]) -> str:
+    loads = [r["load_before"] for r in rows]
+    if not loads:
+        return "–"
+    return f"min {min(loads):g}, median {statistics.median(loads):g}, max {max(loads):g}"
+
+
+def _keep_rows(res: dict[str, Any], prior: dict[str, Any]) -> None:
+    """Take the model rows of an earlier result (``--rows-from``) with everything that describes them (their
+    command, clock, threads, budget, points, machine, load); the demo's own runs stay this run's."""
+    res["demo_command"], res["demo_machine"], res["demo_threads"] = (
+        res["command"], res["machine"], res["threads"]
+    )  # fmt: skip
+    res["demo_clock"], res["demo_recipe_text"] = res["clock"], res["recipe_text"]
+    for key in ("command", "machine", "threads", "models", "idfy_models", "seeds", "budget_s", "eval_points",
+                "eval_subset", "marks", "recipe", "recipe_text", "recipe_short", "clock", "rows", "overhead",
+                "load_summary"):  # fmt: skip
+        if key in prior:
+            res[key] = prior[key]
+
+
 def _nominal(rows: list[dict[str, Any]], points: int) -> None:
     """Give each curve point its nominal time: an in-run evaluation starts right after the engine's clock
     passes k / points of the budget (and ends before the next one), so k = floor(clock / interval); the last
@@ -198,6 +219,34 @@ _CLOCKS = {
 }
 
 
+def _demo_table_row(res: dict[str, Any], marks: list[str]) -> list[str]:
+    """The demo's own runs as a row of the table, when they ran apart from the rows (``--rows-from``)."""
+    per = res.get("demo_points", {}).get(DEMO)
+    runs = [r for r in res["demo_runs"] if "params" in r]
+    if "demo_clock" not in res or not per or not runs:
+        return []
+    ips = statistics.fmean(r["images_per_s"] or 0 for r in runs)
+    how = f"{res['demo_clock']} clock, {res['demo_threads']} threads"
+    label = f"**{DEMO}**, its {res['demo_budget_s']:g} s runs ({how})"
+    cells = [_pm(per.get(x)) for x in marks]
+    return [f"| {label} | {runs[0]['params']:,} | {ips:,.0f} | " + " | ".join(cells) + " |"]
+
+
+def _demo_header(res: dict[str, Any]) -> list[str]:
+    """What the demo's own runs ran under, when they ran apart from the rows above (``--rows-from``)."""
+    if "demo_clock" not in res:
+        return []
+    m = res["demo_machine"]
+    return [
+        f"Command: `{res['demo_command']}`  ",
+        f"Clock: {_CLOCKS[res['demo_clock']]}, from Start (data preparation and model build included), "
+        f"{res['demo_threads']} torch threads; recipe: {res['demo_recipe_text']}  ",
+        f"Date: {m['date']}; machine: {m['machine']}; torch {m['torch']}, Python {m['python']}; load (1-minute "
+        f"average, before → after each run): {res['demo_load_summary']}",
+        "",
+    ]
+
+
 def _pm(cell: dict[str, Any] | None) -> str:
     if not cell:
         return "–"
@@ -238,6 +287,7 @@ def to_markdown(res: dict[str, Any]) -> str:
         cells = [_pm(res["points"].get(name, {}).get(x)) for x in marks]
         label = f"**{name}**" if name in res["idfy_models"] else name
         lines.append(f"| {label} | {runs[0]['params']:,} | {ips:,.0f} | " + " | ".join(cells) + " |")
+    lines += _demo_table_row(res, marks)
     beats = v.get("idfy_beats_timm", {})
     lines += [
         "",
@@ -247,6 +297,7 @@ def to_markdown(res: dict[str, Any]) -> str:
         "",
         f"## The demo: `{DEMO}` with the default recipe and a {GOAL_S:g} s budget, per seed",
         "",
+        *_demo_header(res),
         "| seed | steps | images/s | seconds (Start → final result) | class acc | mean IoU | loc. acc | load |",
         "|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
@@ -347,6 +398,12 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="build the results from the ROW lines of earlier runs' logs (seeds run in parallel)",
     )
+    p.add_argument(
+        "--rows-from",
+        type=Path,
+        default=None,
+        help="keep the model rows (and their clock) of an earlier result JSON; run only the demo's own runs",
+    )
     p.add_argument("--out", type=Path, default=RESULTS)
     args = p.parse_args(argv)
     clock = time.process_time if args.clock == "cpu" else time.perf_counter
@@ -416,8 +473,11 @@ def main(argv: list[str] | None = None) -> int:
                     res["overhead"] = json.loads(line[9:])
         res["seeds"] = sorted({r["seed"] for r in res["rows"]})
         args.overhead_steps = 0
+    if args.rows_from:
+        _keep_rows(res, json.loads(args.rows_from.read_text(encoding="utf-8")))
+        args.points = res["eval_points"]
     for seed in [] if args.merge else args.seeds:
-        for name in args.models:
+        for name in [] if args.rows_from else args.models:
             row = run_one(name, base.replace(seed=seed, time_budget_s=args.budget), info, clock)
             res["rows"].append(row)
             print("ROW " + json.dumps(row), flush=True)
@@ -429,7 +489,11 @@ def main(argv: list[str] | None = None) -> int:
             res["demo_runs"].append(row)
             print("ROW " + json.dumps({**row, "demo": True}), flush=True)
     _nominal(res["rows"], args.points)
-    res["points"] = point_table(res["rows"], args.models, args.marks)
+    res["points"] = point_table(res["rows"], res["models"], res["marks"])
+    _nominal(res["demo_runs"], TrainConfig().eval_points)
+    res["demo_points"] = point_table(
+        res["demo_runs"], [DEMO], [m for m in res["marks"] if m <= args.demo_budget]
+    )
     if args.overhead_steps > 0:
         from idfy.data import make_dataset
 
@@ -440,8 +504,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         res["overhead"] = overhead(DEFAULT_PRESET, base.data, base.size, data, args.overhead_steps, 3)
         print("OVERHEAD " + json.dumps(res["overhead"]), flush=True)
-    loads = [r["load_before"] for r in res["rows"] + res["demo_runs"]]
-    res["load_summary"] = f"min {min(loads):g}, median {statistics.median(loads):g}, max {max(loads):g}"
+    res.setdefault("load_summary", _load_summary(res["rows"]))
+    res["demo_load_summary"] = _load_summary(res["demo_runs"])
     res["verdicts"] = verdicts(res)
     res["attempts"] = ATTEMPTS.read_text(encoding="utf-8") if ATTEMPTS.is_file() else ""
     md = to_markdown(res)

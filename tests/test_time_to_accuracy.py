@@ -40,3 +40,26 @@ def test_quick_run_writes_curves_and_verdicts(tmp_path: Path) -> None:
     md = (tmp_path / "time_to_accuracy.md").read_text()
     assert "| **demo** |" in md and "mobilenetv3_small_100" in md
     assert (tmp_path / "time_to_accuracy.png").stat().st_size > 1000
+
+
+def test_rows_from_keeps_the_model_rows_and_adds_the_demo_runs(tmp_path: Path) -> None:
+    """``--rows-from`` (benchmarks/run_time_to_accuracy.sh): the earlier rows and their clock stay as they were,
+    only the demo's own runs are new, each with the clock and threads they ran under."""
+    tta = _load()
+    first, second = tmp_path / "first", tmp_path / "second"
+    argv = ["--quick", "--models", "demo", "--budget", "4", "--points", "2", "--marks", "2", "4",
+            "--demo-budget", "0", "--overhead-steps", "0", "--threads", "1", "--clock", "cpu", "--out", str(first)]  # fmt: skip
+    assert tta.main(argv) == 0
+    prior = json.loads((first / "time_to_accuracy.json").read_text())
+    assert prior["demo_runs"] == []
+    argv = ["--quick", "--rows-from", str(first / "time_to_accuracy.json"), "--seeds", "0", "--demo-budget", "4",
+            "--overhead-steps", "0", "--threads", "1", "--clock", "wall", "--out", str(second)]  # fmt: skip
+    assert tta.main(argv) == 0
+    res = json.loads((second / "time_to_accuracy.json").read_text())
+    assert res["rows"] == prior["rows"] and res["clock"] == "cpu" and res["command"] == prior["command"]
+    assert res["demo_clock"] == "wall" and res["demo_threads"] == 1
+    assert [r["model"] for r in res["demo_runs"]] == ["demo"] and res["demo_runs"][0]["final"]
+    assert "4" in res["demo_points"]["demo"]  # the demo's final point fills the table's 4 s column
+    md = (second / "time_to_accuracy.md").read_text()
+    assert "| **demo** |" in md and "its 4 s runs (wall clock, 1 threads)" in md
+    assert "--rows-from" in md  # the demo's own command is written beside its runs
