@@ -1,7 +1,9 @@
 """idfy's building blocks, one kind per file.
 
 A dense sub-stream kind registers itself with :mod:`idfy.substreams` at the end of its file
-(``global_context.py``, ``fc_context.py``, ``nonlocal_block.py``); the registry imports every module here."""
+(``global_context.py``, ``fc_context.py``, ``nonlocal_block.py``); the registry imports every module here.
+Conv → norm → act is built in one place (:mod:`.conv_norm_act`); norms and activations come from
+:mod:`.factory` (a name, an ``nn.Module`` class or a partial)."""
 
 from idfy.layers.conv_norm_act import ConvNormAct, conv_norm_act
 from idfy.layers.conv_unit import make_conv
