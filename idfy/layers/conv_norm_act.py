@@ -9,6 +9,8 @@ for a module that holds them under its own names (``stem.conv`` / ``stem.norm``)
 
 from __future__ import annotations
 
+from typing import Any
+
 from torch import nn
 
 from idfy.config import ConvSpec
@@ -59,30 +61,9 @@ def conv_norm_act(
 class ConvNormAct(nn.Sequential):
     """(B, in_chs, H, W) -> (B, out_chs, ceil(H/stride), ceil(W/stride)): conv ``0``, norm ``1``, act ``2``.
 
-    Takes the arguments of :func:`conv_norm_act`.
+    ``options``: the keyword arguments of :func:`conv_norm_act` (``stride``, ``conv``, ``bias``,
+    ``norm_layer``, ``act_layer``); an unknown one raises ``TypeError``.
     """
 
-    def __init__(
-        self,
-        in_chs: int,
-        out_chs: int,
-        kernel_size: int = 1,
-        *,
-        stride: int = 1,
-        conv: ConvSpec | None = None,
-        bias: bool = False,
-        norm_layer: NormSpec = "batch",
-        act_layer: ActSpec = "relu",
-    ) -> None:
-        super().__init__(
-            *conv_norm_act(
-                in_chs,
-                out_chs,
-                kernel_size,
-                stride=stride,
-                conv=conv,
-                bias=bias,
-                norm_layer=norm_layer,
-                act_layer=act_layer,
-            )
-        )
+    def __init__(self, in_chs: int, out_chs: int, kernel_size: int = 1, **options: Any) -> None:
+        super().__init__(*conv_norm_act(in_chs, out_chs, kernel_size, **options))
