@@ -139,14 +139,15 @@ def build_app() -> gr.Blocks:
     modules = [(label, import_tab(label, module)) for label, module in TABS]  # all or nothing, before any UI
     with gr.Blocks(title="idfy · architecture explorer", delete_cache=(3600, 3600)) as demo:
         gr.HTML(_header(), padding=False, elem_id="idfy-header")
+        # the states outside gr.Tabs: a child of the tab strip that is not a tab shifts the browser's tab order
+        # (the first tab was drawn again in the fourth place)
+        states = {
+            "config_state": gr.State(""),  # the current valid design as YAML (written by the Design tab)
+            "measured": gr.State({}),  # {fingerprint: latency} measured in this session
+            "saved": gr.State({}),  # {name: yaml} saved in the Compare tab
+        }
         with gr.Tabs(elem_id="tabs") as tabs:
-            ctx = TabContext(
-                demo=demo,
-                tabs=tabs,
-                config_state=gr.State(""),  # the current valid design as YAML (written by the Design tab)
-                measured=gr.State({}),  # {fingerprint: latency} measured in this session
-                saved=gr.State({}),  # {name: yaml} saved in the Compare tab
-            )
+            ctx = TabContext(demo=demo, tabs=tabs, **states)
             for label, mod in modules:
                 key = label.lower()
                 with gr.Tab(label, id=key, elem_id=f"tab-{key}") as tab:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import html
+import math
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,31 @@ def _diff_note(first: ModelConfig, cfg: ModelConfig) -> str:
     return "; ".join(shown) + more
 
 
+def log_ticks(values: list[float], max_ticks: int = 7) -> list[float]:
+    """Tick positions for a log axis over ``values``: 1-2-5 steps of each decade, thinned to powers of ten
+    (then every other power) when that would give more than ``max_ticks``; empty for no positive value."""
+    positive = [v for v in values if v > 0]
+    if not positive:
+        return []
+    lo, hi = math.floor(math.log10(min(positive))), math.ceil(math.log10(max(positive)))
+    for steps in ((1, 2, 5), (1,)):
+        ticks = [m * 10.0**e for e in range(lo, hi + 1) for m in steps]
+        ticks = [t for t in ticks if min(positive) / 2 <= t <= max(positive) * 2]
+        if len(ticks) <= max_ticks:
+            return ticks
+    return [10.0**e for e in range(lo, hi + 1, 2)]
+
+
+def _with_log_ticks(figure: fmt.Figure) -> fmt.Figure:
+    """Both log panels of the comparison chart with few, readable ticks (1-2-5, SI labels: 2M, 500k)."""
+    layout = figure["layout"]
+    for axis, trace in (("yaxis", 0), ("yaxis2", 1)):
+        if trace < len(figure["data"]) and layout.get(axis, {}).get("type") == "log":
+            ticks = log_ticks([float(v) for v in figure["data"][trace]["y"]])
+            layout[axis] = {**layout[axis], "tickmode": "array", "tickvals": ticks, "tickformat": "~s"}
+    return figure
+
+
 def _short(value: Any) -> str:
     text = str(value)
     return text if len(text) <= 40 else text[:37] + "…"
@@ -100,7 +126,7 @@ def _comparison(
     return {
         "message": fmt.error_html(None),
         "table": gr.update(value=rows, headers=headers),
-        "figure": plot_data(fmt.compare_figure(comparison.rows)),
+        "figure": plot_data(_with_log_ticks(fmt.compare_figure(comparison.rows))),
         "diagrams": fmt.diagram_grid_html(items),
         "stages": fmt.compare_stages_html([(c.name, _analyze(c)) for c in cfgs]),
     }

@@ -24,7 +24,7 @@ def inputs() -> dict[str, Any]:
     """The image (upload or example), the checkpoint source and file, the Predict button."""
     c: dict[str, Any] = {
         "image": gr.File(
-            label="image (JPEG, PNG, BMP, GIF, WebP, TIFF, PPM)",
+            label="image to predict",
             file_types=sorted(IMAGE_EXTENSIONS),
             type="filepath",
             height=150,
@@ -81,7 +81,7 @@ def results() -> dict[str, Any]:
         c["overlay"] = gr.Image(
             type="pil",
             format="png",
-            label="prediction (red) · truth of an example (green)",
+            label="prediction (red) · truth (green)",
             interactive=False,
             height=340,
             scale=3,
