@@ -25,7 +25,8 @@ from idfy import load_preset
 from idfy.config import ConfigError
 from idfy.train.chance import Chance
 from idfy.train.events import Failed, Samples, Start, Step
-from idfy.ui import jobs, sample_pictures
+from idfy.ui import jobs
+from idfy.viz import samples as sample_pictures
 from idfy.ui.jobs import JobError, JobRegistry, ordinal
 from idfy.ui.tabs import predict as predict_tab
 from idfy.ui.tabs import train as train_tab

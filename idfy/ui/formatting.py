@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from idfy.analysis.units import human_bytes, human_count
+from idfy.viz.figure import subplot_title
 
 __all__ = [
     "COMPARE_HEADERS",
@@ -557,17 +558,3 @@ def compare_figure(rows: Sequence[Mapping[str, Any]]) -> Figure:
         height=340,
         log=True,
     )
-
-
-def subplot_title(text: str, x: float) -> dict[str, Any]:
-    """A plotly annotation titling one of two side-by-side subplots (``x`` in paper coordinates)."""
-    return {
-        "text": text,
-        "x": x,
-        "y": 1.0,
-        "xref": "paper",
-        "yref": "paper",
-        "showarrow": False,
-        "yanchor": "bottom",
-        "font": {"size": 12},
-    }

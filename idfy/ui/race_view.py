@@ -17,46 +17,16 @@ from PIL import Image
 from idfy.train.chance import Chance
 from idfy.train.events import Done, Eval, Failed, Samples, Start, Step
 from idfy.train.race import Lap, RaceDone, RaceStart
-from idfy.ui.formatting import fmt_pct, subplot_title
+from idfy.ui.formatting import fmt_pct
 from idfy.ui.jobs import ordinal
-from idfy.ui.sample_pictures import race_samples_image
+from idfy.viz.figure import chance_traces, curves_layout, subplot_title
+from idfy.viz.samples import race_samples_image
 
 __all__ = ["COLORS", "RaceView", "chance_traces", "race_curves_figure"]
 
 #: One colour per design, in race order.
 COLORS = ("#4f46e5", "#ef4444", "#10b981", "#f59e0b")
-_AXIS = {"automargin": True, "gridcolor": "rgba(120,120,140,0.18)", "zeroline": False}
 _NAMES = {"loc_accuracy": "loc. accuracy", "accuracy": "class accuracy"}
-
-
-def chance_traces(
-    chance: Chance | None, x: list[float], keys: tuple[str, ...], axis: str = "2"
-) -> list[dict[str, Any]]:
-    """Dashed horizontal chance lines (%) over the x range ``x`` for each metric in ``keys`` the set has."""
-    if chance is None or not x:
-        return []
-    lo, hi = min(x), max(x)
-    if hi <= lo:
-        hi = lo + 1
-    out = []
-    for key, dash, color in (("loc_accuracy", "dash", "#b91c1c"), ("accuracy", "dot", "#6d28d9")):
-        value = getattr(chance, key)
-        if key not in keys or value is None:
-            continue
-        out.append(
-            {
-                "type": "scatter",
-                "mode": "lines",
-                "x": [lo, hi],
-                "y": [100 * value, 100 * value],
-                "name": f"chance: {_NAMES[key]} {100 * value:.1f} %",
-                "line": {"color": color, "width": 1.6, "dash": dash},
-                "xaxis": f"x{axis}",
-                "yaxis": f"y{axis}",
-                "hovertemplate": f"constant answer: %{{y:.1f}} %<extra>chance ({_NAMES[key]})</extra>",
-            }
-        )
-    return out
 
 
 def race_curves_figure(
@@ -111,30 +81,6 @@ def race_curves_figure(
         subplot_title(f"held-out {_NAMES.get(key, key)} (%)", 0.79),
     ]
     return {"data": data, "layout": curves_layout(annotations, uirevision="race", legend_y=-0.14)}
-
-
-def curves_layout(
-    annotations: list[dict[str, Any]], *, uirevision: str, legend_y: float, title: str | None = None
-) -> dict[str, Any]:
-    """Plotly layout of the two-panel training figure: the loss on the left (x, y), held-out percentages on
-    the right (x2, y2, 0–100 %), sharing the x axis; ``title`` (when given) above both."""
-    layout: dict[str, Any] = {
-        "height": 330,
-        "margin": {"l": 10, "r": 10, "t": 46 if title else 30, "b": 10},
-        "paper_bgcolor": "rgba(0,0,0,0)",
-        "plot_bgcolor": "rgba(0,0,0,0)",
-        "font": {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 12},
-        "legend": {"orientation": "h", "y": legend_y, "x": 0},
-        "xaxis": {**_AXIS, "domain": [0, 0.46]},
-        "yaxis": {**_AXIS, "rangemode": "tozero"},
-        "xaxis2": {**_AXIS, "domain": [0.56, 1], "anchor": "y2", "matches": "x"},
-        "yaxis2": {**_AXIS, "anchor": "x2", "range": [0, 100], "ticksuffix": " %"},
-        "annotations": annotations,
-        "uirevision": uirevision,
-    }
-    if title is not None:
-        layout["title"] = {"text": title, "x": 0.01, "font": {"size": 14}}
-    return layout
 
 
 @dataclass

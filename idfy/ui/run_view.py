@@ -16,13 +16,14 @@ from gradio.components.plot import PlotData
 
 from idfy.train.chance import Chance, Verdict, verdict
 from idfy.train.events import Checkpoint, Done, Eval, Failed, Samples, Start, Step
-from idfy.ui.formatting import fmt_pct, subplot_title
+from idfy.ui.formatting import fmt_pct
 from idfy.ui.jobs import ordinal
-from idfy.ui.race_view import chance_traces, curves_layout
-from idfy.ui.sample_pictures import samples_image
+from idfy.viz.curves import curves_figure as draw_curves
+from idfy.viz.curves import records
+from idfy.viz.samples import samples_image
 
 if TYPE_CHECKING:
-    from idfy.ui.train_tab import TrainSettings
+    from idfy.ui.tabs.train.settings import TrainSettings
 
 __all__ = [
     "METRIC_HEADERS",
@@ -45,80 +46,12 @@ _REASONS = {
 }
 
 
-_LOSS_TRACES = (
-    ("loss", "loss (total)", "#4f46e5", 2.6),
-    ("box_l1", "box L1", "#0ea5e9", 1.4),
-    ("giou", "GIoU", "#f59e0b", 1.4),
-    ("cls", "class CE", "#10b981", 1.4),
-)
-_EVAL_TRACES = (
-    ("accuracy", "class accuracy", "#8b5cf6"),
-    ("mean_iou", "mean IoU", "#06b6d4"),
-    ("loc_accuracy", "loc. accuracy", "#ef4444"),
-)
-
-
 def curves_figure(
     steps: list[Step], evals: list[Eval], title: str = "", chance: Chance | None = None
 ) -> dict[str, Any]:
-    """Loss (total and its parts) and held-out metrics (%) against the step, with the held-out set's chance
-    level as dashed lines (see :mod:`idfy.train.chance`), as plain plotly JSON."""
-    data: list[dict[str, Any]] = []
-    x = [s.step for s in steps]
-    mode = "lines+markers" if len(x) < 12 else "lines"
-    for key, name, color, width in _LOSS_TRACES:
-        y = [getattr(s, key) for s in steps]
-        if key != "loss" and not any(v for v in y):
-            continue  # a part that is always 0 (no boxes for classification)
-        data.append(
-            {
-                "type": "scatter",
-                "mode": mode,
-                "x": x,
-                "y": [v if math.isfinite(v) and v > 0 else None for v in y],
-                "name": name,
-                "line": {"color": color, "width": width},
-                "marker": {"size": 4},
-                "hovertemplate": "step %{x}: %{y:.4f}<extra>" + name + "</extra>",
-            }
-        )
-    ex = [e.step for e in evals]
-    for key, name, color in _EVAL_TRACES:
-        if not any(key in e.metrics for e in evals):
-            continue
-        data.append(
-            {
-                "type": "scatter",
-                "mode": "lines+markers",
-                "x": ex,
-                "y": [100 * float(e.metrics[key]) if key in e.metrics else None for e in evals],
-                "name": name,
-                "line": {"color": color, "width": 2},
-                "marker": {"size": 7},
-                "xaxis": "x2",
-                "yaxis": "y2",
-                "hovertemplate": "step %{x}: %{y:.1f} %<extra>" + name + "</extra>",
-            }
-        )
-    data += chance_traces(chance, [0, *x, *ex], ("loc_accuracy", "accuracy"))
-    annotations = [
-        subplot_title("training loss by step", 0.22),
-        subplot_title("held-out metrics by step (%)", 0.79),
-    ]
-    if not ex:
-        annotations.append(
-            {
-                "text": "held-out points appear during the run<br>(and at the end)",
-                "x": 0.79,
-                "y": 0.5,
-                "xref": "paper",
-                "yref": "paper",
-                "showarrow": False,
-                "font": {"size": 12, "color": "#94a3b8"},
-            }
-        )
-    layout = curves_layout(annotations, uirevision="train", legend_y=-0.12, title=title)
-    return {"data": data, "layout": layout}
+    """The run's training curves (:func:`idfy.viz.curves.curves_figure`, the picture of the run folder's
+    ``curves.png``) from its Step and Eval events, as plain plotly JSON."""
+    return draw_curves(records(steps, evals), title, chance)
 
 
 def plot(figure: dict[str, Any]) -> PlotData:

@@ -2,16 +2,12 @@
 
 * :mod:`idfy.viz.diagram`: the Graphviz diagram of a design (:func:`idfy.viz.diagram.diagram`, also
   ``idfy.diagram``), built by :mod:`~idfy.viz.builder` from :mod:`~idfy.viz.graph`'s nodes, written by
-  :mod:`~idfy.viz.dot` and compared by :mod:`~idfy.viz.diff`.
+  :mod:`~idfy.viz.dot` and compared by :mod:`~idfy.viz.diff`;
+* :mod:`idfy.viz.curves`: a run's training curves from its metrics records (plotly JSON for the app, PNG for
+  the run folder), with the plotly layout pieces in :mod:`~idfy.viz.figure`;
+* :mod:`idfy.viz.samples`: the sample-predictions grid (PIL image, PNG bytes).
 
-The function ``diagram`` is not re-exported here: ``idfy.viz.diagram`` names the module, so the name keeps one
-meaning (issue item 9); use ``idfy.diagram(...)`` or ``from idfy.viz.diagram import diagram``.
+Nothing is imported here, so a picture module brings only what it needs (the curves do not load Graphviz
+or the analysis). The function ``diagram`` is not re-exported either: ``idfy.viz.diagram`` names the module,
+so the name keeps one meaning; use ``idfy.diagram(...)`` or ``from idfy.viz.diagram import diagram``.
 """
-
-from __future__ import annotations
-
-from idfy.viz.diff import config_diff, diagram_diff
-from idfy.viz.dot import render
-from idfy.viz.graph import DETAILS
-
-__all__ = ["DETAILS", "config_diff", "diagram_diff", "render"]

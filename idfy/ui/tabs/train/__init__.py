@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from idfy.ui.context import TabContext
 from idfy.ui.run_view import METRIC_HEADERS, RunView, curves_figure, metrics_rows
-from idfy.ui.sample_pictures import samples_image
 from idfy.ui.tabs.train.handlers import from_compare, start_race, start_training, stop_training
 from idfy.ui.tabs.train.layout import layout
 from idfy.ui.tabs.train.runs import RACE_OUTPUTS, RUN_OUTPUTS, run_race, run_training
@@ -40,6 +39,7 @@ from idfy.ui.tabs.train.settings import (
     make_race,
 )
 from idfy.ui.tabs.train.wiring import wire, wire_compare
+from idfy.viz.samples import samples_image
 
 __all__ = [
     "BATCH_SIZES",

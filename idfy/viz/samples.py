@@ -1,20 +1,25 @@
-"""Pictures of sample predictions for the Train tab: one run's grid, and a race's designs side by side.
+"""The sample-predictions picture, drawn once for the app, the CLI and the run folder (``samples.png``): one
+run's grid, and a race's designs side by side.
 
 Each test image is enlarged with its true box (green) and predicted box (red, with a dark rim so it shows on
 any colour), the predicted class and score (green when right, red when wrong) and the true class under it.
 Input: :class:`idfy.train.events.Samples` (images float (K, C, H, W) in [0, 1], boxes (K, 4) normalized xyxy).
+Output: a PIL RGB image; :func:`samples_png` gives its PNG bytes.
 """
 
 from __future__ import annotations
 
+import io
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image, ImageDraw, ImageFont
 
-from idfy.train.events import Samples
+if TYPE_CHECKING:  # types only: idfy.train imports the run-folder pictures from here
+    from idfy.train.events import Samples
 
-__all__ = ["BAD", "PRED", "TILE", "TRUTH", "race_samples_image", "samples_image"]
+
+__all__ = ["BAD", "PRED", "TILE", "TRUTH", "race_samples_image", "samples_image", "samples_png"]
 
 TRUTH, PRED, BAD = (34, 197, 94), (239, 68, 68), (185, 28, 28)
 TILE = 124
@@ -86,6 +91,13 @@ def samples_image(samples: Samples, columns: int = 4, tile: int = TILE) -> Image
             canvas, samples, i, _PAD + c * (tile + _PAD), _HEADER + _PAD + r * (tile + _CAPTION + _PAD), tile
         )
     return canvas
+
+
+def samples_png(samples: Samples, columns: int = 4) -> bytes:
+    """:func:`samples_image` as PNG bytes."""
+    buf = io.BytesIO()
+    samples_image(samples, columns).save(buf, format="PNG")
+    return buf.getvalue()
 
 
 def race_samples_image(
