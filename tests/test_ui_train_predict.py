@@ -26,7 +26,6 @@ from idfy.config import ConfigError
 from idfy.train.chance import Chance
 from idfy.train.events import Failed, Samples, Start, Step
 from idfy.ui import jobs
-from idfy.viz import samples as sample_pictures
 from idfy.ui.jobs import JobError, JobRegistry, ordinal
 from idfy.ui.tabs import predict as predict_tab
 from idfy.ui.tabs import train as train_tab
@@ -35,6 +34,7 @@ from idfy.ui.tabs.predict.handlers import box_iou_xyxy
 from idfy.ui.tabs.train import RUN_OUTPUTS, TrainSettings, make_configs, run_training
 from idfy.ui.tabs.train import handlers as train_handlers
 from idfy.ui.tabs.train import settings as train_settings
+from idfy.viz import samples as sample_pictures
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "assets" / "examples").glob("*.png"))
