@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import json
 import re
 import time
 import zlib
@@ -182,3 +183,68 @@ def test_url_parameters_never_name_a_file(preset: str, secret_file: Path) -> Non
         out = design_tab.on_page_load(None, SimpleNamespace(query_params=params))
         text = repr(out)
         assert SECRET not in text and "unknown preset" in text
+
+
+# --------------------------------------------------------------------------- the Design tab's JSON fast path
+def _fast(app_url: str, body: Any, content_type: str = "application/json") -> Any:
+    import httpx
+
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return httpx.post(
+        f"{app_url}idfy/design", content=data, headers={"content-type": content_type}, timeout=30
+    )
+
+
+def test_fast_path_answers_every_hostile_base_in_one_line_and_never_reads_files(
+    app_url: str, secret_file: Path
+) -> None:
+    for label, text in _hostile(secret_file).items():
+        if len(text) > 8_000:  # over the route's base limit: refused before any parsing (next test)
+            continue
+        start = time.perf_counter()
+        r = _fast(app_url, {"base": text, "preset": None, "values": {}})
+        took = time.perf_counter() - start
+        answer = r.text
+        assert took < 5.0, f"fast path took {took:.1f} s on {label}"
+        assert SECRET not in answer and "root:" not in answer, f"fast path echoed a file on {label}"
+        assert "Traceback" not in answer and "internal error" not in answer, f"fast path crashed on {label}"
+        data = r.json()
+        assert data["ok"] is False and "\n" not in data["message"] and len(data["message"]) < 600, label
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "words"),
+    [
+        (b"x" * 20_000, "application/json", 413, "too large"),
+        (b"{}", "text/plain", 415, "application/json"),
+        (b"{not json", "application/json", 400, "JSON object"),
+        (b"[1, 2]", "application/json", 400, "JSON object"),
+        (b'{"base": "' + b"a" * 9000 + b'"}', "application/json", 400, "base"),
+        (b'{"values": {"../../etc/passwd": 1}}', "application/json", 400, "unknown control"),
+        (b'{"values": {"stages.0.width": {"a": [1]}}}', "application/json", 400, "each value"),
+        (b'{"values": {"stages.0.width": "' + b"9" * 300 + b'"}}', "application/json", 400, "each value"),
+        (b'{"values": [1]}', "application/json", 400, "values"),
+        (b'{"preset": 3}', "application/json", 400, "preset"),
+    ],
+)
+def test_fast_path_refuses_unreadable_requests_in_one_line(
+    app_url: str, body: bytes, content_type: str, status: int, words: str
+) -> None:
+    r = _fast(app_url, body, content_type)
+    assert r.status_code == status and r.json()["ok"] is False
+    assert words in r.json()["message"] and "\n" not in r.json()["message"]
+
+
+def test_fast_path_gives_the_design_handlers_numbers_and_errors(app_url: str) -> None:
+    from idfy import build_model, load_preset
+
+    base = load_preset("full")
+    r = _fast(app_url, {"base": base.to_url(), "preset": "full", "values": {"stages.2.width": 104}})
+    changed = base.set("stages.2.width", 104)
+    assert r.status_code == 200 and r.json()["ok"] is True
+    assert f"{sum(p.numel() for p in build_model(changed).parameters()):,}" in r.json()["summary"]
+    assert r.json()["token"] == changed.to_url()
+    bad = _fast(app_url, {"base": base.to_url(), "values": {"stages.0.conv.groups": 5}}).json()
+    assert bad["ok"] is False and "groups=5" in bad["message"]
+    huge = _fast(app_url, {"base": base.to_url(), "values": {"stages.0.width": 4096, "input.height": 2048}})
+    assert huge.json()["ok"] is False  # the memory guard, as for every other entry
