@@ -229,6 +229,58 @@ def test_clicking_a_diagram_node_shows_its_details(page: Any, app_url: str) -> N
     panel.wait_for(state="hidden")
 
 
+def test_node_details_sit_beside_the_clicked_node_never_over_it(page: Any, app_url: str) -> None:
+    page.set_viewport_size(WIDE)
+    open_design(page, app_url, "?preset=full")
+    page.locator("[data-zoom=in]").click()  # a wider diagram: its right-hand nodes sit where the panel opens
+    page.locator("[data-zoom=in]").click()
+    picked = page.locator("#diagram g.node", has=page.locator("title", has_text="head")).first
+    picked.click()
+    panel = page.locator("#diagram .idfy-inspector")
+    panel.wait_for()
+    page.wait_for_timeout(100)  # the panel's frame: refit and scroll
+    node, side, view = (
+        picked.bounding_box(),
+        panel.bounding_box(),
+        box(page, "#diagram .idfy-diagram-viewport"),
+    )
+    overlap = min(node["x"] + node["width"], side["x"] + side["width"]) - max(node["x"], side["x"])
+    assert overlap <= 0 or node["y"] + node["height"] <= side["y"]  # beside or above, never under the panel
+    assert view["x"] - 1 <= node["x"] and node["x"] + node["width"] <= view["x"] + view["width"] + 1
+    assert view["y"] - 1 <= node["y"] and node["y"] + node["height"] <= view["y"] + view["height"] + 1
+
+
+# --------------------------------------------------------------------------- 10: speed (the fast path)
+def test_a_typed_width_updates_the_numbers_without_gradios_queue(page: Any, app_url: str) -> None:
+    open_design(page, app_url, "?preset=full")
+    open_accordion(page, "stage-3")
+    page.route("**/queue/join*", lambda route: route.abort())  # Gradio's event cannot answer
+    changed = load_preset("full").set("stages.2.width", 104)
+    control(page, "stages.2.width").fill("104")
+    wait_params(page, count(changed))  # the JSON fast path alone put it there
+    assert page.locator("#design-summary .idfy-strip").get_attribute("data-stale") == "0"
+    page.unroute("**/queue/join*")
+
+
+def test_nothing_is_cut_off_at_800(page: Any, app_url: str) -> None:
+    page.set_viewport_size(NARROW)
+    open_design(page, app_url, "?preset=full")
+    for acc in ("stage-2", "acc-block", "acc-inject", "acc-head"):
+        open_accordion(page, acc)
+    assert page.evaluate("() => document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    cut = page.evaluate(
+        """() => Array.from(document.querySelectorAll('#tab-design *')).filter((e) => {
+          if (e.offsetParent === null || e.closest('.idfy-diagram-viewport, .idfy-offscreen, .sr-only, svg')) {
+            return false;  // hidden, the scrolling diagram, or text for screen readers only
+          }
+          const s = getComputedStyle(e);
+          const clips = ['hidden', 'clip'].includes(s.overflowX) || s.textOverflow === 'ellipsis';
+          return clips && e.scrollWidth > e.clientWidth + 1;
+        }).map((e) => (e.id || e.className || e.tagName) + ': ' + e.textContent.slice(0, 40))"""
+    )
+    assert cut == []
+
+
 # --------------------------------------------------------------------------- 6: words
 def test_controls_explain_themselves(page: Any, app_url: str) -> None:
     open_design(page, app_url)

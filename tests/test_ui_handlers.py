@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -180,3 +181,15 @@ def test_compare_notes_say_changes_in_plain_words_with_their_cost() -> None:
         compare_tab._diff_note(seed, seed.set("stages.1.inject", True))
         == "stage 2 inject: off → on (+104 params)"
     )
+
+
+def test_stage_table_reads_stem_stages_head_in_model_order() -> None:
+    for cfg, changes in ((load_preset("full"), {}), (load_preset("seed_model1"), {"stem.enabled": True})):
+        table = _call(cfg, **changes)["table"]
+        names = [n.replace("\u00a0", " ") for n in re.findall(r'<th scope="row"[^>]*>([^<]*)</th>', table)]
+        assert names[0] == "stem" and names[-1] == "head", names
+        stages = [n for n in names if n.startswith("stage")]
+        assert (
+            stages == [f"stage {i + 1}" for i in range(len(stages))]
+            and names.index(stages[-1]) < len(names) - 1
+        )

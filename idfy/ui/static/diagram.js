@@ -40,6 +40,17 @@ const inspect = (g) => {
     (info.fields.length ? '<div class="idfy-inspector-fields"><span>set by</span><ul>' +
       info.fields.map((f) => '<li>' + esc(f) + '</li>').join('') + '</ul></div>' : '');
   panel.hidden = false;
+  // The panel takes width from the viewport: refit the diagram, then scroll the picked node into view so
+  // the panel never hides it.
+  requestAnimationFrame(() => { apply(); reveal(g); });
+};
+const reveal = (g) => {
+  const v = vp(); if (!v || !g) return;
+  const r = g.getBoundingClientRect(), b = v.getBoundingClientRect(), pad = 12;
+  if (r.right > b.right - pad) v.scrollLeft += r.right - b.right + pad;
+  if (r.left < b.left + pad) v.scrollLeft -= b.left - r.left + pad;
+  if (r.bottom > b.bottom - pad) v.scrollTop += r.bottom - b.bottom + pad;
+  if (r.top < b.top + pad) v.scrollTop -= b.top - r.top + pad;
 };
 // Wide windows: the viewport reaches down to the bottom of the first screen (controls, strip and diagram on
 // one screen); narrow ones keep the stylesheet's height.
