@@ -10,6 +10,7 @@ diagrams, training, the app) are imported on first use.
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from idfy.boxes import Decoded, decode
@@ -65,8 +66,6 @@ _LAZY = {
 def __getattr__(name: str) -> Any:
     """Lazy access to the heavier modules (``idfy.analyze``, ``idfy.diagram``, ...)."""
     if name in _LAZY:
-        import importlib
-
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'idfy' has no attribute {name!r}")
 
