@@ -14,7 +14,7 @@ from typing import Any
 from torch import nn
 
 from idfy.config import ConvSpec
-from idfy.layers.conv_unit import make_conv
+from idfy.layers.conv_unit import conv2d_same, make_conv
 from idfy.layers.factory import ActSpec, NormSpec, get_act_layer, get_norm_layer
 
 __all__ = ["ConvNormAct", "conv_norm_act"]
@@ -48,9 +48,7 @@ def conv_norm_act(
     norm = get_norm_layer(norm_layer)
     act = get_act_layer(act_layer)
     if conv is None:
-        layer: nn.Module = nn.Conv2d(
-            in_chs, out_chs, kernel_size, stride=stride, padding=kernel_size // 2, bias=bias
-        )
+        layer: nn.Module = conv2d_same(in_chs, out_chs, kernel_size, stride=stride, bias=bias)
     elif bias:
         raise ValueError(f"bias=True is for the plain conv (conv=None); conv kind {conv.kind!r} has no bias")
     else:

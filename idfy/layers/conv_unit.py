@@ -10,7 +10,7 @@ from torch import nn
 from idfy.config import ConvSpec
 from idfy.conv_kinds import ConvKind, conv_kind, register_conv_kind
 
-__all__ = ["make_conv"]
+__all__ = ["conv2d_same", "make_conv"]
 
 
 def make_conv(
@@ -35,10 +35,18 @@ def make_conv(
     )
 
 
-def _conv2d(
-    spec: Any, *, in_chs: int, out_chs: int, kernel_size: int, stride: int, dilation: int, groups: int
-) -> nn.Module:
-    del spec
+def conv2d_same(
+    in_chs: int,
+    out_chs: int,
+    kernel_size: int,
+    *,
+    stride: int = 1,
+    dilation: int = 1,
+    groups: int = 1,
+    bias: bool = False,
+) -> nn.Conv2d:
+    """``nn.Conv2d`` padded by ``dilation * (kernel_size - 1) // 2``: (B, in_chs, H, W) -> (B, out_chs, H, W) at
+    stride 1 for odd kernels, (B, out_chs, ceil(H/stride), ceil(W/stride)) otherwise."""
     return nn.Conv2d(
         in_chs,
         out_chs,
@@ -47,8 +55,15 @@ def _conv2d(
         padding=dilation * (kernel_size - 1) // 2,
         dilation=dilation,
         groups=groups,
-        bias=False,
+        bias=bias,
     )
+
+
+def _conv2d(
+    spec: Any, *, in_chs: int, out_chs: int, kernel_size: int, stride: int, dilation: int, groups: int
+) -> nn.Module:
+    del spec
+    return conv2d_same(in_chs, out_chs, kernel_size, stride=stride, dilation=dilation, groups=groups)
 
 
 for _kind in (

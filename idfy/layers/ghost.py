@@ -16,6 +16,7 @@ from torch import Tensor, nn
 
 from idfy.config import ConfigError
 from idfy.conv_kinds import ConvKind, register_conv_kind
+from idfy.layers.conv_unit import conv2d_same
 
 __all__ = ["GhostModule"]
 
@@ -39,19 +40,10 @@ class GhostModule(nn.Module):
         self.out_chs = out_chs
         primary = math.ceil(out_chs / ratio)
         cheap = primary * (ratio - 1)
-        self.primary = nn.Conv2d(
-            in_chs,
-            primary,
-            kernel_size,
-            stride=stride,
-            padding=dilation * (kernel_size - 1) // 2,
-            dilation=dilation,
-            groups=groups,
-            bias=False,
+        self.primary = conv2d_same(
+            in_chs, primary, kernel_size, stride=stride, dilation=dilation, groups=groups
         )
-        self.cheap = nn.Conv2d(
-            primary, cheap, cheap_kernel, padding=cheap_kernel // 2, groups=primary, bias=False
-        )
+        self.cheap = conv2d_same(primary, cheap, cheap_kernel, groups=primary)
 
     def forward(self, x: Tensor) -> Tensor:
         y = self.primary(x)
