@@ -18,8 +18,8 @@ from torch.utils.flop_counter import FlopCounterMode
 import idfy
 from idfy import ConfigError, build_model, load_preset
 from idfy.analysis import PATHS, analyze, clear_cache, count, path_of
-from idfy.config import ConvSpec, GaussianConfig, ModelConfig, StageConfig
 from idfy.analysis.receptive_field import receptive_fields
+from idfy.config import ConvSpec, GaussianConfig, ModelConfig, StageConfig
 
 PRESETS = idfy.list_presets()
 
