@@ -225,6 +225,7 @@ def test_fast_path_answers_every_hostile_base_in_one_line_and_never_reads_files(
         (b'{"values": {"stages.0.width": "' + b"9" * 300 + b'"}}', "application/json", 400, "each value"),
         (b'{"values": [1]}', "application/json", 400, "values"),
         (b'{"preset": 3}', "application/json", 400, "preset"),
+        (b'{"diagram": "../../x"}', "application/json", 400, "diagram"),
     ],
 )
 def test_fast_path_refuses_unreadable_requests_in_one_line(
@@ -244,6 +245,10 @@ def test_fast_path_gives_the_design_handlers_numbers_and_errors(app_url: str) ->
     assert r.status_code == 200 and r.json()["ok"] is True
     assert f"{sum(p.numel() for p in build_model(changed).parameters()):,}" in r.json()["summary"]
     assert r.json()["token"] == changed.to_url()
+    pic = _fast(
+        app_url, {"base": changed.to_url(), "preset": "full", "values": {}, "diagram": "stages"}
+    ).json()
+    assert "<svg" in pic["diagram"] and "changed against full" in pic["diagram"]
     bad = _fast(app_url, {"base": base.to_url(), "values": {"stages.0.conv.groups": 5}}).json()
     assert bad["ok"] is False and "groups=5" in bad["message"]
     huge = _fast(app_url, {"base": base.to_url(), "values": {"stages.0.width": 4096, "input.height": 2048}})

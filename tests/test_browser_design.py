@@ -259,6 +259,12 @@ def test_a_typed_width_updates_the_numbers_without_gradios_queue(page: Any, app_
     control(page, "stages.2.width").fill("104")
     wait_params(page, count(changed))  # the JSON fast path alone put it there
     assert page.locator("#design-summary .idfy-strip").get_attribute("data-stale") == "0"
+    page.wait_for_function(  # and the diagram of the same design, right after
+        "() => (document.querySelector('#diagram svg') || {}).textContent.includes('→ 104')"
+    )
+    node = page.locator("#diagram g.node", has=page.locator("title", has_text="stages/2/blocks")).first
+    node.click()  # the inspector works on the diagram the fast path put there
+    assert "104" in page.locator("#diagram .idfy-inspector").inner_text()
     page.unroute("**/queue/join*")
 
 

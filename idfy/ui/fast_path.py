@@ -7,7 +7,7 @@ numbers arrive first.
 
 Request (``application/json``, at most :data:`MAX_BODY` bytes)::
 
-    {"base": "v1....", "preset": "seed_model2", "values": {"stages.2.width": 104}}
+    {"base": "v1....", "preset": "seed_model2", "values": {"stages.2.width": 104}, "diagram": null}
 
 ``base`` is the last valid design as the page's link carries it (a ``v1.`` string; a preset name or YAML
 text also work, never a file: :func:`idfy.ui.state.config_from_text`), ``values`` the controls changed since
@@ -15,7 +15,10 @@ text also work, never a file: :func:`idfy.ui.state.config_from_text`), ``values`
 through :func:`idfy.ui.controls.values_to_config` (hence ``ModelConfig.from_dict``) and the memory guard,
 the same resolver and limits as every other entry.
 
-Answer: ``200 {"ok": true, "summary": html, "token": "v1..."}`` for a valid design,
+With ``"diagram": "stages"`` (or ``blocks`` / ``layers``) the answer also carries the diagram component's
+content (the page asks for it right after the numbers, so they never wait for graphviz).
+
+Answer: ``200 {"ok": true, "summary": html, "token": "v1...", "diagram"?: html}`` for a valid design,
 ``200 {"ok": false, "message": one line}`` for an invalid one (the Gradio event marks the control),
 ``4xx {"ok": false, "message": one line}`` for a request that cannot be read, and ``429`` when
 :data:`MAX_CONCURRENT` analyses are already running.
@@ -36,7 +39,7 @@ from starlette.routing import BaseRoute, Route
 from idfy.config import ConfigError, ModelConfig
 from idfy.ui.controls import KEYS, config_to_values, values_to_config
 from idfy.ui.state import config_from_text
-from idfy.ui.tabs.design.results import results_for, run_safely
+from idfy.ui.tabs.design.results import DIAGRAM_DETAILS, diagram_for, results_for, run_safely
 
 __all__ = ["MAX_BODY", "MAX_CONCURRENT", "PATH", "answer", "routes"]
 
@@ -61,8 +64,8 @@ class RequestError(ValueError):
         self.status = status
 
 
-def _read(body: bytes) -> tuple[str, str | None, dict[str, Any]]:
-    """``(base, preset, values)`` from a request body, checked before any work.
+def _read(body: bytes) -> tuple[str, str | None, dict[str, Any], str | None]:
+    """``(base, preset, values, diagram detail)`` from a request body, checked before any work.
 
     Raises:
         RequestError: not a JSON object of the documented shape, or an unknown control key.
@@ -74,6 +77,9 @@ def _read(body: bytes) -> tuple[str, str | None, dict[str, Any]]:
     if not isinstance(data, dict):
         raise RequestError("send a JSON object: {base, preset, values}")
     base, preset, values = data.get("base", ""), data.get("preset"), data.get("values", {})
+    detail = data.get("diagram")
+    if detail is not None and detail not in DIAGRAM_DETAILS:
+        raise RequestError(f"diagram: give one of {', '.join(DIAGRAM_DETAILS)} or null")
     if not isinstance(base, str) or len(base) > MAX_BASE:
         raise RequestError(f"base: give the design's v1. link text (at most {MAX_BASE} characters)")
     if preset is not None and not isinstance(preset, str):
@@ -85,14 +91,14 @@ def _read(body: bytes) -> tuple[str, str | None, dict[str, Any]]:
         raise RequestError(f"values: unknown control {str(unknown[0])[:60]!r}")
     if any(not isinstance(v, (str, int, float, bool)) or len(str(v)) > 200 for v in values.values()):
         raise RequestError("values: each value is a number, true/false or text of at most 200 characters")
-    return base, preset, values
+    return base, preset, values, detail
 
 
 def answer(body: bytes) -> tuple[int, dict[str, Any]]:
     """``(HTTP status, JSON answer)`` for a request body (see the module docstring). Never raises: an
     unexpected failure is logged with its traceback and answered with a short generic line."""
     try:
-        base_text, preset, values = _read(body)
+        base_text, preset, values, detail = _read(body)
         base = config_from_text(base_text) if base_text else None
         merged = config_to_values(base or ModelConfig()) | values
         cfg = values_to_config(merged, base)
@@ -106,7 +112,10 @@ def answer(body: bytes) -> tuple[int, dict[str, Any]]:
 
     def run() -> tuple[int, dict[str, Any]]:
         out = results_for(cfg, None, preset, base)
-        return 200, {"ok": True, "summary": out["summary"], "token": out["token"]}
+        data = {"ok": True, "summary": out["summary"], "token": out["token"]}
+        if detail is not None:
+            data["diagram"] = diagram_for(cfg, detail, preset)[0]
+        return 200, data
 
     return run_safely(run, lambda msg: (200, {"ok": False, "message": msg}))
 

@@ -107,5 +107,6 @@ window.addEventListener('pointermove', (e) => {
   const v = vp(); v.scrollLeft = drag.l - dx; v.scrollTop = drag.t - dy;
 });
 window.addEventListener('pointerup', () => { drag = null; element.classList.remove('idfy-dragging'); });
+window.idfyDiagramReady = () => { apply(); ready(); };  // the fast path (fast.js) sets the SVG by hand
 watch('value', () => { apply(); ready(); });
 apply(); ready();

@@ -48,19 +48,32 @@
     strip.innerHTML = fresh.innerHTML;
     if (window.idfyMark) window.idfyMark();
   };
+  const post = async (body) => {
+    const r = await fetch(ROUTE, {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify(body)});
+    return r.json();
+  };
+  const showDiagram = (html) => {
+    const v = document.querySelector('#diagram .idfy-diagram-viewport');
+    if (!v) return;
+    v.innerHTML = html;
+    if (window.idfyDiagramReady) window.idfyDiagramReady();
+  };
   const send = async () => {
     if (inFlight) { again = true; return; }
     inFlight = true;
     const mine = ++seq;
-    const preset = document.querySelector('#preset input');
+    const presetBox = document.querySelector('#preset input');
+    const preset = presetBox ? presetBox.value : null;
     try {
-      const r = await fetch(ROUTE, {
-        method: 'POST',
-        headers: {'Content-Type': 'application/json'},
-        body: JSON.stringify({base: base(), preset: preset ? preset.value : null, values: values()}),
-      });
-      const data = await r.json();
-      if (data.ok && mine > shown) { shown = mine; show(data.summary); }
+      const data = await post({base: base(), preset, values: values()});
+      if (data.ok && mine > shown) {
+        shown = mine;
+        show(data.summary);
+        // then the diagram of the same design (its numbers are cached on the server by now)
+        const on = document.querySelector('#diagram-detail input:checked');
+        const pic = await post({base: data.token, preset, values: {}, diagram: on ? on.value : 'stages'});
+        if (pic.ok && pic.diagram && mine === seq) showDiagram(pic.diagram);
+      }
     } catch (err) {
       // the Gradio event shows the result anyway
     } finally {

@@ -9,6 +9,7 @@ import html
 import json
 import logging
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -35,9 +36,32 @@ INTERNAL_ERROR = "Something went wrong while analysing this design (the details 
 
 
 # --------------------------------------------------------------------------- library calls (cached)
+_inflight: dict[tuple[Any, ...], threading.Event] = {}
+_inflight_lock = threading.Lock()
+
+
+def _once(key: tuple[Any, ...], fn: Callable[[], Any]) -> Any:
+    """``fn()``, but a call while another with the same ``key`` runs waits for it and then calls ``fn`` again
+    (answered by the cache the first one filled): the fast path and the Gradio event of one edit arrive
+    together and would otherwise do the same work twice on the same cores."""
+    with _inflight_lock:
+        running = _inflight.get(key)
+        if running is None:
+            _inflight[key] = threading.Event()
+    if running is not None:
+        running.wait(timeout=60)
+        return fn()
+    try:
+        return fn()
+    finally:
+        with _inflight_lock:
+            _inflight.pop(key).set()
+
+
 def _analyze(cfg: ModelConfig, *, latency: bool = False, batch_size: int = 32) -> Any:
-    """``idfy.analysis.analyze`` (cached there by fingerprint and options)."""
-    return analyze(cfg, latency=latency, batch_size=batch_size)
+    """``idfy.analysis.analyze`` (cached there by fingerprint and options; one at a time per design)."""
+    key = ("analyze", cfg.fingerprint(), tuple(cfg.input.size), latency, batch_size)
+    return _once(key, lambda: analyze(cfg, latency=latency, batch_size=batch_size))
 
 
 @functools.lru_cache(maxsize=128)
@@ -260,12 +284,9 @@ def on_details(config_yaml: str, detail: str, rendered: str | None, preset: str 
     def run() -> Out:
         cfg = ModelConfig.from_yaml(config_yaml)
         report = _analyze(cfg)
-        base = _preset_config(preset)
-        against = base if base is not None and _changes(base, cfg) else None
-        svg = diagram_svg(cfg, detail, against)
-        caption = f"{cfg.name} · {detail}" + (f" · outlined: changed against {preset}" if against else "")
+        html_text, svg = diagram_for(cfg, detail, preset)
         return {
-            "diagram": fmt.diagram_html(svg, caption, nodes=node_info(cfg, report, svg)),
+            "diagram": html_text,
             "svg_file": _write(f"{_slug(cfg)}-{detail}.svg", svg),
             "fig_stage": plot_data(fmt.stage_figure(report)),
             "fig_path": plot_data(fmt.path_figure(report)),
@@ -275,6 +296,18 @@ def on_details(config_yaml: str, detail: str, rendered: str | None, preset: str 
         }
 
     return run_safely(run, lambda msg: {"rendered": gr.update()})
+
+
+def diagram_for(cfg: ModelConfig, detail: str, preset: str | None) -> tuple[str, str]:
+    """``(html, svg)``: the diagram component's content for ``cfg`` (what differs from ``preset`` outlined,
+    the inspector's per-node data attached) and the SVG text. Raises ConfigError for an unknown detail."""
+    report = _analyze(cfg)
+    base = _preset_config(preset)
+    against = base if base is not None and _changes(base, cfg) else None
+    key = ("diagram", cfg.fingerprint(), detail, against.fingerprint() if against is not None else None)
+    svg = _once(key, lambda: diagram_svg(cfg, detail, against))
+    caption = f"{cfg.name} · {detail}" + (f" · outlined: changed against {preset}" if against else "")
+    return fmt.diagram_html(svg, caption, nodes=node_info(cfg, report, svg)), svg
 
 
 def _keep(message: str) -> Out:
