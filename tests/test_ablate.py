@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -74,12 +75,11 @@ def test_variants_are_deduplicated_and_base_first() -> None:
 
 
 def _fake_world(monkeypatch: pytest.MonkeyPatch, calls: list) -> None:
-    import idfy.data
-    import idfy.train
+    import idfy.train.ablate
     from idfy.train.events import Done
 
     fake_set = SimpleNamespace(task="localize")
-    monkeypatch.setattr(idfy.data, "make_dataset", lambda *a, **k: fake_set)
+    monkeypatch.setattr(idfy.train.ablate, "make_dataset", lambda *a, **k: fake_set)
 
     def fake_train(cfg, tc, *, data=None, **kw):
         calls.append((cfg.input.scale, tc.seed))
@@ -88,7 +88,7 @@ def _fake_world(monkeypatch: pytest.MonkeyPatch, calls: list) -> None:
             step=10, reason="max_steps", metrics={"loc_accuracy": score, "accuracy": score}, elapsed=1.0
         )
 
-    monkeypatch.setattr(idfy.train, "train", fake_train)
+    monkeypatch.setattr(idfy.train.ablate, "train", fake_train)
 
 
 def test_run_ablation_statistics_and_cache(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
@@ -115,6 +115,23 @@ def test_run_ablation_statistics_and_cache(monkeypatch: pytest.MonkeyPatch, tmp_
     # a changed recipe is a different run
     list(run_ablation(base, ["input.scale=1"], seeds=1, train_config=tc.replace(lr=1e-3), cache_dir=tmp_path))
     assert len(calls) == 2
+
+
+def test_a_stopped_ablation_says_so_once_and_keeps_the_finished_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    from idfy.train import TrainConfig
+
+    calls: list = []
+    _fake_world(monkeypatch, calls)
+    stop = threading.Event()
+    tc = TrainConfig(max_steps=10, time_budget_s=None)
+    events = []
+    for ev in run_ablation(idfy.load_preset("tiny"), ["input.scale=1"], seeds=3, train_config=tc, stop=stop):
+        events.append(ev)
+        if isinstance(ev, RunFinished):
+            stop.set()  # after the first run: the other five never start
+    result = events[-1]
+    assert len(calls) == 1 and [r.values for r in result.rows] == [[pytest.approx(0.7)]]
+    assert result.notes == ["stopped early: the table covers the finished runs only"]
 
 
 def test_committed_cache_still_answers_the_committed_ablations() -> None:

@@ -234,7 +234,7 @@ def test_fields_of_the_wrong_type_are_refused_in_one_line(tmp_path, field: str, 
 def test_a_whole_model_pickle_is_named_in_one_line_and_never_unpickled(tmp_path, capsys) -> None:
     """weights-only-message: torch.save(model) in the library, the CLI and the app's Predict upload path."""
     from idfy.cli import main
-    from idfy.ui import predict_tab
+    from idfy.ui.tabs import predict as predict_tab
 
     path = tmp_path / "whole_model.pt"
     torch.save(idfy.build_model(idfy.load_preset("tiny").set("input.size", [32, 32])), path)
@@ -248,7 +248,8 @@ def test_a_whole_model_pickle_is_named_in_one_line_and_never_unpickled(tmp_path,
     err_text = capsys.readouterr().err
     assert err_text.count("\n") == 1 and "a pickled model object" in _one_line(err_text.strip())
 
-    summary, overlay, *_ = predict_tab.predict_image(str(EXAMPLE), predict_tab.UPLOADED, str(path), "s")
+    out = predict_tab.predict_image(str(EXAMPLE), predict_tab.UPLOADED, str(path), "s")
+    summary, overlay = out["summary"], out["overlay"]
     assert overlay is None and "whole_model.pt: a pickled model object" in summary
     assert not any(a in summary for a in TORCH_ADVICE) and str(tmp_path) not in summary
 
@@ -261,10 +262,11 @@ def test_other_pickled_objects_are_refused_without_running_them(tmp_path) -> Non
 
 
 def test_wrongly_typed_upload_gets_a_message_in_the_app_not_an_internal_error(tmp_path) -> None:
-    from idfy.ui import predict_tab
+    from idfy.ui.tabs import predict as predict_tab
 
     path = _weights_ckpt(tmp_path / "typed.pt", classes="abc")
-    summary, overlay, *_ = predict_tab.predict_image(str(EXAMPLE), predict_tab.UPLOADED, str(path), "s")
+    out = predict_tab.predict_image(str(EXAMPLE), predict_tab.UPLOADED, str(path), "s")
+    summary, overlay = out["summary"], out["overlay"]
     summary = html.unescape(summary)
     assert overlay is None and "'classes' should be a list of names" in summary
     assert "failed unexpectedly" not in summary

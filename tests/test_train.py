@@ -139,7 +139,7 @@ def test_nan_loss_gives_a_clear_failure(shapes32) -> None:
 
 
 def test_nan_detection_names_the_step(shapes32, monkeypatch) -> None:
-    import idfy.train.engine as engine
+    import idfy.train.loop as engine
 
     real = engine.compute_loss
     calls = {"n": 0}
@@ -234,6 +234,29 @@ def test_evaluate_metrics_per_class(shapes32) -> None:
         if row["n"]:
             assert row["accuracy"] == (0.0 if name == "square" else 1.0)
             assert row["iou"] == pytest.approx(1.0, abs=1e-4)
+
+
+def _iou_by_hand(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Elementwise IoU of (N, 4) xyxy boxes, written out: the formula evaluate() used before torchvision's."""
+    w = (torch.minimum(a[:, 2], b[:, 2]) - torch.maximum(a[:, 0], b[:, 0])).clamp(min=0)
+    h = (torch.minimum(a[:, 3], b[:, 3]) - torch.maximum(a[:, 1], b[:, 1])).clamp(min=0)
+    inter = w * h
+    area = lambda t: (t[:, 2] - t[:, 0]) * (t[:, 3] - t[:, 1])  # noqa: E731
+    return inter / (area(a) + area(b) - inter)
+
+
+def test_held_out_iou_keeps_the_numbers_of_the_hand_formula(shapes32) -> None:
+    """Mean IoU and loc-acc through torchvision.ops.box_iou equal the hand-written IoU of shifted boxes."""
+    _, test = shapes32
+    shift = torch.tensor([0.15, -0.05, 0.15, -0.05])
+    moved = (test.boxes + shift).clamp(0.01, 0.99)
+    oracle = _Oracle(moved, test.labels, test.num_classes)
+    m = evaluate(oracle, test, "localize", batch_size=5)
+    iou = _iou_by_hand(moved, test.boxes)
+    right = test.labels != 1
+    assert 0.05 < m["mean_iou"] < 0.95 and m["mean_iou"] == pytest.approx(float(iou.mean()), abs=1e-4)
+    hits = (iou >= 0.5) & right
+    assert m["loc_accuracy"] == pytest.approx(float(hits.float().mean()), abs=1e-6)
 
 
 def test_train_accepts_an_external_model() -> None:

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 import idfy
-import idfy.train.checkpoint
+import idfy.train.files
 from idfy.cli import main
 from idfy.data import make_dataset
 from idfy.train import TrainConfig, train
@@ -241,7 +241,7 @@ def test_disk_full_ends_the_run_in_one_line_and_resume_is_exact(tmp_path, data64
                 raise OSError(errno.ENOSPC, "No space left on device")
         real_fsync(fd)
 
-    monkeypatch.setattr(idfy.train.checkpoint.os, "fsync", fsync)
+    monkeypatch.setattr(idfy.train.files.os, "fsync", fsync)
     events = list(train(idfy.load_preset("tiny"), tc, out_dir=out, data=data64))
     monkeypatch.undo()
     fail = _failure(events)
@@ -269,7 +269,7 @@ def test_an_unwritable_run_folder_ends_in_one_line(tmp_path, data64, monkeypatch
     def denied(*args, dir=None, **kw):
         raise PermissionError(errno.EACCES, "Permission denied", str(dir))
 
-    monkeypatch.setattr(idfy.train.checkpoint.tempfile, "mkstemp", denied)
+    monkeypatch.setattr(idfy.train.files.tempfile, "mkstemp", denied)
     out = tmp_path / "ro"
     fail = _failure(list(train(idfy.load_preset("tiny"), _tc(checkpoint_every=3), out_dir=out, data=data64)))
     assert fail.step == 0 and fail.message == (  # metrics.csv is the first file written atomically
@@ -353,7 +353,7 @@ def test_a_folder_named_last_pt_is_no_checkpoint_to_resume(run_dir, data64) -> N
 
 
 def test_an_unreadable_input_file_is_named_as_read_not_written(tmp_path, monkeypatch) -> None:
-    import idfy.train.engine as train_module
+    import idfy.train.setup as train_module
 
     def unreadable(tc):
         raise PermissionError(errno.EACCES, "Permission denied", "/data/boxes.csv")

@@ -335,7 +335,7 @@ def test_missing_fashion_files_are_a_message(monkeypatch: pytest.MonkeyPatch, re
             "Fashion-MNIST files not found in /nowhere; apt-get install dataset-fashion-mnist"
         )
 
-    monkeypatch.setattr("idfy.train.make_data", missing)  # the real engine turns it into Failed
+    monkeypatch.setattr("idfy.train.race.make_data", missing)  # the real engine turns it into Failed
     settings = TrainSettings(**{**TINY.__dict__, "dataset": "fashion-canvas"})
     status = list(run_training(settings, None, "fashion", registry=registry))[-1]["status"]
     assert _state(status) == "failed" and "apt-get install dataset-fashion-mnist" in status

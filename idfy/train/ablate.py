@@ -20,9 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from idfy._dataclass_io import short_repr
+from idfy.analysis import analyze
 from idfy.config import ConfigError, ModelConfig
 from idfy.config_io import load_yaml
+from idfy.data import make_dataset
+from idfy.presets import list_presets, preset_config
 from idfy.substreams import dense_kind_names
+from idfy.train.config import TrainConfig
+from idfy.train.engine import train
+from idfy.train.events import Done, Failed, Start
 
 __all__ = [
     "MACROS",
@@ -78,8 +84,6 @@ def _convs(cfg: ModelConfig, value: str) -> ModelConfig:
 
 
 def _design(cfg: ModelConfig, value: str) -> ModelConfig:
-    from idfy.presets import list_presets, preset_config
-
     # Preset names only: this value may come from the browser, so it never names a file.
     if value not in list_presets():
         raise ConfigError(f"design={short_repr(value)}: use a preset name ({', '.join(list_presets())})")
@@ -248,7 +252,7 @@ def _welch(a: list[float], b: list[float]) -> float | None:
         return None
     if max(a) == min(a) and max(b) == min(b):
         return 1.0 if a[0] == b[0] else 0.0
-    from scipy.stats import ttest_ind
+    from scipy.stats import ttest_ind  # heavy (all of scipy.stats): imported when a test is due
 
     return float(ttest_ind(a, b, equal_var=False).pvalue)
 
@@ -258,7 +262,7 @@ def run_ablation(
     vary: list[str],
     *,
     seeds: int = 3,
-    train_config: Any,
+    train_config: TrainConfig,
     cache_dir: str | Path | None = None,
     metric: str | None = None,
     stop: threading.Event | None = None,
@@ -273,12 +277,10 @@ def run_ablation(
         cache_dir: folder of finished runs (``<hash>.json``); None disables the cache.
         metric: metric to compare; default ``loc_accuracy`` for localization data, else ``accuracy``.
         stop: set to stop after the current run (the result then covers the finished runs).
-    """
-    from idfy.analysis import analyze
-    from idfy.data import make_dataset
-    from idfy.train import train
-    from idfy.train.events import Done, Failed
 
+    Raises:
+        ValueError / ConfigError: ``seeds`` below 1 or a ``vary`` entry that is not a valid variant.
+    """
     if seeds < 1:
         raise ValueError("seeds must be at least 1")
     variants = variants_for(base, vary)
@@ -292,45 +294,70 @@ def run_ablation(
     metric = metric or ("loc_accuracy" if test_set.task == "localize" else "accuracy")
     results: dict[str, list[float]] = {v.label: [] for v in variants}
     total = len(variants) * seeds
-    index = 0
+    runs = [(seed, v) for seed in range(seeds) for v in variants]
     notes: list[str] = []
-    device = "cpu"
-    for seed in range(seeds):
-        for v in variants:
-            if stop is not None and stop.is_set():
-                notes.append("stopped early: the table covers the finished runs only")
-                break
-            index += 1
-            key = _run_key(v.config, recipe, seed)
-            path = cache / f"{key}.json" if cache else None
-            if path is not None and path.is_file():
-                rec = json.loads(path.read_text())
-                yield RunStarted(v.label, seed, index, total, cached=True)
-                results[v.label].append(float(rec["metrics"][metric]))
-                yield RunFinished(v.label, seed, index, total, rec["metrics"], True, rec["seconds"])
-                continue
-            yield RunStarted(v.label, seed, index, total, cached=False)
-            done: Done | None = None
-            for ev in train(v.config, tc.replace(seed=seed), data=(train_set, test_set)):
-                if isinstance(ev, Failed):
-                    notes.append(f"{v.label} seed {seed}: {ev.message}")
-                elif isinstance(ev, Done):
-                    done = ev
-                elif type(ev).__name__ == "Start":
-                    device = ev.device
-            if done is None:
-                continue
-            metrics = {k: val for k, val in done.metrics.items() if k != "per_class"}
-            if path is not None:
-                tmp = path.with_suffix(".tmp")
-                tmp.write_text(
-                    json.dumps(
-                        {"variant": v.label, "seed": seed, "metrics": metrics, "seconds": done.elapsed}
-                    )
-                )
-                tmp.replace(path)
+    device = ["cpu"]
+    for index, (seed, v) in enumerate(runs, start=1):
+        if stop is not None and stop.is_set():
+            notes.append("stopped early: the table covers the finished runs only")
+            break
+        path = cache / f"{_run_key(v.config, recipe, seed)}.json" if cache else None
+        where = (v.label, seed, index, total)
+        metrics = yield from _one_run(
+            v, tc.replace(seed=seed), (train_set, test_set), path, where, notes, device
+        )
+        if metrics is not None:
             results[v.label].append(float(metrics[metric]))
-            yield RunFinished(v.label, seed, index, total, metrics, False, done.elapsed)
+    yield AblationResult(
+        base=base.name,
+        metric=metric,
+        seeds=list(range(seeds)),
+        rows=_rows(variants, results),
+        recipe=recipe,
+        device=device[0],
+        notes=notes,
+    )
+
+
+def _one_run(
+    v: Variant,
+    tc: TrainConfig,
+    data: tuple[Any, Any],
+    path: Path | None,
+    where: tuple[str, int, int, int],
+    notes: list[str],
+    device: list[str],
+) -> Iterator[RunStarted | RunFinished]:
+    """One (variant, seed) run, from the cache file ``path`` when it holds it; returns its held-out metrics
+    (None when it failed: the failure is added to ``notes``). ``device[0]`` becomes the device it trained on."""
+    if path is not None and path.is_file():
+        rec = json.loads(path.read_text())
+        yield RunStarted(*where, cached=True)
+        yield RunFinished(*where, rec["metrics"], True, rec["seconds"])
+        return rec["metrics"]
+    yield RunStarted(*where, cached=False)
+    done: Done | None = None
+    for ev in train(v.config, tc, data=data):
+        if isinstance(ev, Failed):
+            notes.append(f"{v.label} seed {tc.seed}: {ev.message}")
+        elif isinstance(ev, Done):
+            done = ev
+        elif isinstance(ev, Start):
+            device[0] = ev.device
+    if done is None:
+        return None
+    metrics = {k: val for k, val in done.metrics.items() if k != "per_class"}
+    if path is not None:
+        tmp = path.with_suffix(".tmp")
+        record = {"variant": v.label, "seed": tc.seed, "metrics": metrics, "seconds": done.elapsed}
+        tmp.write_text(json.dumps(record))
+        tmp.replace(path)
+    yield RunFinished(*where, metrics, False, done.elapsed)
+    return metrics
+
+
+def _rows(variants: list[Variant], results: dict[str, list[float]]) -> list[VariantRow]:
+    """One table row per variant with results: mean ± std, Δ to the base and Welch's p-value."""
     base_vals = results[variants[0].label]
     base_mean = _mean_std(base_vals)[0] if base_vals else float("nan")
     rows = []
@@ -356,12 +383,4 @@ def run_ablation(
                 significant=p is not None and p < 0.05,
             )
         )
-    yield AblationResult(
-        base=base.name,
-        metric=metric,
-        seeds=list(range(seeds)),
-        rows=rows,
-        recipe=recipe,
-        device=device,
-        notes=notes,
-    )
+    return rows

@@ -145,7 +145,7 @@ def verdict(metrics: dict[str, Any], chance: Chance) -> Verdict | None:
     base = chance.headline if key == chance.key else chance.accuracy
     n = int(metrics.get("n") or chance.n)
     hits = round(score * n)
-    from scipy.stats import binomtest
+    from scipy.stats import binomtest  # heavy (all of scipy.stats): imported when a verdict is asked for
 
     p = (
         1.0

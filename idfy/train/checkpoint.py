@@ -21,30 +21,30 @@ resume) a missing field a resume needs, and a field whose SHA-256 differs from t
 files (written before checksums) are accepted with a note in ``ckpt["notes"]`` once their float tensors are
 finite and of sane magnitude: refusing them would strand every run trained before, and that check catches
 the usual effect of flipped bytes (huge or non-finite weights).
+
+The parts: :mod:`idfy.train.files` (atomic writes, one-line I/O errors), :mod:`idfy.train.rng` (the random
+states), :mod:`idfy.train.verify` (the checks of a loaded dict); this module reads and writes the format and
+re-exports those names.
 """
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import io
 import logging
-import math
-import os
 import pickle
 import pickletools
-import random
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
-from idfy.config import ModelConfig
+from idfy.config import ConfigError, ModelConfig
 from idfy.train.digest import sha256_of
+from idfy.train.files import atomic_write_bytes, remove_stale_temporaries, write_error_text
+from idfy.train.rng import capture_rng, restore_rng
+from idfy.train.verify import checksum_problem, field_problem, resume_problem, sanity_problem, short
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -67,17 +67,7 @@ log = logging.getLogger(__name__)
 CHECKPOINT_FORMAT = "idfy-checkpoint"
 CHECKPOINT_VERSION = 2
 
-_SANE_MAGNITUDE = 1e8  # largest |value| accepted in an unchecksummed (version-1) file's float tensors
 _MAX_PICKLE_SCAN = 64 * 2**20
-_RESUME_FIELDS = ("model_config", "model", "optimizer", "rng", "step", "epoch", "batch_in_epoch", "elapsed_s")
-_META = ("format", "version", "sha256")
-_FIELD_WORDS = {
-    "model": "the weights ('model')",
-    "model_config": "the model config",
-    "optimizer": "the optimizer state",
-    "rng": "the random-generator states ('rng')",
-    "train_config": "the training settings",
-}
 
 
 class CheckpointError(ValueError):
@@ -90,58 +80,6 @@ class CheckpointError(ValueError):
     def __init__(self, path: str | Path, detail: str, advice: str) -> None:
         self.path, self.detail, self.advice = str(path), detail, advice
         super().__init__(f"{path}: {detail}; {advice}")
-
-
-# --------------------------------------------------------------------------- writing
-def atomic_write_bytes(path: str | Path, write: Any) -> Path:
-    """Write a file atomically: ``write(fileobj)`` fills a temporary file in the same folder, which is
-    flushed, fsync'ed and renamed over ``path``; the folder is fsync'ed too where the OS allows it.
-
-    Raises:
-        OSError: the folder cannot be created or written (no space, read-only, ...); the temporary file is
-            removed and an existing ``path`` stays as it was.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a run folder's files are meant to be shared like any other
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException as e:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(e, OSError) and e.errno is not None and e.filename is None:
-            e.filename = str(path)  # say which file a failed write or fsync was for
-        raise
-    _fsync_dir(path.parent)
-    return path
-
-
-def remove_stale_temporaries(folder: str | Path) -> list[Path]:
-    """Delete the temporary files (``.NAME.pt.*.tmp``) a killed run left in ``folder``; returns them."""
-    removed = []
-    for tmp in Path(folder).glob(".*.pt.*.tmp"):
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-            removed.append(tmp)
-    return removed
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
@@ -159,25 +97,6 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
     return atomic_write_bytes(path, lambda f: f.write(buf.getbuffer()))
 
 
-def write_error_text(e: OSError, action: str = "writing") -> str:
-    """One line for a failed write (or read: ``action="reading"``), e.g.
-    ``"no space left on device writing runs/x/last.pt"``."""
-    reasons = {
-        errno.ENOSPC: "no space left on device",
-        errno.EDQUOT: "disk quota exceeded",
-        errno.EROFS: "read-only file system",
-        errno.EACCES: "permission denied",
-        errno.EPERM: "permission denied",
-        errno.EFBIG: "file too large for the file system",
-        errno.EIO: "input/output error on the device",
-    }
-    reason = reasons.get(e.errno) if e.errno is not None else None
-    if reason is None:
-        reason = os.strerror(e.errno).lower() if e.errno else type(e).__name__
-    return f"{reason} {action} {e.filename}" if e.filename else reason
-
-
-# --------------------------------------------------------------------------- reading
 def resolve_checkpoint(run_or_ckpt: str | Path) -> Path:
     """A checkpoint file, or a run folder (``best.pt`` preferred, then ``last.pt``) -> the file's path.
 
@@ -224,19 +143,19 @@ def load_checkpoint(
         raise CheckpointError(p, f"not an idfy checkpoint (no 'format: {CHECKPOINT_FORMAT}' entry)", advice)
     version = ckpt.get("version", 1)
     if type(version) is not int or version < 1:
-        raise CheckpointError(p, f"{what} (its version is {_short(version)})", advice)
+        raise CheckpointError(p, f"{what} (its version is {short(version)})", advice)
     if version > CHECKPOINT_VERSION:
         raise CheckpointError(
             p, f"checkpoint version {version} is newer than this idfy understands", "update idfy to read it"
         )
-    problem = _field_problem(ckpt)
+    problem = field_problem(ckpt)
     if problem is None and resume:
-        problem = _resume_problem(ckpt)
+        problem = resume_problem(ckpt)
     notes: list[str] = []
     if problem is None and version >= 2:
-        problem = _checksum_problem(ckpt)
+        problem = checksum_problem(ckpt)
     elif problem is None:
-        problem = _sanity_problem(ckpt)
+        problem = sanity_problem(ckpt)
         notes.append(f"{p.name} has no checksum (written by an older idfy); its integrity was not verified")
     if problem is not None:
         raise CheckpointError(p, f"{what} ({problem})", advice)
@@ -324,119 +243,12 @@ def _pickled_globals(p: Path) -> list[str]:
         return []
 
 
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _is_int(v: Any) -> bool:
-    return type(v) is int
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool)
-
-
-def _field_problem(ckpt: dict[str, Any]) -> str | None:
-    """The first field with a wrong type, worded; None when all present fields are well-formed."""
-    kinds: dict[str, tuple[str, Any]] = {
-        "model_config": ("YAML text", lambda v: isinstance(v, str)),
-        "model": ("a dict of tensors", lambda v: isinstance(v, dict)
-                  and all(isinstance(k, str) and isinstance(t, torch.Tensor) for k, t in v.items())),
-        "train_config": ("a dict", lambda v: v is None or isinstance(v, dict)),
-        "optimizer": ("an optimizer state dict", lambda v: v is None or (
-            isinstance(v, dict) and isinstance(v.get("state"), dict) and isinstance(v.get("param_groups"), list))),
-        "schedule": ("a dict", lambda v: v is None or isinstance(v, dict)),
-        "rng": ("a dict of generator states", lambda v: v is None or isinstance(v, dict)),
-        "step": ("a whole number >= 0", lambda v: _is_int(v) and v >= 0),
-        "epoch": ("a whole number >= 0", lambda v: _is_int(v) and v >= 0),
-        "batch_in_epoch": ("a whole number >= 0", lambda v: _is_int(v) and v >= 0),
-        "steps_per_epoch": ("a whole number >= 1", lambda v: v is None or (_is_int(v) and v >= 1)),
-        "batch_size": ("a whole number >= 1", lambda v: v is None or (_is_int(v) and v >= 1)),
-        "elapsed_s": ("seconds >= 0", lambda v: _is_number(v) and math.isfinite(v) and v >= 0),
-        "best_score": ("two numbers", lambda v: v is None or (
-            isinstance(v, list | tuple) and len(v) == 2 and all(_is_number(x) for x in v))),
-        "metrics": ("a dict of held-out metrics", lambda v: v is None or (isinstance(v, dict) and all(
-            _is_number(v[k]) for k in ("n", "accuracy", "mean_iou", "loc_accuracy") if k in v))),
-        "classes": ("a list of names", lambda v: v is None or (
-            isinstance(v, list | tuple) and all(isinstance(c, str) for c in v))),
-        "task": ("a name", lambda v: v is None or isinstance(v, str)),
-        "data": ("a name", lambda v: v is None or isinstance(v, str)),
-        "data_channels": ("a channel count", lambda v: v is None or (_is_int(v) and v >= 1)),
-        "sha256": ("a dict of hex digests", lambda v: isinstance(v, dict)
-                   and all(isinstance(k, str) and isinstance(d, str) for k, d in v.items())),
-    }  # fmt: skip
-    for name, (expected, ok) in kinds.items():
-        if name in ckpt and not ok(ckpt[name]):
-            return f"'{name}' should be {expected}, not {type(ckpt[name]).__name__} {_short(ckpt[name])}"
-    return None
-
-
-def _resume_problem(ckpt: dict[str, Any]) -> str | None:
-    missing = [k for k in _RESUME_FIELDS if k not in ckpt]
-    if missing:
-        return "missing " + ", ".join(f"'{k}'" for k in missing)
-    if ckpt["optimizer"] is None or ckpt["rng"] is None:
-        return "it holds weights only, like best.pt; a resume needs last.pt with the optimizer and RNG states"
-    rng = ckpt["rng"]
-    py, npy = rng.get("python"), rng.get("numpy")
-    well_formed = (
-        isinstance(rng.get("torch"), torch.Tensor)
-        and rng["torch"].dtype == torch.uint8
-        and isinstance(rng.get("cuda", []), list)
-        and isinstance(py, dict)
-        and isinstance(py.get("internal"), torch.Tensor)
-        and _is_int(py.get("version"))
-        and isinstance(npy, dict)
-        and isinstance(npy.get("keys"), torch.Tensor)
-        and isinstance(npy.get("name"), str)
-        and _is_int(npy.get("pos"))
-        and (rng.get("data") is None or isinstance(rng["data"], torch.Tensor))
-    )
-    return None if well_formed else "'rng' does not hold the generator states a resume restores"
-
-
-def _checksum_problem(ckpt: dict[str, Any]) -> str | None:
-    sums = ckpt.get("sha256")
-    if sums is None:
-        return "damaged: its checksums are missing"
-    fields = [k for k in ckpt if k not in _META]
-    for k in fields:
-        if k not in sums:
-            return f"'{k}' was added after it was written (no checksum for it)"
-    for k in sums:
-        if k not in ckpt:
-            return f"missing '{k}', which it was written with"
-    for k in fields:
-        try:
-            same = sha256_of(ckpt[k]) == sums[k]
-        except TypeError:
-            same = False
-        if not same:
-            return (
-                f"damaged: checksum mismatch in {_FIELD_WORDS.get(k, repr(k))}, changed after it was written"
-            )
-    return None
-
-
-def _sanity_problem(ckpt: dict[str, Any]) -> str | None:
-    """For files without checksums: every float tensor of the weights finite and below ``_SANE_MAGNITUDE``."""
-    for name, t in (ckpt.get("model") or {}).items():
-        if t.is_floating_point() and t.numel():
-            worst = float(t.detach().abs().max())
-            if not math.isfinite(worst) or worst > _SANE_MAGNITUDE:
-                return f"damaged: weight {name!r} holds {worst:.3g}, a value no trained network has"
-    return None
-
-
 def model_config_of(ckpt: dict[str, Any]) -> ModelConfig:
     """The :class:`ModelConfig` stored in a loaded checkpoint.
 
     Raises:
         ConfigError: (a ``ValueError``) the stored config is missing or invalid.
     """
-    from idfy.config import ConfigError
-
     text = ckpt.get("model_config")
     if not isinstance(text, str):
         raise ConfigError(
@@ -480,69 +292,3 @@ def load_model_weights(model: nn.Module, ckpt: dict[str, Any]) -> None:
     except (RuntimeError, TypeError) as e:  # e.g. a dtype that cannot be copied
         log.debug("load_state_dict from %s failed", path, exc_info=True)
         raise CheckpointError(path, f"the weights do not load ({type(e).__name__})", advice) from None
-
-
-# --------------------------------------------------------------------------- RNG states
-def capture_rng(data_state: torch.Tensor | None = None) -> dict[str, Any]:
-    """Every random state a training run draws from, as weights_only-loadable values.
-
-    ``data_state``: the state of the generator that shuffles and augments the data (``Generator.get_state()``).
-    """
-    state: dict[str, Any] = {
-        "torch": torch.get_rng_state(),
-        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-        "python": _python_state_to_tensor(random.getstate()),
-        "numpy": _numpy_state_to_plain(np.random.get_state()),
-        "data": data_state,
-    }
-    return state
-
-
-def restore_rng(state: dict[str, Any], data_generator: torch.Generator | None = None) -> None:
-    """Inverse of :func:`capture_rng`.
-
-    Raises:
-        ValueError: a state of the wrong size or kind (nothing is changed when the torch state is the bad one).
-    """
-    try:
-        torch.set_rng_state(state["torch"].cpu())
-        if (
-            state.get("cuda")
-            and torch.cuda.is_available()
-            and len(state["cuda"]) == torch.cuda.device_count()
-        ):
-            torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
-        random.setstate(_python_state_from_tensor(state["python"]))
-        np.random.set_state(_numpy_state_from_plain(state["numpy"]))
-        if data_generator is not None and state.get("data") is not None:
-            data_generator.set_state(state["data"].cpu())
-    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError, IndexError) as e:
-        log.debug("restoring the RNG states failed", exc_info=True)
-        raise ValueError(
-            f"the saved random-generator states cannot be restored ({type(e).__name__})"
-        ) from None
-
-
-def _python_state_to_tensor(st: tuple[Any, ...]) -> dict[str, Any]:
-    version, internal, gauss = st
-    return {"version": int(version), "internal": torch.tensor(internal, dtype=torch.int64), "gauss": gauss}
-
-
-def _python_state_from_tensor(d: dict[str, Any]) -> tuple[Any, ...]:
-    return (d["version"], tuple(int(v) for v in d["internal"].tolist()), d["gauss"])
-
-
-def _numpy_state_to_plain(st: tuple[Any, ...]) -> dict[str, Any]:
-    name, keys, pos, has_gauss, cached = st
-    return {
-        "name": str(name),
-        "keys": torch.from_numpy(np.asarray(keys, dtype=np.int64)),
-        "pos": int(pos),
-        "has_gauss": int(has_gauss),
-        "cached": float(cached),
-    }
-
-
-def _numpy_state_from_plain(d: dict[str, Any]) -> tuple[Any, ...]:
-    keys = d["keys"].numpy().astype(np.uint32)
-    return (d["name"], keys, d["pos"], d["has_gauss"], d["cached"])

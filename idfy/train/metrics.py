@@ -19,6 +19,8 @@ from torch import Tensor, nn
 from torchvision.ops import box_iou
 
 from idfy.boxes import decode
+from idfy.data import iterate_batches
+from idfy.data.classes import align_classes
 
 __all__ = ["IOU_THRESHOLD", "Accumulator", "evaluate", "predict_batches"]
 
@@ -132,9 +134,6 @@ def evaluate(
         ClassMismatchError: ``classes`` and the dataset's classes cannot be matched (a ValueError naming
             both lists).
     """
-    from idfy.data import iterate_batches  # imported on use: idfy.data is heavier than this module
-    from idfy.data.classes import align_classes
-
     if classes is not None:
         dataset = align_classes(dataset, classes, model_named=classes_named)
     task = task or dataset.task

@@ -70,7 +70,7 @@ class ConsoleProgress:
         if not self.use_bar:
             return
         try:
-            from tqdm import tqdm
+            from tqdm import tqdm  # optional (not a dependency of idfy): the plain log lines serve without it
         except ImportError:
             self.use_bar = False
             return

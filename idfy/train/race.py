@@ -36,7 +36,9 @@ from typing import Any
 from idfy.config import ModelConfig
 from idfy.train.chance import Chance, Verdict, chance_level, verdict
 from idfy.train.config import TrainConfig
+from idfy.train.engine import train
 from idfy.train.events import Checkpoint, Done, Event, Failed, Start, Step
+from idfy.train.setup import make_data
 
 __all__ = [
     "MAX_ENTRANTS",
@@ -217,8 +219,6 @@ def unique_names(names: list[str]) -> list[str]:
 
 def load_data(tc: TrainConfig) -> tuple[Any, Any]:
     """``(train_set, test_set)`` exactly as :func:`idfy.train.train` builds them for ``tc``."""
-    from idfy.train import make_data
-
     return make_data(tc)
 
 
@@ -253,18 +253,12 @@ def race(
         ValueError: fewer than 2 or more than 4 entrants, names that are not unique, or invalid settings
             (raised before any work); data errors (e.g. missing Fashion-MNIST files) as raised by the loader.
     """
-    from idfy.train import train
-
-    if not MIN_ENTRANTS <= len(entrants) <= MAX_ENTRANTS:
-        raise ValueError(f"a race needs {MIN_ENTRANTS} to {MAX_ENTRANTS} designs (got {len(entrants)})")
-    names = [e.name for e in entrants]
-    if len(set(names)) != len(names):
-        raise ValueError("every design in a race needs its own name (see idfy.train.race.unique_names)")
+    _check_entrants(entrants)
     tc.validate()
     train_set, test_set = data if data is not None else load_data(tc)
     chance = chance_level(test_set)
     yield RaceStart(
-        names=names,
+        names=[e.name for e in entrants],
         train_config=tc,
         n_train=len(train_set),
         n_test=len(test_set),
@@ -274,7 +268,6 @@ def race(
     root = Path(out_dir) if out_dir is not None else None
     watches = [Stopwatch(base_clock) for _ in entrants]
     standings = [Standing(name=e.name) for e in entrants]
-    speeds: list[list[float]] = [[] for _ in entrants]
     runs = [
         train(
             e.config,
@@ -286,32 +279,49 @@ def race(
         )
         for i, e in enumerate(entrants)
     ]
-    live = list(range(len(entrants)))
     try:
-        while live:
-            i = min(live, key=lambda k: (watches[k](), k))  # the run with the least time used goes next
-            watches[i].resume()
-            try:
-                ev: Event | None = next(runs[i])
-            except StopIteration:
-                ev = None
-            finally:
-                watches[i].pause()
-            if ev is None:  # ended without Done / Failed: should not happen, but never loop forever
-                standings[i].state = "failed"
-                standings[i].message = standings[i].message or "the run ended without a result"
-                live.remove(i)
-                continue
-            _record(standings[i], speeds[i], ev, chance)
-            yield Lap(index=i, name=entrants[i].name, event=ev)
-            if isinstance(ev, (Done, Failed)):
-                runs[i].close()
-                live.remove(i)
+        yield from _take_turns(runs, watches, standings, chance)
     finally:
         for r in runs:
             r.close()
     stopped = stop is not None and stop.is_set()
     yield RaceDone(standings=standings, chance=chance, reason="stopped" if stopped else "done")
+
+
+def _check_entrants(entrants: list[Entrant]) -> None:
+    """Raises ValueError: fewer than 2 or more than 4 entrants, or names that are not unique."""
+    if not MIN_ENTRANTS <= len(entrants) <= MAX_ENTRANTS:
+        raise ValueError(f"a race needs {MIN_ENTRANTS} to {MAX_ENTRANTS} designs (got {len(entrants)})")
+    names = [e.name for e in entrants]
+    if len(set(names)) != len(names):
+        raise ValueError("every design in a race needs its own name (see idfy.train.race.unique_names)")
+
+
+def _take_turns(
+    runs: list[Iterator[Event]], watches: list[Stopwatch], standings: list[Standing], chance: Chance
+) -> Iterator[Lap]:
+    """Drive the runs one event at a time, always the one with the least time used, until all have ended."""
+    speeds: list[list[float]] = [[] for _ in runs]
+    live = list(range(len(runs)))
+    while live:
+        i = min(live, key=lambda k: (watches[k](), k))  # the run with the least time used goes next
+        watches[i].resume()
+        try:
+            ev: Event | None = next(runs[i])
+        except StopIteration:
+            ev = None
+        finally:
+            watches[i].pause()
+        if ev is None:  # ended without Done / Failed: should not happen, but never loop forever
+            standings[i].state = "failed"
+            standings[i].message = standings[i].message or "the run ended without a result"
+            live.remove(i)
+            continue
+        _record(standings[i], speeds[i], ev, chance)
+        yield Lap(index=i, name=standings[i].name, event=ev)
+        if isinstance(ev, (Done, Failed)):
+            runs[i].close()
+            live.remove(i)
 
 
 def _record(s: Standing, speeds: list[float], ev: Event, chance: Chance) -> None:
