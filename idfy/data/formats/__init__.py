@@ -8,7 +8,8 @@ path that leaves the dataset folder is *skipped* and recorded in ``ImageSet.skip
 ``(file name, reason)``; every item whose box was changed (turned with the image, clipped) gets a note in
 ``ImageSet.notes``. User files are only ever read.
 
-Boxes and EXIF orientation (the image is always shown as its EXIF tag says, see :mod:`.orientation`):
+Boxes and EXIF orientation (the image is always shown as its EXIF tag says, see
+:mod:`idfy.data.orientation`; :mod:`.frames` applies these rules):
 
 * VOC and COCO declare the image size. When it is the size of the *stored* pixels, the box was drawn on
   them and is turned / mirrored with the image (all eight orientations); when it is the *displayed* size,
