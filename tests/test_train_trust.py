@@ -291,7 +291,7 @@ def test_temporaries_of_a_killed_run_are_removed_on_resume(run_dir, data64) -> N
 
 
 def test_cli_train_turns_an_unforeseen_error_into_one_line(tmp_path, capsys, monkeypatch) -> None:
-    import idfy.train as train_module
+    import idfy.commands.train as train_module
 
     def broken(*args, **kwargs):
         yield from ()

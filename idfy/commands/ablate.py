@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from idfy.presets import load_preset
+from idfy.train import TrainConfig
 from idfy.train.ablate import MACROS, AblationResult, RunFinished, RunStarted, run_ablation
 
 
@@ -44,7 +45,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from idfy.train import TrainConfig
 
     base = load_preset(args.base)
     steps = args.steps if (args.steps or args.epochs or args.time) else 300

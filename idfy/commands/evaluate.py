@@ -12,6 +12,16 @@ import json
 from pathlib import Path
 from typing import Any
 
+import torch
+
+from idfy.data import make_dataset
+from idfy.data.classes import align_classes
+from idfy.model import build_model
+from idfy.train.checkpoint import load_checkpoint, load_model_weights, model_config_of
+from idfy.train.config import resolve_device
+from idfy.train.metrics import evaluate
+from idfy.train.progress import format_metrics
+
 __all__ = ["add_arguments", "run"]
 
 
@@ -75,15 +85,6 @@ def _write_json(path: Path, record: dict[str, Any]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
-
-    from idfy.data import make_dataset
-    from idfy.data.classes import align_classes
-    from idfy.model import build_model
-    from idfy.train.checkpoint import load_checkpoint, load_model_weights, model_config_of
-    from idfy.train.config import resolve_device
-    from idfy.train.metrics import evaluate
-    from idfy.train.progress import format_metrics
 
     if args.batch_size < 1:
         raise ValueError(f"--batch-size must be at least 1; got {args.batch_size}")

@@ -9,10 +9,27 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any, TextIO
+
+from idfy.commands.train import install_sigint
+from idfy.presets import load_preset
+from idfy.train.config import TrainConfig
+from idfy.train.events import Done, Eval, Failed, Start
+from idfy.train.progress import format_metrics
+from idfy.train.race import (
+    MAX_ENTRANTS,
+    MIN_ENTRANTS,
+    Entrant,
+    Lap,
+    RaceDone,
+    RaceStart,
+    race,
+    unique_names,
+)
 
 __all__ = ["add_arguments", "format_table", "run"]
 
@@ -47,8 +64,7 @@ _FLAGS = ("data", "data_dir", "size", "time_budget_s", "max_steps", "seed", "bat
           "device")  # fmt: skip
 
 
-def _train_config(args: argparse.Namespace) -> Any:
-    from idfy.train.config import TrainConfig
+def _train_config(args: argparse.Namespace) -> TrainConfig:
 
     changes = {k: getattr(args, k) for k in _FLAGS if getattr(args, k, None) is not None}
     if "max_steps" in changes and "time_budget_s" not in changes:
@@ -76,22 +92,6 @@ def _say(stream: TextIO, text: str) -> None:
 
 
 def run(args: argparse.Namespace, stream: TextIO | None = None) -> int:
-    import sys
-
-    from idfy.commands.train import install_sigint
-    from idfy.presets import load_preset
-    from idfy.train.events import Done, Eval, Failed, Start
-    from idfy.train.progress import format_metrics
-    from idfy.train.race import (
-        MAX_ENTRANTS,
-        MIN_ENTRANTS,
-        Entrant,
-        Lap,
-        RaceDone,
-        RaceStart,
-        race,
-        unique_names,
-    )
 
     out_stream = stream or sys.stdout
     if not MIN_ENTRANTS <= len(args.designs) <= MAX_ENTRANTS:

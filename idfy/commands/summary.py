@@ -9,6 +9,7 @@ from pathlib import Path
 
 from idfy.analysis import Report, analyze, human_bytes, human_count
 from idfy.presets import load_preset
+from idfy.viz.diagram import diagram, render
 
 _FORMATS = ("svg", "png", "pdf", "dot")
 
@@ -142,8 +143,6 @@ def run(args: argparse.Namespace) -> int:
         cross_check=args.cross_check,
     )
     if args.diagram:
-        from idfy.viz.diagram import diagram, render
-
         path = Path(args.diagram)
         fmt = path.suffix.lstrip(".").lower()
         if fmt not in _FORMATS:

@@ -7,14 +7,26 @@ Ctrl-C stops the run cleanly (final evaluation, checkpoint, plots); a second Ctr
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
+import statistics
+import sys
+import tempfile
 import threading
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
 from idfy.config import ModelConfig
+from idfy.config_io import load_yaml
+from idfy.presets import load_config_file, load_preset
+from idfy.train import train
+from idfy.train.checkpoint import write_error_text
+from idfy.train.config import DEFAULT_PRESET, TrainConfig
+from idfy.train.events import Done, Failed, Step
+from idfy.train.progress import ConsoleProgress
 
 __all__ = ["add_arguments", "run"]
 
@@ -77,8 +89,7 @@ _TRAIN_FLAGS = (
 )  # fmt: skip
 
 
-def _train_config(args: argparse.Namespace) -> Any:
-    from idfy.train.config import TrainConfig
+def _train_config(args: argparse.Namespace) -> TrainConfig:
 
     base = TrainConfig()
     if args.train_config:
@@ -95,9 +106,6 @@ def _train_config(args: argparse.Namespace) -> Any:
 
 def model_config(args: argparse.Namespace) -> ModelConfig:
     """The design from --config / --preset plus every --set KEY=VALUE."""
-    from idfy.config_io import load_yaml
-    from idfy.presets import load_config_file, load_preset
-    from idfy.train.config import DEFAULT_PRESET
 
     cfg = load_config_file(args.config) if args.config else load_preset(args.preset or DEFAULT_PRESET)
     for item in args.set:
@@ -108,15 +116,12 @@ def model_config(args: argparse.Namespace) -> ModelConfig:
     return cfg
 
 
-def _default_out(cfg: ModelConfig, tc: Any) -> Path:
+def _default_out(cfg: ModelConfig, tc: TrainConfig) -> Path:
     data = Path(tc.data).name or "data"
     return Path("runs") / f"{cfg.name}-{data}-{tc.size}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
 def run(args: argparse.Namespace) -> int:
-    from idfy.train import train
-    from idfy.train.events import Done, Failed, Step
-    from idfy.train.progress import ConsoleProgress
 
     tc = _train_config(args)
     cfg = model_config(args)
@@ -143,8 +148,6 @@ def run(args: argparse.Namespace) -> int:
             elif isinstance(ev, Failed):
                 code = 1
     except Exception as e:  # an unforeseen error: one line here, the traceback in the run folder
-        import sys
-
         print(f"failed at step {step}: {_unexpected(e, out)}", file=sys.stderr)
         code = 1
     finally:
@@ -154,10 +157,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _unexpected(e: Exception, out: Path) -> str:
     """Log ``e``'s traceback to ``out/error.log`` (a temporary file if that fails); one line saying where."""
-    import tempfile
-    import traceback
-
-    from idfy.train.checkpoint import write_error_text
 
     if isinstance(e, OSError):
         return f"{write_error_text(e)}; fix that and rerun (with --resume when last.pt exists)"
@@ -178,8 +177,6 @@ def _unexpected(e: Exception, out: Path) -> str:
 def _write_summary(out: Path, done: Any, speeds: list[float], wall_s: float) -> None:
     """``summary.json`` beside ``metrics.csv``: the final held-out metrics (full split), steps, images/s
     (median of the progress windows) and the wall time from the start of the command to the end."""
-    import json
-    import statistics
 
     summary = {
         "reason": done.reason,
