@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
 
 def write_plot(result: AblationResult, path: Path) -> None:
     """Bar chart of the metric per variant with ±std error bars and the seeds as dots."""
-    import matplotlib
+    import matplotlib  # heavy and only for plot.png; the Agg backend must be chosen before pyplot loads
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
