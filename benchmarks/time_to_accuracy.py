@@ -168,6 +168,11 @@ def _keep_rows(res: dict[str, Any], prior: dict[str, Any]) -> None:
                 "load_summary"):  # fmt: skip
         if key in prior:
             res[key] = prior[key]
+    res["rows_note"] = (
+        f"The model rows above are kept from the earlier run named at the top ({prior['machine']['date']}); the "
+        "demo's own runs below are this run's, with the preset and recipe of today: any change the attempts log "
+        "records after that date is in the demo's runs only."
+    )
 
 
 def _nominal(rows: list[dict[str, Any]], points: int) -> None:
@@ -288,6 +293,8 @@ def to_markdown(res: dict[str, Any]) -> str:
         label = f"**{name}**" if name in res["idfy_models"] else name
         lines.append(f"| {label} | {runs[0]['params']:,} | {ips:,.0f} | " + " | ".join(cells) + " |")
     lines += _demo_table_row(res, marks)
+    if res.get("rows_note"):
+        lines += ["", res["rows_note"]]
     beats = v.get("idfy_beats_timm", {})
     lines += [
         "",
