@@ -18,6 +18,22 @@ from idfy.config import ModelConfig
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("app")]
 
 LOCAL = ("http://127.0.0.1", "data:", "blob:", "about:")
+SHOTS = Path(__file__).resolve().parents[1] / "assets" / "screenshots"
+#: Table cells (and their clipping descendants) whose text is wider than the box that shows it.
+CUT_OFF_CELLS = """(sel) => { const out = [];
+  for (const c of document.querySelectorAll(sel + ' td, ' + sel + ' th')) {
+    if (!c.offsetParent) continue;
+    for (const e of [c, ...c.querySelectorAll('*')]) {
+      const o = getComputedStyle(e).overflowX;
+      if ((e === c || o === 'hidden' || o === 'clip') && e.scrollWidth > e.clientWidth + 1) {
+        out.push(c.textContent.trim().slice(0, 40)); break; } } }
+  return out; }"""
+#: Pairs of text boxes of a plot that overlap (chart titles, annotations).
+OVERLAPPING_TEXT = """(sel) => { const r = Array.from(document.querySelectorAll(sel + ' .annotation-text, ' + sel + ' .gtitle'))
+    .map(e => e.getBoundingClientRect()).filter(b => b.width > 0);
+  let n = 0; for (let i = 0; i < r.length; i++) for (let j = i + 1; j < r.length; j++)
+    if (r[i].left < r[j].right && r[j].left < r[i].right && r[i].top < r[j].bottom && r[j].top < r[i].bottom) n++;
+  return n; }"""
 
 
 def _count(cfg: ModelConfig) -> str:
@@ -211,3 +227,33 @@ def test_evidence_tab_shows_the_targets(page: Any, app_url: str, artifacts: Path
     assert "Fashion-MNIST ≥ 96.0 %" in text and "mobilenetv3_small_100" in text
     assert text.count("✓") + text.count("✗") == 4
     page.screenshot(path=str(artifacts / "evidence_targets.png"), full_page=True)
+
+
+@pytest.mark.parametrize("width", [1440, 800])
+def test_other_tabs_cut_nothing_off_at_both_widths(page: Any, app_url: str, width: int) -> None:
+    """Compare, Train, Predict and Evidence at 1440×900 and 800×900: the tab strip in page order, no table cell
+    cut off, no page wider than the window, no overlapping chart titles, Train's Start and status line in view;
+    the screenshots go to ``assets/screenshots/``."""
+    page.set_viewport_size({"width": width, "height": 900})
+    open_app(page, app_url)
+    tabs = page.locator("[role=tablist] [role=tab]").all_inner_texts()
+    assert [t.strip() for t in tabs] == ["Design", "Compare", "Train", "Predict", "Evidence"]
+    for name in ("Compare", "Train", "Predict", "Evidence"):
+        page.get_by_role("tab", name=name).click()
+        panel = f"#tab-{name.lower()}"
+        page.locator(panel).wait_for(state="visible")
+        if name == "Compare":  # the comparison runs when the tab opens
+            page.wait_for_selector("#compare-diagrams svg", timeout=60_000)
+        page.wait_for_function("() => !document.querySelector('.pending')", timeout=60_000)
+        page.wait_for_timeout(500)  # plotly lays out its titles after the first paint
+        assert page.evaluate(CUT_OFF_CELLS, panel) == [], name
+        assert page.evaluate("() => document.documentElement.scrollWidth <= innerWidth"), name
+        assert page.evaluate(OVERLAPPING_TEXT, panel) == 0, name
+        if name == "Train":
+            for elem in ("#train-start", "#train-status"):
+                box = page.locator(elem).bounding_box()
+                assert box is not None and box["y"] + box["height"] <= 900, elem
+        if name == "Predict":
+            gallery = page.locator("#predict-examples")
+            assert gallery.evaluate("(e) => e.scrollWidth <= e.clientWidth + 1")
+        page.screenshot(path=str(SHOTS / f"{name.lower()}_{width}.png"))

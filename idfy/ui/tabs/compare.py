@@ -173,24 +173,22 @@ LEAD = (
 def layout() -> dict[str, Any]:
     """The Compare tab's components by name (inside the current ``gr.Tab``)."""
     gr.HTML(LEAD, padding=False)
-    with gr.Row(equal_height=False, elem_id="compare-bar"):
-        c: dict[str, Any] = {
-            "designs": gr.Dropdown(
-                choices=design_choices({}),
-                value=DEFAULT_DESIGNS,
-                multiselect=True,
-                max_choices=MAX_DESIGNS,
-                label="Designs (first = reference)",
-                elem_id="compare-designs",
-                scale=4,
-                min_width=240,
-            ),
-            "baselines": gr.Checkbox(
-                value=True, label="timm reference rows", elem_id="compare-baselines", scale=1, min_width=200
-            ),
-            "run": gr.Button("Compare", variant="primary", elem_id="compare-run", scale=0, min_width=110),
-            "race": gr.Button("Race these in Train", elem_id="compare-race", scale=0, min_width=170),
-        }
+    c: dict[str, Any] = {
+        "designs": gr.Dropdown(
+            choices=design_choices({}),
+            value=DEFAULT_DESIGNS,
+            multiselect=True,
+            max_choices=MAX_DESIGNS,
+            label="Designs (first = reference)",
+            elem_id="compare-designs",
+        )
+    }
+    with gr.Row(equal_height=True, elem_id="compare-bar"):
+        c["baselines"] = gr.Checkbox(
+            value=True, label="timm reference rows", elem_id="compare-baselines", scale=2, min_width=220
+        )
+        c["run"] = gr.Button("Compare", variant="primary", elem_id="compare-run", scale=0, min_width=120)
+        c["race"] = gr.Button("Race these in Train", elem_id="compare-race", scale=0, min_width=210)
     with gr.Row(equal_height=False, elem_id="save-bar"):
         c["save_name"] = gr.Textbox(
             label="Save current design as",
@@ -209,7 +207,7 @@ def layout() -> dict[str, Any]:
         wrap=True,
         elem_id="compare-table",
         max_height=460,
-        column_widths=["20%", "12%", "13%", "12%", "13%", "7%", "23%"],
+        column_widths=["18%", "11%", "12%", "11%", "12%", "12%", "24%"],
     )
     c["stages"] = gr.HTML("", elem_id="compare-stages", padding=False)
     c["figure"] = gr.Plot(show_label=False, elem_id="compare-figure")

@@ -32,7 +32,8 @@ def inputs() -> dict[str, Any]:
         )
     }
     gr.HTML(
-        '<div class="predict-note">or pick an example <span>(green box: its truth)</span></div>',
+        '<div class="predict-note"><span>JPEG, PNG, BMP, GIF, WebP, TIFF or PPM</span> — or pick an example '
+        "<span>(green box: its truth)</span></div>",
         js_on_load=None,
     )
     c["gallery"] = gr.Gallery(
@@ -41,7 +42,7 @@ def inputs() -> dict[str, Any]:
         show_label=False,
         columns=4,
         rows=2,
-        height=250,
+        height=320,  # two rows of four at 800 px (stacked); a little room under them at 1440 px
         buttons=[],
         allow_preview=False,
         object_fit="contain",
