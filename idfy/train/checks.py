@@ -35,7 +35,31 @@ def trainability_problem(
         device: where the model lives.
     """
     h, w = size
-    seen: list[tuple[str, nn.Module, tuple[int, ...]]] = []
+    seen, entered, failure = _dry_run(model, channels, size, device)
+    problem = _norm_problem(seen, per_process_batch, h)
+    if problem is not None:
+        return problem
+    if failure is not None:
+        where = f" at {entered[-1]}" if entered else ""
+        if isinstance(failure, RuntimeError):
+            return (
+                f"the design cannot run on {h}×{w} inputs: a feature map shrinks below 1×1{where}; "
+                "use a larger --size or fewer stride-2 stages"
+            )
+        return f"the design cannot run on {h}×{w} inputs (a shape check fails{where}); use a larger --size"
+    return None
+
+
+_Seen = list[tuple[str, nn.Module, tuple[int, ...]]]
+
+
+def _dry_run(
+    model: nn.Module, channels: int, size: tuple[int, int], device: torch.device
+) -> tuple[_Seen, list[str], Exception | None]:
+    """One eval-mode forward pass of a zero image (1, C, H, W). Returns the norm layers with their input
+    shapes, the names of the leaf modules entered (in order) and the shape error it raised, if any."""
+    h, w = size
+    seen: _Seen = []
     entered: list[str] = []
 
     def pre(name: str, module: nn.Module, args: tuple[object, ...]) -> None:
@@ -62,6 +86,12 @@ def trainability_problem(
         model.train(was_training)
         for hk in hooks:
             hk.remove()
+    return seen, entered, failure
+
+
+def _norm_problem(seen: _Seen, per_process_batch: int, h: int) -> str | None:
+    """A norm layer that would see one value per channel in training (BatchNorm over the batch and the map,
+    InstanceNorm over the map), worded; None when every one sees more."""
     for name, module, shape in seen:
         per_image = math.prod(shape[2:])
         if isinstance(module, _InstanceNorm):
@@ -76,14 +106,6 @@ def trainability_problem(
                 f"{name} at {h} px (it needs more than one value per channel); use a batch of at least 2 per "
                 "process (--batch-size), a larger --size, or --set block.norm=group"
             )
-    if failure is not None:
-        where = f" at {entered[-1]}" if entered else ""
-        if isinstance(failure, RuntimeError):
-            return (
-                f"the design cannot run on {h}×{w} inputs: a feature map shrinks below 1×1{where}; "
-                "use a larger --size or fewer stride-2 stages"
-            )
-        return f"the design cannot run on {h}×{w} inputs (a shape check fails{where}); use a larger --size"
     return None
 
 
