@@ -32,7 +32,7 @@ _RACE_LOSSES = (
 @pytest.fixture
 def small_demo(monkeypatch: pytest.MonkeyPatch) -> None:
     """The server runs in this process: smaller data sets make data preparation and evaluation quicker."""
-    from idfy.ui import train_tab
+    from idfy.ui.tabs import train as train_tab
 
     monkeypatch.setitem(train_tab.RUN_OVERRIDES, "n_train", 600)
     monkeypatch.setitem(train_tab.RUN_OVERRIDES, "n_test", 100)
