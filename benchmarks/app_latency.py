@@ -10,9 +10,12 @@ Measures, against a server started in this process on 127.0.0.1 (a free port):
 * ``ui_numbers`` / ``ui_diagram``: in Chromium, typing a new stage-3 width into the Design tab until the
   exact parameter count in the headline card changes / until the diagram shows the new width;
 * ``first_render``: navigation start -> first headline card visible (fresh browser context each time).
+* ``gradio_numbers`` / ``gradio_diagram``: the same typing with the page's JSON fast path blocked (Gradio's
+  event only), and ``gradio_gather``: input event -> Gradio's front end sends ``/queue/join``;
+* ``server_change`` / ``server_details`` / ``server_fast``: the handlers timed in this process.
 
-Goals (issue #4): p95 ≤ 150 ms for numbers and shapes, ≤ 400 ms with the diagram. Writes
-``app_latency.json`` and ``app_latency.md`` with the command, machine and versions.
+Goals (issues #4, #13): p95 ≤ 150 ms for numbers and shapes, ≤ 400 ms with the diagram, first render
+≤ 1 s. Writes ``app_latency.json`` and ``app_latency.md`` with the command, machine and versions.
 """
 
 from __future__ import annotations
@@ -40,7 +43,13 @@ from _meta import cpu_model  # noqa: E402
 from idfy import build_model, load_preset  # noqa: E402
 
 CHROMIUM = os.environ.get("IDFY_CHROMIUM", "/usr/bin/chromium")
-GOALS_MS = {"api_analyze": 150, "ui_numbers": 150, "api_diagram": 400, "ui_diagram": 400}
+GOALS_MS = {
+    "api_analyze": 150,
+    "ui_numbers": 150,
+    "api_diagram": 400,
+    "ui_diagram": 400,
+    "first_render": 1000,
+}
 
 
 def _free_port() -> int:
@@ -92,63 +101,127 @@ def bench_api(url: str, n: int) -> dict[str, Any]:
 
 #: In the page: set the stage-3 width as typing does (an ``input`` event), then time with ``performance.now()``
 #: until the exact parameter count shows in the card, and until the diagram shows the new width (rAF polling).
+#: ``window.__idfyJoin`` (set by :data:`_JOIN_PROBE`) is when Gradio's front end sent the event to the queue.
 _TYPE_AND_WAIT = """async ([w, params]) => {
   const box = document.querySelector('#c-stages-2-width input');
   const sub = () => document.querySelector('.idfy-card-params .idfy-card-sub').innerText;
   const svg = () => { const s = document.querySelector('#diagram svg'); return s ? s.textContent : ''; };
   const until = (ok) => new Promise((done) => { const tick = () => ok() ? done(performance.now() - t0)
     : requestAnimationFrame(tick); tick(); });
+  window.__idfyJoin = null;
   const t0 = performance.now();
   box.value = String(w);
   box.dispatchEvent(new Event('input', {bubbles: true}));
   const numbers = await until(() => sub().startsWith(params));
   const diagram = await until(() => svg().includes('→ ' + w));
-  return [numbers, diagram];
+  return [numbers, diagram, window.__idfyJoin === null ? -1 : window.__idfyJoin - t0];
 }"""
+
+#: Records when the page first calls Gradio's queue (``/queue/join``) after a change: the front end's own
+#: work before the request (gathering the ~95 inputs) is that minus the input time.
+_JOIN_PROBE = """
+const fetch0 = window.fetch;
+window.fetch = function (url, ...rest) {
+  if (String(url).includes('/queue/join') && window.__idfyJoin === null) window.__idfyJoin = performance.now();
+  return fetch0.call(this, url, ...rest);
+};
+window.__idfyJoin = null;
+"""
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _first_render(browser: Any, url: str) -> dict[str, float]:
+    first = []
+    for _ in range(5):
+        ctx = browser.new_context(viewport={"width": 1440, "height": 1000})
+        page = ctx.new_page()
+        page.goto(url, wait_until="commit")
+        page.wait_for_selector("[data-card=params]", state="visible")
+        first.append(page.evaluate("performance.now()"))
+        ctx.close()
+    return _stats(first)
+
+
+def _typing_series(browser: Any, url: str, n: int, start: int, fast: bool) -> dict[str, list[float]]:
+    """Type ``n`` stage-3 widths into the page; ``fast=False`` blocks the fast path (Gradio's event only)."""
+    ctx = browser.new_context(viewport={"width": 1440, "height": 1000})
+    page = ctx.new_page()
+    page.add_init_script(_JOIN_PROBE)
+    if not fast:
+        page.route("**/idfy/design", lambda route: route.abort())
+    page.goto(url + "?preset=full")  # the default is seed_model2; the series changes full's stage 3
+    page.wait_for_selector("#diagram svg")
+    page.wait_for_function("() => location.search.includes('cfg=')")
+    page.locator("#stage-3 button.label-wrap").first.click()
+    base = load_preset("full")
+    out: dict[str, list[float]] = {"numbers": [], "diagram": [], "gather": []}
+    warm = start - 4  # one unrecorded change first: the route's and handlers' first call imports and caches
+    page.evaluate(
+        _TYPE_AND_WAIT,
+        [warm, f"{sum(p.numel() for p in build_model(base.set('stages.2.width', warm)).parameters()):,}"],
+    )
+    for w in _widths(n, start):
+        params = f"{sum(p.numel() for p in build_model(base.set('stages.2.width', w)).parameters()):,}"
+        t_numbers, t_diagram, t_join = page.evaluate(_TYPE_AND_WAIT, [w, params])
+        out["numbers"].append(t_numbers)
+        out["diagram"].append(t_diagram)
+        if t_join >= 0:
+            out["gather"].append(t_join)
+        page.wait_for_timeout(150)
+    ctx.close()
+    return out
 
 
 def bench_browser(url: str, n: int) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
-    args = [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-    ]
     out: dict[str, Any] = {}
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=args)
-        first = []
-        for _ in range(5):
-            ctx = browser.new_context(viewport={"width": 1440, "height": 1000})
-            page = ctx.new_page()
-            page.goto(url, wait_until="commit")
-            page.wait_for_selector("[data-card=params]", state="visible")
-            first.append(page.evaluate("performance.now()"))
-            ctx.close()
-        out["first_render"] = _stats(first)
-        ctx = browser.new_context(viewport={"width": 1440, "height": 1000})
-        page = ctx.new_page()
-        page.goto(url + "?preset=full")  # the default is seed_model2; the series changes full's stage 3
-        page.wait_for_selector("#diagram svg")
-        page.wait_for_function("() => location.search.includes('cfg=')")
-        page.locator("#stage-3 button.label-wrap").first.click()
-        base = load_preset("full")
-        numbers, diagrams = [], []
-        for w in _widths(n, 100 + 8 * n):
-            params = f"{sum(p.numel() for p in build_model(base.set('stages.2.width', w)).parameters()):,}"
-            t_numbers, t_diagram = page.evaluate(_TYPE_AND_WAIT, [w, params])
-            numbers.append(t_numbers)
-            diagrams.append(t_diagram)
-            page.wait_for_timeout(150)
-        out["ui_numbers"] = _stats(numbers)
-        out["ui_diagram"] = _stats(diagrams)
-        ctx.close()
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        out["first_render"] = _first_render(browser, url)
+        fast = _typing_series(browser, url, n, 100 + 8 * n, fast=True)
+        out["ui_numbers"] = _stats(fast["numbers"])
+        out["ui_diagram"] = _stats(fast["diagram"])
+        slow = _typing_series(browser, url, n, 100 + 12 * n, fast=False)
+        out["gradio_numbers"] = _stats(slow["numbers"])
+        out["gradio_diagram"] = _stats(slow["diagram"])
+        if slow["gather"]:
+            out["gradio_gather"] = _stats(slow["gather"])
         out["chromium"] = browser.version
         browser.close()
     return out
+
+
+def bench_handlers(n: int) -> dict[str, Any]:
+    """The server's share of one change, in this process: the design handler and the details step."""
+    from idfy.ui.controls import KEYS, config_to_values
+    from idfy.ui.fast_path import answer
+    from idfy.ui.tabs.design.handlers import design_change
+    from idfy.ui.tabs.design.results import on_details
+
+    base = load_preset("full")
+    values = config_to_values(base)
+    change, details, fast = [], [], []
+    for w, w2 in zip(_widths(n, 100 + 16 * n), _widths(n, 100 + 20 * n)):
+        values["stages.2.width"] = w
+        t = time.perf_counter()
+        out = design_change(*[values[k] for k in KEYS], base.to_yaml(), {}, "full")
+        change.append((time.perf_counter() - t) * 1e3)
+        t = time.perf_counter()
+        on_details(out["config"], "stages", None, "full")
+        details.append((time.perf_counter() - t) * 1e3)
+        body = json.dumps({"base": base.to_url(), "preset": "full", "values": {"stages.2.width": w2}})
+        t = time.perf_counter()
+        answer(body.encode())
+        fast.append((time.perf_counter() - t) * 1e3)
+    return {"server_change": _stats(change), "server_details": _stats(details), "server_fast": _stats(fast)}
 
 
 def _versions() -> dict[str, str]:
@@ -199,6 +272,12 @@ def _markdown(res: dict[str, Any]) -> str:
         "api_diagram": "gradio_client → /diagram → SVG",
         "ui_numbers": "width typed in the page (input event) → exact params in the card",
         "ui_diagram": "width typed in the page (input event) → diagram shows it",
+        "gradio_numbers": "the same with the fast path blocked (Gradio's event only) → params in the card",
+        "gradio_diagram": "the same with the fast path blocked → diagram shows it",
+        "gradio_gather": "… of which: input event → Gradio's front end sends /queue/join",
+        "server_change": "in-process: the design handler (analysis, strip, table, link)",
+        "server_details": "in-process: the details step (diagram diff, inspector data, charts, files)",
+        "server_fast": "in-process: the fast path's answer (resolver + analysis + strip)",
         "first_render": "navigation start → first headline card visible",
     }
     for key, desc in what.items():
@@ -217,17 +296,35 @@ def _markdown(res: dict[str, Any]) -> str:
         "* The API rows are the goal's measurement (issue #4: through the API, `full` at 224, cache defeated).",
         "  About 70 ms of `/analyze` is the analysis itself (`Report.timings_ms`: build + meta-device trace);",
         "  the rest is Gradio's queue and SSE round trip.",
-        "* The page rows add the browser's own work on top of the same server call: Gradio's frontend gathers",
-        "  the ~95 control values and sends them, then re-renders the summary strip and the per-stage table.",
-        "  The table is plain HTML (it was a `gr.Dataframe`, whose re-render cost ≈80 ms and cut long numbers).",
-        "  The diagram, charts and YAML come in a second request after the numbers (`.then`), so the numbers",
-        "  never wait for graphviz or plotly; that second round trip is the gap between `ui_numbers` and",
-        "  `ui_diagram`. A modified design's diagram is `diagram_diff` against its preset (two graphs, one",
-        "  graphviz layout) and carries the inspector's per-node data.",
+        "* `ui_*` rows are the page as shipped: a typed change goes to the JSON fast path (`POST /idfy/design`,",
+        "  `idfy/ui/fast_path.py`, called by `static/fast.js`) which answers the summary strip, then the same",
+        "  design's diagram; the Gradio event of the same edit still runs and stays the source of truth (table,",
+        "  link, charts, errors at the control). `gradio_*` rows are the same page with the fast path blocked",
+        "  (what every change cost before). `gradio_gather` is the front end's own work before its request",
+        "  leaves (gathering the ~95 control values); `server_*` rows are the handlers timed in-process.",
         "* The series starts from `?preset=full` (the page's default is `seed_model2`), so every step is a",
         "  modified design: the strip shows deltas against `full` and against the previous width.",
         "* Chromium runs headless without a GPU on the same 2 cores as the server (and, here, other jobs:",
         "  see the load average), so page timings are pessimistic for a desktop browser.",
+        "",
+        "Where the time went and what was tried (`--n 6` runs while other jobs used the 2 cores, load average",
+        "7–8: every number is inflated 2–3×, compare within a run):",
+        "",
+        "1. Before: `ui_numbers` p95 353 ms, `ui_diagram` 816 ms, first render 1712 ms (`--n 40`, load 2.6).",
+        "2. Breakdown of the Gradio path (fast path blocked, p50): 1556 ms to the numbers, of which 366 ms pass",
+        "   before Gradio's front end sends `/queue/join` (gathering ~95 inputs), 429 ms are the handler",
+        "   (analysis, strip, table) and the rest queue, SSE and re-render; the diagram is a second queued",
+        "   event (`.then`, details step 163 ms in-process): 3554 ms.",
+        "3. Fast path for the numbers only: `ui_numbers` p50 736 ms against 1556 ms through Gradio in the same",
+        "   run (about half), but `ui_diagram` got worse (4207 against 3554 ms): the fast path and the Gradio",
+        "   event analysed the same design at the same time on the same 2 cores.",
+        "4. Single flight (one analysis and one graphviz layout per design, the second caller waits and reads",
+        "   the cache) and the diagram through the fast path right after the numbers: `ui_numbers` p50 537 ms",
+        "   against 837 ms through Gradio, `ui_diagram` p50 1343 against 2135 ms (same run).",
+        "5. Not done: a plan-based exact count (`idfy.analysis.estimate` is a rough estimate by design, so the",
+        "   meta-device build and trace, ≈70 ms quiet, stays the floor of every new design); first render is",
+        "   Gradio's boot of ~150 components before the strip exists (ideas: build stage 4's controls only",
+        "   when used, or a server-rendered strip before the front end mounts).",
         "",
     ]
     return "\n".join(lines)
@@ -246,6 +343,7 @@ def main() -> None:
     demo, url = launch("127.0.0.1", _free_port(), block=False, quiet=True)
     try:
         results = bench_api(url, args.n)
+        results.update(bench_handlers(args.n))
         if not args.no_browser:
             browser = bench_browser(url, args.n)
             chromium = browser.pop("chromium")

@@ -64,9 +64,13 @@
     const mine = ++seq;
     const presetBox = document.querySelector('#preset input');
     const preset = presetBox ? presetBox.value : null;
+    const from = base();
     try {
-      const data = await post({base: base(), preset, values: values()});
-      if (data.ok && mine > shown) {
+      const data = await post({base: from, preset, values: values()});
+      // Shown only if it is news: a design other than the one the request started from, and the Gradio
+      // event has not put a later design on the page meanwhile (the link changes when it does).
+      const later = new URL(window.location.href).searchParams.get('cfg');
+      if (data.ok && mine > shown && data.token !== from && (!later || later === from)) {
         shown = mine;
         show(data.summary);
         // then the diagram of the same design (its numbers are cached on the server by now)
@@ -85,6 +89,6 @@
     const box = e.target.closest && e.target.closest('#tab-design [id^="c-"]');
     if (!box || CHAINED.test(box.id) || !(window.IDFY_HELP || {fields: {}}).fields[box.id]) return;
     if (box.querySelector('[role=combobox], [role=listbox]')) return;  // dropdowns: Gradio's event
-    send();
+    setTimeout(send, 0);  // after the control's own handlers have settled its value
   }, true);
 })();
