@@ -652,3 +652,27 @@ def test_truth_iou_is_torchvisions_box_iou() -> None:
     assert box_iou_xyxy((0.1, 0.2, 0.5, 0.6), (0.1, 0.2, 0.5, 0.6)) == pytest.approx(1.0)
     assert box_iou_xyxy((0.0, 0.0, 1.0, 1.0), (2.0, 2.0, 3.0, 3.0)) == 0.0
     assert box_iou_xyxy((0.5, 0.5, 0.5, 0.5), (0.5, 0.5, 0.5, 0.5)) == 0.0  # no area: 0, not NaN
+
+
+def test_keyed_handlers_map_names_to_components() -> None:
+    """Handlers speak by name; the wrapper Gradio calls returns {component: value}, keeps the signature (for
+    gr.Request) and streams a generator as a generator; an unknown name is a programming error."""
+    import inspect
+
+    from idfy.ui.tabs.keyed import keyed
+
+    a, b = object(), object()
+
+    def one(x: int, request: Any = None) -> dict[str, Any]:
+        return {"a": x}
+
+    def many(n: int) -> Iterator[dict[str, Any]]:
+        for i in range(n):
+            yield {"a": i, "b": -i}
+
+    assert keyed(one, {"a": a, "b": b})(3) == {a: 3}
+    assert list(inspect.signature(keyed(one, {"a": a})).parameters) == ["x", "request"]
+    stream = keyed(many, {"a": a, "b": b})
+    assert inspect.isgeneratorfunction(stream) and list(stream(2)) == [{a: 0, b: 0}, {a: 1, b: -1}]
+    with pytest.raises(KeyError, match="'a'"):
+        keyed(one, {"b": b})(1)

@@ -47,34 +47,9 @@ def _buttons() -> dict[str, Any]:
         }
 
 
-def controls(demo: TrainSettings) -> dict[str, Any]:
-    """The settings column, opened on the demo's settings ``demo``."""
-    c = _buttons()
-    c["model"] = gr.Dropdown(
-        model_choices(),
-        value=demo.model,
-        label="model",
-        info="a preset, or the design being edited in the Design tab",
-        elem_id="train-model",
-    )
-    c["race_with"] = gr.Dropdown(
-        model_choices(),
-        value=[],
-        multiselect=True,
-        max_choices=MAX_RACE_OTHERS,
-        label="race against (optional)",
-        info="1–3 more designs, trained in turns on the same data, seed and budget",
-        elem_id="train-race-with",
-    )
-    c["dataset"] = gr.Radio(
-        list(describe_datasets()), value=demo.dataset, label="dataset", elem_id="train-dataset"
-    )
-    c["dataset_info"] = gr.HTML(
-        dataset_info(demo.dataset)["dataset_info"], elem_id="train-dataset-info", js_on_load=None
-    )
-    c["size"] = gr.Slider(
-        MIN_SIZE, MAX_SIZE, value=demo.size, step=8, label="input size (px)", elem_id="train-size"
-    )
+def _recipe(demo: TrainSettings) -> dict[str, Any]:
+    """Budget, optimizer, learning rate, batch size and augmentation."""
+    c: dict[str, Any] = {}
     with gr.Row():
         c["budget_kind"] = gr.Radio(
             ["seconds", "steps"], value=demo.budget_kind, label="budget in", min_width=120
@@ -110,6 +85,38 @@ def controls(demo: TrainSettings) -> dict[str, Any]:
         ),
         elem_id="train-augment",
     )
+    return c
+
+
+def controls(demo: TrainSettings) -> dict[str, Any]:
+    """The settings column, opened on the demo's settings ``demo``."""
+    c = _buttons()
+    c["model"] = gr.Dropdown(
+        model_choices(),
+        value=demo.model,
+        label="model",
+        info="a preset, or the design being edited in the Design tab",
+        elem_id="train-model",
+    )
+    c["race_with"] = gr.Dropdown(
+        model_choices(),
+        value=[],
+        multiselect=True,
+        max_choices=MAX_RACE_OTHERS,
+        label="race against (optional)",
+        info="1–3 more designs, trained in turns on the same data, seed and budget",
+        elem_id="train-race-with",
+    )
+    c["dataset"] = gr.Radio(
+        list(describe_datasets()), value=demo.dataset, label="dataset", elem_id="train-dataset"
+    )
+    c["dataset_info"] = gr.HTML(
+        dataset_info(demo.dataset)["dataset_info"], elem_id="train-dataset-info", js_on_load=None
+    )
+    c["size"] = gr.Slider(
+        MIN_SIZE, MAX_SIZE, value=demo.size, step=8, label="input size (px)", elem_id="train-size"
+    )
+    c.update(_recipe(demo))
     return c
 
 
