@@ -16,6 +16,7 @@ from typing import Any
 from idfy.analysis.units import human_bytes, human_count
 from idfy.viz.figure import subplot_title
 
+# ~560 lines: every HTML and figure formatter of the Design tab (cards, tables, diagram frame, charts).
 __all__ = [
     "COMPARE_HEADERS",
     "STAGE_HEADERS",
@@ -130,6 +131,7 @@ def _deltas(report: Any, other: Any | None, label: str) -> dict[str, str]:
     return out
 
 
+# One card after another in page order (~80 lines): the strip's HTML reads like the strip it draws.
 def cards_html(
     report: Any,
     latency: Mapping[str, Any] | None = None,
