@@ -61,10 +61,11 @@ class TabImportError(RuntimeError):
 
 
 def device_label() -> str:
-    """Where models are built: the CUDA device name, or ``cpu (N threads)``."""
+    """Where models are built: ``cuda · <device name>``, or ``cpu · N threads``."""
     if torch.cuda.is_available():
         return f"cuda · {torch.cuda.get_device_name(0)}"
-    return f"cpu · {torch.get_num_threads()} threads"
+    n = torch.get_num_threads()
+    return f"cpu · {n} thread{'s' if n != 1 else ''}"
 
 
 def theme() -> gr.themes.Base:
