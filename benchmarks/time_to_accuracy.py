@@ -252,6 +252,11 @@ def _demo_header(res: dict[str, Any]) -> list[str]:
     ]
 
 
+def _rate(images_per_s: float | None) -> str:
+    """images/s for the tables; "–" for a run that made no step (its budget spent before the first)."""
+    return "–" if images_per_s is None else f"{images_per_s:,.0f}"
+
+
 def _pm(cell: dict[str, Any] | None) -> str:
     if not cell:
         return "–"
@@ -315,7 +320,7 @@ def to_markdown(res: dict[str, Any]) -> str:
             lines.append(f"| {r['seed']} | failed: {r.get('error', '?')} | | | | | | |")
             continue
         lines.append(
-            f"| {r['seed']} | {r['steps']} | {r['images_per_s']:,.0f} | {r['wall_s']:.1f} | "
+            f"| {r['seed']} | {r['steps']} | {_rate(r['images_per_s'])} | {r['wall_s']:.1f} | "
             f"{100 * f['accuracy']:.1f} % | {f['mean_iou']:.3f} | {100 * f['loc_accuracy']:.1f} % | "
             f"{r['load_before']} → {r['load_after']} |"
         )

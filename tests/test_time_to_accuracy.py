@@ -63,3 +63,5 @@ def test_rows_from_keeps_the_model_rows_and_adds_the_demo_runs(tmp_path: Path) -
     md = (second / "time_to_accuracy.md").read_text()
     assert "| **demo** |" in md and "its 4 s runs (wall clock, 1 threads)" in md
     assert "--rows-from" in md  # the demo's own command is written beside its runs
+    res["demo_runs"][0]["images_per_s"] = None  # a run whose budget went to data preparation made no step
+    assert "| 0 | " in tta.to_markdown({**res, "demo_runs": [{**res["demo_runs"][0], "steps": 0}]})
