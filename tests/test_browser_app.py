@@ -257,3 +257,10 @@ def test_other_tabs_cut_nothing_off_at_both_widths(page: Any, app_url: str, widt
             gallery = page.locator("#predict-examples")
             assert gallery.evaluate("(e) => e.scrollWidth <= e.clientWidth + 1")
         page.screenshot(path=str(SHOTS / f"{name.lower()}_{width}.png"))
+        if name == "Predict":  # a picked example: its result card comes into view (stacked at 800 px)
+            page.locator("#predict-examples img").first.click()
+            page.wait_for_function(
+                "() => { const r = document.querySelector('#predict-summary').getBoundingClientRect();"
+                " return r.top >= 0 && r.top < innerHeight - 60; }"
+            )
+            page.evaluate("() => window.scrollTo(0, 0)")
