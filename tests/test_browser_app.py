@@ -246,6 +246,7 @@ def test_other_tabs_cut_nothing_off_at_both_widths(page: Any, app_url: str, widt
             page.wait_for_selector("#compare-diagrams svg", timeout=60_000)
         page.wait_for_function("() => !document.querySelector('.pending')", timeout=60_000)
         page.wait_for_timeout(500)  # plotly lays out its titles after the first paint
+        page.evaluate("() => window.scrollTo({top: 0, behavior: 'instant'})")
         assert page.evaluate(CUT_OFF_CELLS, panel) == [], name
         assert page.evaluate("() => document.documentElement.scrollWidth <= innerWidth"), name
         assert page.evaluate(OVERLAPPING_TEXT, panel) == 0, name
@@ -263,4 +264,3 @@ def test_other_tabs_cut_nothing_off_at_both_widths(page: Any, app_url: str, widt
                 "() => { const r = document.querySelector('#predict-summary').getBoundingClientRect();"
                 " return r.top >= 0 && r.top < innerHeight - 60; }"
             )
-            page.evaluate("() => window.scrollTo(0, 0)")
