@@ -34,7 +34,15 @@ def test_wheel_ships_presets(tmp_path: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     for preset in ("seed_model1", "seed_model2", "full", "small", "tiny"):
         assert f"idfy/_presets/{preset}.yaml" in names
-    assert "idfy/layers/residual.py" in names
+    # every module and every static file of the source tree is in the wheel (a package left out of
+    # pyproject's list would install an idfy that fails on import of that part)
+    source = {
+        path.relative_to(ROOT).as_posix()
+        for path in (ROOT / "idfy").rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
+    }
+    missing = sorted(source - set(names))
+    assert not missing, f"not in the wheel: {missing}"
 
 
 def test_cli_presets_lists_parameter_counts() -> None:
