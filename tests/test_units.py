@@ -6,9 +6,9 @@ import math
 
 from idfy import load_preset
 from idfy.analysis import analyze, compare, human_bytes, human_count
-from idfy.analysis.units import MISSING
+from idfy.analysis.units import MISSING, shape_text
 from idfy.commands.summary import format_report
-from idfy.ui.formatting import fmt_bytes, fmt_count
+from idfy.ui.formatting import fmt_bytes, fmt_count, fmt_shape
 
 
 def test_counts_use_si_prefixes_with_a_lower_case_k() -> None:
@@ -32,3 +32,11 @@ def test_cli_and_app_print_the_same_numbers() -> None:
     assert fmt_bytes(r.memory["total"]) == human_bytes(r.memory["total"])
     table = compare([load_preset("tiny")], baselines=False).to_markdown()
     assert human_count(r.params_total) in table and " K" not in table
+
+
+def test_one_shape_format_for_the_cli_the_diagram_and_the_app() -> None:
+    assert shape_text((3, 224, 224)) == fmt_shape((3, 224, 224)) == "3×224×224"
+    assert shape_text(None) == shape_text(()) == fmt_shape(None) == MISSING
+    assert shape_text(None, missing="") == ""
+    report = analyze(load_preset("seed_model2"))
+    assert "input 3×224×224 · output 5" in format_report(report)

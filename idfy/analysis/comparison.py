@@ -10,7 +10,7 @@ from typing import Any
 from idfy.analysis.baselines import baseline_rows
 from idfy.analysis.measure import analyze, with_size
 from idfy.analysis.report import CONVENTIONS, Report
-from idfy.analysis.units import MISSING, human_bytes, human_count
+from idfy.analysis.units import MISSING, human_bytes, human_count, shape_text
 from idfy.config import ModelConfig
 
 __all__ = ["Comparison", "compare"]
@@ -49,10 +49,10 @@ class Comparison:
             dp = _fmt_delta(r.get("delta_params"), r.get("delta_params_pct"), human_count) if i else ""
             dm = _fmt_delta(r.get("delta_macs"), r.get("delta_macs_pct"), human_count) if i else ""
             mem = human_bytes(r["memory_total"]) if r.get("memory_total") is not None else MISSING
-            shapes = " → ".join(_shape_str(s) for s in r.get("stage_out_shapes", [])) or MISSING
+            shapes = " → ".join(shape_text(s) for s in r.get("stage_out_shapes", [])) or MISSING
             lines.append(
                 f"| {r['name']} | {r['kind']} | {human_count(r['params'])}{dp} | {human_count(r['macs'])}{dm} | "
-                f"{human_count(r['flops'])} | {mem} | {_shape_str(r['output_shape'])} | {shapes} |"
+                f"{human_count(r['flops'])} | {mem} | {shape_text(r['output_shape'])} | {shapes} |"
             )
         lines.append("")
         lines.append(
@@ -60,10 +60,6 @@ class Comparison:
         )
         lines.append(f"{self.conventions['flops']} Deltas (in brackets) are against the first row.")
         return "\n".join(lines)
-
-
-def _shape_str(shape: Any) -> str:
-    return "×".join(str(s) for s in shape) if shape else MISSING
 
 
 def _fmt_delta(delta: float | None, pct: float | None, fmt: Any) -> str:

@@ -203,7 +203,7 @@ class Trace:
         return self.flops // 2
 
 
-def _shape(obj: Any) -> tuple[int, ...] | None:
+def _shape_of(obj: Any) -> tuple[int, ...] | None:
     """Shape of a tensor (or of the first tensor in a tuple) without the batch dimension."""
     if isinstance(obj, Tensor):
         return tuple(obj.shape[1:])
@@ -218,12 +218,12 @@ def _make_hooks(stat: ModuleStat, counter: MacCounter, starts: dict[str, int]) -
     def pre_hook(module: nn.Module, args: tuple) -> None:
         starts[name] = counter.flops
         if stat.in_shape is None and args:
-            stat.in_shape = _shape(args[0])
+            stat.in_shape = _shape_of(args[0])
 
     def post_hook(module: nn.Module, args: tuple, out: Any) -> None:
         stat.macs += (counter.flops - starts[name]) // 2
         stat.calls += 1
-        stat.out_shape = _shape(out)
+        stat.out_shape = _shape_of(out)
         if stat.leaf and isinstance(out, Tensor) and not (args and out is args[0]):
             stat.act_bytes += out.numel() * out.element_size()
 
@@ -284,13 +284,13 @@ def trace_model(model: nn.Module, x: Tensor) -> Trace:
         for h in handles:
             h.remove()
     root = modules[""]
-    root.in_shape, root.out_shape = tuple(x.shape[1:]), _shape(out)
+    root.in_shape, root.out_shape = tuple(x.shape[1:]), _shape_of(out)
     root.macs, root.calls = counter.flops // 2, 1
     _params_by_prefix(model, modules)
     _act_by_prefix(modules)
     return Trace(
         modules=modules,
-        output_shape=_shape(out) or (),
+        output_shape=_shape_of(out) or (),
         flops=counter.flops,
         by_op=dict(counter.by_op),
         uncounted_ops=sorted(counter.uncounted),

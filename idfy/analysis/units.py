@@ -7,8 +7,9 @@ thousands (SI), ``KiB`` / ``MiB`` / ``GiB`` / ``TiB`` for bytes (IEC), ``—`` f
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
-__all__ = ["MISSING", "human_bytes", "human_count"]
+__all__ = ["MISSING", "human_bytes", "human_count", "shape_text"]
 
 #: What a missing number (``None``, NaN) reads as.
 MISSING = "—"
@@ -44,3 +45,10 @@ def human_bytes(n: float | None) -> str:
         if abs(n) >= div:
             return f"{_three_digits(n / div)} {prefix}"
     return f"{n:.0f} B"
+
+
+def shape_text(shape: Sequence[int] | None, missing: str = MISSING) -> str:
+    """A tensor shape as ``C×H×W`` (``(3, 224, 224)`` -> ``3×224×224``); ``missing`` for ``None`` or ``()``."""
+    if not shape:
+        return missing
+    return "×".join(str(int(s)) for s in shape)

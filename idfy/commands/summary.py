@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from idfy.analysis import Report, analyze, human_bytes, human_count
+from idfy.analysis.units import shape_text
 from idfy.presets import load_preset
 from idfy.viz.diagram import diagram, render
 
@@ -43,25 +44,21 @@ def _size(values: list[int] | None) -> tuple[int, int] | None:
     return (values[0], values[0]) if len(values) == 1 else (values[0], values[1])
 
 
-def _shape(shape: tuple[int, ...] | None) -> str:
-    return "×".join(map(str, shape)) if shape else "–"
-
-
 def format_report(r: Report, description: str = "") -> str:
     """The human-readable summary printed by the command."""
     lines = [f"{r.name}" + (f" — {description}" if description else "")]
     lines.append(
-        f"input {_shape(r.input_shape)} · output {_shape(r.output_shape)} · device {r.device} · "
+        f"input {shape_text(r.input_shape)} · output {shape_text(r.output_shape)} · device {r.device} · "
         f"fingerprint {r.fingerprint}"
     )
     main = [r.input_shape] + [s.out_shape for s in r.stages if s.name.startswith("stages.")]
-    lines.append("stage outputs: " + " → ".join(_shape(s) for s in main) + "\n")
+    lines.append("stage outputs: " + " → ".join(shape_text(s) for s in main) + "\n")
     head = f"{'part':<12}{'input':>14}{'output':>14}{'injected':>12}{'params':>12}{'MACs':>10}{'RF px':>9}"
     lines += [head + f"{'jump':>6}{'act b=1':>11}", "-" * (len(head) + 17)]
     for s in r.stages:
         rf = f"{s.rf}{'+g' if s.rf_global else ''}"
         lines.append(
-            f"{s.name:<12}{_shape(s.in_shape):>14}{_shape(s.out_shape):>14}{_shape(s.inject_shape):>12}"
+            f"{s.name:<12}{shape_text(s.in_shape):>14}{shape_text(s.out_shape):>14}{shape_text(s.inject_shape):>12}"
             f"{s.params:>12,}{human_count(s.macs):>10}{rf:>9}{s.jump:>6}{human_bytes(s.act_bytes):>11}"
         )
     lines.append(f"{'total':<52}{r.params_total:>12,}{human_count(r.macs):>10}")
@@ -125,7 +122,7 @@ def _layer_lines(layers: list[dict]) -> list[str]:
     for row in layers:
         name = "  " * max(0, row["depth"] - 1) + (row["name"] or "(model)")
         out.append(
-            f"{name[:43]:<44}{row['class'][:21]:<22}{_shape(row['out_shape']):>16}{row['params']:>12,}"
+            f"{name[:43]:<44}{row['class'][:21]:<22}{shape_text(row['out_shape']):>16}{row['params']:>12,}"
             f"{human_count(row['macs']):>10}"
         )
     return out

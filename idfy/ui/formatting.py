@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from idfy.analysis.units import human_bytes, human_count
+from idfy.analysis.units import human_bytes, human_count, shape_text
 from idfy.viz.figure import subplot_title
 
 # ~560 lines: every HTML and figure formatter of the Design tab (cards, tables, diagram frame, charts).
@@ -59,10 +59,8 @@ def fmt_bytes(n: float | None) -> str:
 
 
 def fmt_shape(shape: Sequence[int] | None) -> str:
-    """``(3, 224, 224)`` -> ``3×224×224``; ``None`` -> ``—``."""
-    if shape is None:
-        return "—"
-    return "×".join(str(int(s)) for s in shape)
+    """``(3, 224, 224)`` -> ``3×224×224``; ``None`` -> ``—`` (the library's :func:`shape_text`)."""
+    return shape_text(shape)
 
 
 def fmt_ms(x: Any) -> str:

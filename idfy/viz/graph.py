@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from idfy.analysis import Report, human_count
+from idfy.analysis import Report, human_count, units
 from idfy.config import ConvSpec
 from idfy.conv_kinds import conv_kind, uses
 from idfy.substreams import dense_kind
@@ -108,7 +108,8 @@ def node_id(module_name: str) -> str:
 
 
 def shape_text(shape: tuple[int, ...] | None) -> str:
-    return "×".join(str(s) for s in shape) if shape else ""
+    """The diagram's shape label: empty when unknown (the library's :func:`~idfy.analysis.units.shape_text`)."""
+    return units.shape_text(shape, missing="")
 
 
 def cost_text(report: Report, *modules: str) -> str:

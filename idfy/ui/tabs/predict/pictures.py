@@ -10,6 +10,7 @@ import numpy as np
 from matplotlib import colormaps
 from PIL import Image, ImageDraw
 
+from idfy.analysis.units import shape_text
 from idfy.predict import draw_overlay
 from idfy.ui.formatting import part_label
 from idfy.ui.tabs.predict.examples import Example
@@ -63,10 +64,6 @@ def _mosaic(maps: np.ndarray, side: int = _VIEW_SIDE) -> Image.Image:
     return out
 
 
-def _shape(shape: tuple[int, ...]) -> str:
-    return "×".join(str(int(v)) for v in shape)
-
-
 def stage_gallery(prediction: Any) -> list[tuple[Image.Image, str]]:
     """What each stage sees, as (picture, caption) pairs: the image re-injected there (S1), the mean of its output
     feature maps and its four strongest channels."""
@@ -74,9 +71,11 @@ def stage_gallery(prediction: Any) -> list[tuple[Image.Image, str]]:
     for v in prediction.stage_views:
         where = part_label(v.name)
         if v.injected is not None:
-            items.append((_enlarge(_picture(v.injected)), f"{where} · injected {_shape(v.injected.shape)}"))
+            items.append(
+                (_enlarge(_picture(v.injected)), f"{where} · injected {shape_text(v.injected.shape)}")
+            )
         if v.features is not None:
-            items.append((_enlarge(_heat(v.features)), f"{where} · features {_shape(v.shape)}"))
+            items.append((_enlarge(_heat(v.features)), f"{where} · features {shape_text(v.shape)}"))
         if v.top is not None and len(v.top):
             chans = ", ".join(str(c) for c in v.top_channels)
             items.append((_mosaic(v.top), f"{where} · channels {chans}"))
