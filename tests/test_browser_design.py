@@ -330,25 +330,12 @@ def test_keyboard_focus_tabs_and_dropdowns(page: Any, app_url: str) -> None:
 
 
 # --------------------------------------------------------------------------- screenshots
-def test_screenshots_of_every_tab_at_both_widths(page: Any, app_url: str) -> None:
+def test_screenshots_of_the_design_tab_at_both_widths(page: Any, app_url: str) -> None:
+    # the other tabs' screenshots are written by tests/test_browser_app.py, which checks their layout
     SHOTS.mkdir(parents=True, exist_ok=True)
     for size in (WIDE, NARROW):
         page.set_viewport_size(size)
         open_design(page, app_url)
         page.wait_for_selector("#fig-stage .main-svg", state="attached")
         page.screenshot(path=str(SHOTS / f"design_{size['width']}.png"))
-        for name in ("Compare", "Train", "Predict", "Evidence"):
-            tab = page.get_by_role("tab", name=name)
-            if tab.count() == 0:
-                continue
-            tab.click()
-            page.wait_for_function(
-                "(n) => document.querySelector('[role=tab][aria-selected=true]').textContent.trim() === n",
-                arg=name,
-            )
-            page.locator(f"#tab-{name.lower()}").wait_for(state="visible")
-            if name == "Compare":  # the comparison runs when the tab opens
-                page.wait_for_selector("#compare-diagrams svg", timeout=60_000)
-            page.wait_for_function("() => !document.querySelector('.pending')", timeout=60_000)
-            page.screenshot(path=str(SHOTS / f"{name.lower()}_{size['width']}.png"))
     shutil.copy(SHOTS / "design_1440.png", SHOTS / "design.png")  # the README's picture
