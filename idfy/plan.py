@@ -8,7 +8,7 @@ changes nothing. The stem convolution (optional) has its own kernel, stride and 
 
 :func:`model_plan` applies that rule once per config and everything else reads the result: the model builder
 (:mod:`idfy.model`), the config's shapes and validation (:mod:`idfy.config`), the receptive field
-(:mod:`idfy.receptive_field`), the diagram, the analysis' parameter estimate and the app's memory guard.
+(:mod:`idfy.analysis.receptive_field`), the diagram, the analysis' parameter estimate and the app's memory guard.
 ``tests/test_plan.py`` checks the plan against the shapes of a traced model.
 
 Shapes are (C, H, W) without the batch dimension; sizes in pixels of the map at that point.

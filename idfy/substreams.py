@@ -6,7 +6,7 @@ A kind is registered by the layer file that defines its module, in the manner of
 
 * :mod:`idfy.config` accepts exactly the registered names (plus ``none``) and runs each kind's ``check``;
 * :mod:`idfy.model` builds ``stages.{i}.fusion.streams.dense`` with ``build``;
-* :mod:`idfy.receptive_field` marks the field global after a kind with ``global_``;
+* :mod:`idfy.analysis.receptive_field` marks the field global after a kind with ``global_``;
 * :mod:`idfy.diagram` draws the node with ``title``, ``colour`` and ``legend``;
 * :mod:`idfy.ui.controls` offers the names in the ``dense`` dropdown, with ``summary`` as its help text;
 * :mod:`idfy.analysis` counts every kind under the ``dense`` path (:data:`SLOTS`).

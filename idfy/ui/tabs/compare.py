@@ -1,5 +1,5 @@
 """Compare tab: 2–4 designs side by side — a table with deltas against the first, bar charts, and the
-diagrams next to each other with the differences to the first design marked (``idfy.diagram.diagram_diff``).
+diagrams next to each other with the differences to the first design marked (``idfy.viz.diff.diagram_diff``).
 
 Designs are presets, the design being edited ("current design") or designs saved in this session.
 """

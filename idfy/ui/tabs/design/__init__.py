@@ -16,7 +16,7 @@ the last valid design), and the fixes offered are single changes tested to make 
 
 Every number is shown with its change against the preset the design started from (and, for a moment,
 against the design before the last change); changed table cells are highlighted and the diagram outlines what
-differs from the preset (:func:`idfy.diagram.diagram_diff`).
+differs from the preset (:func:`idfy.viz.diff.diagram_diff`).
 
 Every update has two steps: the numbers (strip, per-stage table, the design state, the link) first, then
 (``.then``) the diagram, charts, YAML text and downloads (:func:`~.results.on_details`), which are skipped

@@ -67,7 +67,7 @@ def _analyze(cfg: ModelConfig, *, latency: bool = False, batch_size: int = 32) -
 @functools.lru_cache(maxsize=128)
 def diagram_svg(cfg: ModelConfig, detail: str = "stages", against: ModelConfig | None = None) -> str:
     """SVG text of ``cfg``'s diagram at ``detail`` (cached per config); with ``against`` (the preset) what
-    differs from it is outlined (:func:`idfy.diagram.diagram_diff`)."""
+    differs from it is outlined (:func:`idfy.viz.diff.diagram_diff`)."""
     if detail not in DIAGRAM_DETAILS:
         raise ConfigError(
             f"diagram detail must be one of {', '.join(DIAGRAM_DETAILS)} (got {short_repr(detail)})"
