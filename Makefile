@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 7860
 
-.PHONY: setup system-deps run test test-fast lint bench clean axe
+.PHONY: setup system-deps run test test-fast lint bench clean axe sizes
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -39,6 +39,9 @@ test: setup system-deps axe ## the whole test suite (unit, integration, API, bro
 
 test-fast: setup
 	$(BIN)/python -m pytest -q -m "not browser and not slow"
+
+sizes: setup ## modules over ~500 lines and functions over ~60 (a habit, not a rule)
+	$(BIN)/python tools/sizes.py idfy
 
 lint: setup
 	$(BIN)/ruff check .
