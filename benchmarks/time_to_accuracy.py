@@ -468,7 +468,8 @@ def main(argv: list[str] | None = None) -> int:
         "recipe_text": (
             f"{base.data} at {base.size} px, batch {base.batch_size}, {base.optimizer} lr {base.lr:g} "
             f"(wd {base.weight_decay:g}), {base.schedule} schedule over the budget with {base.warmup} warm-up "
-            f"steps, flips {'on' if base.augment else 'off'}, translate {base.translate:g}, erase {base.erase:g}"
+            f"steps, loss weights box L1 {base.box_l1_weight:g} / GIoU {base.giou_weight:g} / class {base.cls_weight:g}, "
+            f"flips {'on' if base.augment else 'off'}, translate {base.translate:g}, erase {base.erase:g}"
         ),
         "recipe_short": f"{base.data} {base.size} px, {args.threads} CPU threads",
         "clock": args.clock,
