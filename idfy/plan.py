@@ -20,6 +20,7 @@ import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from idfy.config_checks import parse_order
 from idfy.conv_kinds import conv_kind
 
 if TYPE_CHECKING:  # the config imports this module; the plan reads configs, it never builds them
@@ -202,8 +203,6 @@ def _cached_plan(cfg: ModelConfig) -> ModelPlan:
 
 
 def _plan(cfg: ModelConfig) -> ModelPlan:
-    from idfy.config import parse_order  # config imports this module at load time
-
     c, (h, w) = cfg.input.channels, cfg.input.size
     input_shape = (c, h, w)
     stem_layers: tuple[LayerStep, ...] = ()

@@ -27,10 +27,10 @@ from idfy.config import ModelConfig
 from idfy.data import ImageError, convert_channels, decode_image, resize_images
 from idfy.data.images import decode_pil
 from idfy.data.pixels import pixels_to_uint8
+from idfy.device import resolve_device
 from idfy.layers import ImageInjection
 from idfy.model import build_model
 from idfy.train.checkpoint import load_checkpoint, load_model_weights, model_config_of
-from idfy.train.config import resolve_device
 
 __all__ = ["Prediction", "Predictor", "StageView", "draw_overlay", "to_uint8_chw"]
 

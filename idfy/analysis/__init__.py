@@ -18,13 +18,11 @@ One module per purpose:
 * :mod:`~idfy.analysis.extras`: torchinfo layers, counter cross-check and latency (:mod:`~idfy.analysis.latency`);
 * :mod:`~idfy.analysis.comparison`: :func:`compare` with timm baselines (:mod:`~idfy.analysis.baselines`);
 * :mod:`~idfy.analysis.units`: counts and bytes for people (``12.3 k``, ``1.50 MiB``);
-* :mod:`~idfy.analysis.device`: :func:`resolve_device`.
 """
 
 from __future__ import annotations
 
 from idfy.analysis.comparison import Comparison, compare
-from idfy.analysis.device import resolve_device
 from idfy.analysis.measure import analyze, clear_cache, count
 from idfy.analysis.report import CONVENTIONS, PATHS, Report, StageRow, path_of
 from idfy.analysis.units import human_bytes, human_count
@@ -42,5 +40,4 @@ __all__ = [
     "human_bytes",
     "human_count",
     "path_of",
-    "resolve_device",
 ]

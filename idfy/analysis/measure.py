@@ -35,13 +35,13 @@ import torch
 from torch import nn
 
 from idfy.analysis import extras
-from idfy.analysis.device import resolve_device
 from idfy.analysis.estimate import build_meta
 from idfy.analysis.memory import model_memory
 from idfy.analysis.receptive_field import receptive_fields
 from idfy.analysis.report import PATHS, Report, StageRow, path_of
 from idfy.analysis.tracing import ModuleStat, Trace, trace_model
 from idfy.config import ConfigError, ModelConfig
+from idfy.device import device_label, resolve_device
 from idfy.model import build_model
 
 __all__ = ["analyze", "clear_cache", "count", "with_size"]
@@ -203,7 +203,8 @@ def analyze(
         raise ValueError(f"batch_size={batch_size!r}: must be a positive integer")
     if layer_depth is not None and (not isinstance(layer_depth, int) or layer_depth < 0):
         raise ValueError(f"layer_depth={layer_depth!r}: must be a non-negative integer")
-    dev, label = resolve_device(device)
+    dev = resolve_device(device)
+    label = device_label(dev)
     key = (cfg.fingerprint(), tuple(cfg.input.size), label, latency, batch_size, layer_depth, cross_check)
     with _cache_lock:
         hit = _cache.get(key)

@@ -16,9 +16,9 @@ import torch
 
 from idfy.data import make_dataset
 from idfy.data.classes import align_classes
+from idfy.device import resolve_device
 from idfy.model import build_model
 from idfy.train.checkpoint import load_checkpoint, load_model_weights, model_config_of
-from idfy.train.config import resolve_device
 from idfy.train.metrics import evaluate
 from idfy.train.progress import format_metrics
 

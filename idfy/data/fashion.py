@@ -10,6 +10,8 @@ lightly noisy background among low-contrast fragments cut from other items; its 
 box of the pasted item's nonzero pixels. Rendering is batched (``grid_sample`` over chunks of canvases).
 """
 
+# Just over 500 lines: the IDX reader, both datasets and the batched canvas renderer share the file's helpers.
+
 from __future__ import annotations
 
 import functools

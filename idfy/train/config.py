@@ -8,11 +8,11 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import torch
 import yaml
 
 from idfy.config import ConfigError, ModelConfig
 from idfy.config_io import load_yaml
+from idfy.device import resolve_device
 from idfy.train.losses import LossWeights
 from idfy.train.optim import SCHEDULES
 
@@ -154,19 +154,6 @@ def eval_fractions(points: int) -> list[float]:
     """The fractions of a run's progress at which it evaluates on the held-out subset: k / ``points`` for
     k = 1 .. ``points`` - 1 (the end, fraction 1, evaluates the full split). ``points`` < 2 gives none."""
     return [k / points for k in range(1, points)]
-
-
-def resolve_device(name: str = "auto") -> torch.device:
-    """``"auto"`` -> CUDA when available, else CPU; anything else as ``torch.device`` (checked)."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(name)
-    except RuntimeError as e:
-        raise ValueError(f"device {name!r}: {e}") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {name!r}: CUDA is not available here; use --device cpu or auto")
-    return dev
 
 
 def adapt_config(

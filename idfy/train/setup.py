@@ -19,6 +19,7 @@ from torch import Tensor, nn
 from idfy.config import ConfigError, ModelConfig
 from idfy.data import ImageSet, iterate_batches, make_dataset
 from idfy.data.classes import align_classes
+from idfy.device import resolve_device
 from idfy.model import build_model
 from idfy.train.checkpoint import (
     CheckpointError,
@@ -29,7 +30,7 @@ from idfy.train.checkpoint import (
     restore_rng,
 )
 from idfy.train.checks import trainability_problem
-from idfy.train.config import TrainConfig, adapt_config, resolve_device
+from idfy.train.config import TrainConfig, adapt_config
 from idfy.train.distributed import init_from_env
 from idfy.train.events import Start
 from idfy.train.optim import build_optimizer
