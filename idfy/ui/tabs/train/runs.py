@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -95,16 +95,22 @@ def _keep_checkpoint(registry: JobRegistry, session: str, view: RunView, done: D
     )
 
 
-def _wait_in_line(ticket: Any, view: Any, registry: JobRegistry) -> Iterator[bool]:
-    """Yield while the ticket waits (the view shows its place); the last value says whether it may run."""
+def _wait_then_prepare(
+    ticket: Any, view: Any, registry: JobRegistry, out: Callable[[Any], dict[str, Any]]
+) -> Generator[dict[str, Any], None, bool]:
+    """Stream ``out(view)`` while the ticket waits (the view shows its place), then once as "preparing".
+
+    Returns whether the job may run (False: stopped while waiting, the view says so)."""
     while not ticket.wait(WAIT_POLL_S):
         if ticket.stop.is_set():
-            yield False
-            return
+            view.state, view.message = "stopped", STOPPED_WAITING
+            return False
         view.state, view.position = "waiting", ticket.position()
         view.running, view.limit = registry.counts()[0], registry.limit
-        yield True
-    yield True
+        yield out(view)
+    view.state = "preparing"
+    yield out(view)
+    return True
 
 
 def _follow(
@@ -131,14 +137,8 @@ def _train_when_free(
     ticket: Ticket, view: RunView, registry: JobRegistry, session: str, cfg: Any, tc: TrainConfig
 ) -> Iterator[dict[str, Any]]:
     """Wait in line, load the data (the chance level comes from it), then train and follow the events."""
-    for may_run in _wait_in_line(ticket, view, registry):
-        if not may_run:
-            view.state, view.message = "stopped", STOPPED_WAITING
-            return
-        if view.state == "waiting":
-            yield _run_out(view)
-    view.state = "preparing"
-    yield _run_out(view)
+    if not (yield from _wait_then_prepare(ticket, view, registry, _run_out)):
+        return
     t_prep = time.monotonic()
     try:
         data = load_data(tc)  # the engine's own data; built here so the chance level comes from it
@@ -249,14 +249,8 @@ def _race_when_free(
     settings: TrainSettings,
 ) -> Iterator[dict[str, Any]]:  # fmt: skip
     """Wait in line, then race and follow the race's items onto ``view``."""
-    for may_run in _wait_in_line(ticket, view, registry):
-        if not may_run:
-            view.state, view.message = "stopped", STOPPED_WAITING
-            return
-        if view.state == "waiting":
-            yield _race_out(view)
-    view.state = "preparing"
-    yield _race_out(view)
+    if not (yield from _wait_then_prepare(ticket, view, registry, _race_out)):
+        return
     run_dir = registry.new_run_dir(session)
     items = race(entrants, tc, out_dir=run_dir, stop=ticket.stop)
     last = time.monotonic()
