@@ -9,6 +9,7 @@ from __future__ import annotations
 import builtins
 import dataclasses
 import difflib
+import functools
 import math
 import reprlib
 import types
@@ -149,14 +150,19 @@ def _from_tuple(tp: Any, value: Any, path: str) -> tuple:
     return tuple(from_plain(a, v, f"{path}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
 
 
+@functools.cache
+def _fields(tp: type) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """A dataclass's resolved field types and its init field names (``get_type_hints`` is slow: resolved once)."""
+    return get_type_hints(tp), tuple(f.name for f in dataclasses.fields(tp) if f.init)
+
+
 def _from_dataclass(tp: Any, value: Any, path: str) -> Any:
     """A mapping of the dataclass's fields (an instance is kept); an unknown key names the close match."""
     if isinstance(value, tp):
         return value
     if not isinstance(value, dict):
         raise ConfigError(f"{path}: expected a mapping of {tp.__name__} fields, got {_describe(value)}")
-    hints = get_type_hints(tp)
-    names = [f.name for f in dataclasses.fields(tp) if f.init]
+    hints, names = _fields(tp)
     unknown = [k for k in value if k not in names]
     if unknown:
         key = unknown[0]
