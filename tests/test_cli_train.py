@@ -49,6 +49,32 @@ def test_train_writes_the_run_folder(run_dir: Path, capsys) -> None:
     assert "translate: 0.1" in train_yaml and "erase: 0.25" in train_yaml
 
 
+def test_a_run_says_whether_it_beat_chance(run_dir: Path) -> None:
+    # six steps cannot learn shapes: summary.json holds the held-out chance level and a verdict that says so,
+    # with the too-few-steps reason (the Train tab says the same)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    chance, verdict = summary["chance"], summary["verdict"]
+    assert chance["n"] == 16 and chance["num_classes"] == 7 and 0 < chance["accuracy"] <= 1
+    assert verdict["beat"] is False and "chance" in verdict["text"]
+
+
+def test_the_console_prints_the_verdict_with_the_too_few_steps_reason() -> None:
+    from idfy.train.chance import Chance
+    from idfy.train.events import Done
+    from idfy.train.progress import ConsoleProgress
+
+    lines: list[str] = []
+    show = ConsoleProgress(bar=False)
+    show._line = lines.append  # type: ignore[method-assign]
+    show.chance = Chance(n=100, num_classes=7, accuracy=0.16, mean_iou=0.34, loc_accuracy=0.04)
+    metrics = {"n": 100, "accuracy": 0.2, "mean_iou": 0.3, "loc_accuracy": 0.03}
+    show(Done(step=12, reason="budget", metrics=metrics, elapsed=60.0))
+    assert lines[-1].startswith("verdict: did not beat chance: localization accuracy 3.0 % against 4.0 %")
+    assert "only 12 training steps ran" in lines[-1]
+    show(Done(step=900, reason="budget", metrics={**metrics, "loc_accuracy": 0.78}, elapsed=60.0))
+    assert lines[-1].startswith("verdict: beat chance by 74.0 pt") and "steps ran" not in lines[-1]
+
+
 def test_eval(run_dir: Path, capsys, tmp_path) -> None:
     assert main(["eval", str(run_dir), "--n", "16", "--json", str(tmp_path / "m.json")]) == 0
     out = capsys.readouterr().out

@@ -631,7 +631,7 @@ def test_example_copies_live_in_a_temporary_folder() -> None:
 
 
 def test_a_run_at_chance_says_when_it_had_too_few_steps() -> None:
-    from idfy.ui.run_view import FEW_STEPS, few_steps_hint
+    from idfy.train.chance import FEW_STEPS, few_steps_hint
 
     assert "only 29 training steps ran at 85 images/s" in few_steps_hint(29, 85.0)
     assert "busy CPU" in few_steps_hint(3, None)

@@ -23,9 +23,10 @@ from idfy.config import ModelConfig
 from idfy.config_io import load_yaml
 from idfy.presets import load_config_file, load_preset
 from idfy.train import train
+from idfy.train.chance import Chance, verdict
 from idfy.train.checkpoint import write_error_text
 from idfy.train.config import DEFAULT_PRESET, TrainConfig
-from idfy.train.events import Done, Failed, Step
+from idfy.train.events import Done, Failed, Start, Step
 from idfy.train.progress import ConsoleProgress
 
 __all__ = ["add_arguments", "run"]
@@ -134,17 +135,20 @@ def run(args: argparse.Namespace) -> int:
     restore = install_sigint(stop)
     code, step = 1, 0
     t0, speeds = time.perf_counter(), []
+    chance = None
     try:
         for ev in train(cfg, tc, out_dir=out, resume=args.resume, stop=stop):
             step = getattr(ev, "step", 0)
             if show is not None:
                 show(ev)
+            if isinstance(ev, Start):
+                chance = ev.chance
             if isinstance(ev, Step):
                 speeds.append(ev.images_per_s)
             if isinstance(ev, Done):
                 code = 0
                 if main_rank and ev.out_dir:
-                    _write_summary(Path(ev.out_dir), ev, speeds, time.perf_counter() - t0)
+                    _write_summary(Path(ev.out_dir), ev, speeds, time.perf_counter() - t0, chance)
             elif isinstance(ev, Failed):
                 code = 1
     except Exception as e:  # an unforeseen error: one line here, the traceback in the run folder
@@ -174,9 +178,13 @@ def _unexpected(e: Exception, out: Path) -> str:
     return f"unexpected {type(e).__name__} inside idfy; the traceback is in {log} (please report it)"
 
 
-def _write_summary(out: Path, done: Any, speeds: list[float], wall_s: float) -> None:
+def _write_summary(
+    out: Path, done: Any, speeds: list[float], wall_s: float, chance: Chance | None = None
+) -> None:
     """``summary.json`` beside ``metrics.csv``: the final held-out metrics (full split), steps, images/s
-    (median of the progress windows) and the wall time from the start of the command to the end."""
+    (median of the progress windows), the wall time from the start of the command to the end, and the held-out
+    set's chance level with the verdict (did the model beat it, by how much)."""
+    v = verdict(done.metrics, chance) if chance is not None else None
 
     summary = {
         "reason": done.reason,
@@ -187,6 +195,8 @@ def _write_summary(out: Path, done: Any, speeds: list[float], wall_s: float) -> 
         "metrics": {k: v for k, v in done.metrics.items() if k != "per_class"},
         "per_class": done.metrics.get("per_class", {}),
         "checkpoint": done.checkpoint,
+        "chance": chance.to_dict() if chance is not None else None,
+        "verdict": {"beat": v.beat, "margin": v.margin, "p_value": v.p_value, "text": v.text} if v else None,
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
 

@@ -30,7 +30,16 @@ from torchvision.ops import box_iou
 
 from idfy.train.metrics import IOU_THRESHOLD
 
-__all__ = ["MAX_CANDIDATES", "Chance", "Verdict", "chance_level", "chance_of", "verdict"]
+__all__ = [
+    "FEW_STEPS",
+    "MAX_CANDIDATES",
+    "Chance",
+    "Verdict",
+    "chance_level",
+    "chance_of",
+    "few_steps_hint",
+    "verdict",
+]
 
 #: Boxes of the set itself tried as constant answers (besides the mean and median boxes).
 MAX_CANDIDATES = 256
@@ -162,3 +171,19 @@ def verdict(metrics: dict[str, Any], chance: Chance) -> Verdict | None:
     else:
         text = f"did not beat chance: {what}"
     return Verdict(beat=beat, metric=key, score=score, chance=base, margin=margin, p_value=p, text=text)
+
+
+#: Below this many optimizer steps a run that did not beat chance is said to have been too short to learn.
+FEW_STEPS = 200
+
+
+def few_steps_hint(steps: int, images_per_s: float | None) -> str:
+    """Why a run may have stayed at chance: too few steps (a busy or slow CPU runs fewer in the same seconds);
+    ``""`` when it ran enough steps for that not to be the reason."""
+    if steps >= FEW_STEPS:
+        return ""
+    speed = f" at {images_per_s:,.0f} images/s" if images_per_s else ""
+    return (
+        f" — only {steps} training steps ran{speed}, too few to learn (the demo needs a few hundred); "
+        "a busy CPU runs fewer steps in the same seconds: free it, or give a longer budget"
+    )

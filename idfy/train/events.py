@@ -14,6 +14,7 @@ from torch import Tensor, nn
 
 if TYPE_CHECKING:
     from idfy.config import ModelConfig
+    from idfy.train.chance import Chance
     from idfy.train.config import TrainConfig
 
 __all__ = ["Checkpoint", "Done", "Eval", "Event", "Failed", "Samples", "Start", "Step"]
@@ -37,6 +38,8 @@ class Start:
     resumed_step: int = 0
     out_dir: str | None = None
     notes: list[str] = field(default_factory=list)
+    #: the held-out set's chance level (the best constant answer), for chance lines and the final verdict
+    chance: Chance | None = None
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any, TextIO
 
+from idfy.train.chance import Chance, few_steps_hint, verdict
 from idfy.train.events import Checkpoint, Done, Eval, Event, Failed, Samples, Start, Step
 
 __all__ = ["ConsoleProgress", "format_metrics"]
@@ -30,6 +31,8 @@ class ConsoleProgress:
         self.bar: Any = None
         self.by_time = False
         self.last_eval_short = ""
+        self.chance: Chance | None = None
+        self.speed: float | None = None
 
     def __call__(self, ev: Event) -> None:
         if isinstance(ev, Start):
@@ -52,11 +55,22 @@ class ConsoleProgress:
                 f"done: {ev.reason} after {ev.step} steps in {ev.elapsed:.1f} s | {format_metrics(ev.metrics)}"
                 + (f" | best: {ev.checkpoint}" if ev.checkpoint else "")
             )
+            if (line := self.verdict_line(ev)) is not None:
+                self._line(line)
         elif isinstance(ev, Failed):
             self._close()
             self._line(f"failed at step {ev.step}: {ev.message}")
 
+    def verdict_line(self, ev: Done) -> str | None:
+        """``verdict: beat chance by …`` (or why not, with the too-few-steps hint) for the run's final metrics."""
+        v = verdict(ev.metrics, self.chance) if self.chance is not None else None
+        if v is None:
+            return None
+        hint = "" if v.beat else few_steps_hint(ev.step, self.speed)
+        return f"verdict: {v.text}{hint}"
+
     def _start(self, ev: Start) -> None:
+        self.chance = ev.chance
         cfg, tc = ev.model_config, ev.train_config
         self._line(
             f"training {cfg.name} ({ev.num_params:,} params) on {tc.data}: {ev.n_train} train / {ev.n_test} test, "
@@ -82,6 +96,7 @@ class ConsoleProgress:
                         dynamic_ncols=True, bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} {unit} [{elapsed}<{remaining}{postfix}]")  # fmt: skip
 
     def _step(self, ev: Step) -> None:
+        self.speed = ev.images_per_s
         if self.bar is not None:
             self.bar.n = min(ev.elapsed, self.bar.total) if self.by_time else ev.step
             short = f"step {ev.step} loss {ev.loss:.3f} lr {ev.lr:.1e} {ev.images_per_s:,.0f} img/s"

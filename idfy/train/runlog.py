@@ -12,6 +12,7 @@ import io
 from pathlib import Path
 from typing import Any
 
+from idfy.train.chance import Chance
 from idfy.train.checkpoint import atomic_write_bytes
 from idfy.train.events import Eval, Samples, Step
 from idfy.viz.curves import curves_png
@@ -28,8 +29,11 @@ CSV_COLUMNS = (
 class RunLog:
     """Appends events to ``out_dir/metrics.csv`` and keeps them for the plots."""
 
-    def __init__(self, out_dir: str | Path, resume_step: int | None = None) -> None:
+    def __init__(
+        self, out_dir: str | Path, resume_step: int | None = None, chance: Chance | None = None
+    ) -> None:
         self.dir = Path(out_dir)
+        self.chance = chance  # drawn as chance lines on curves.png
         self.path = self.dir / "metrics.csv"
         self.rows: list[dict[str, Any]] = []
         if resume_step is not None and self.path.is_file():
@@ -66,7 +70,7 @@ class RunLog:
 
     def write_plots(self, samples: Samples | None) -> list[Path]:
         """Write ``curves.png`` (and ``samples.png`` when ``samples`` is given); returns the paths."""
-        paths = [plot_curves(self.rows, self.dir / "curves.png")]
+        paths = [plot_curves(self.rows, self.dir / "curves.png", self.chance)]
         if samples is not None:
             paths.append(plot_samples(samples, self.dir / "samples.png"))
         return paths
@@ -87,9 +91,10 @@ def _num(v: str | None) -> float | int | None:
     return int(f) if f.is_integer() and "." not in v and "e" not in v else f
 
 
-def plot_curves(rows: list[dict[str, Any]], path: str | Path) -> Path:
-    """The training curves (:func:`idfy.viz.curves.curves_png`) of the metrics records -> PNG at ``path``."""
-    data = curves_png(rows)
+def plot_curves(rows: list[dict[str, Any]], path: str | Path, chance: Chance | None = None) -> Path:
+    """The training curves (:func:`idfy.viz.curves.curves_png`) of the metrics records, with the chance lines
+    when ``chance`` is given -> PNG at ``path``."""
+    data = curves_png(rows, chance=chance)
     return atomic_write_bytes(path, lambda f: f.write(data))
 
 

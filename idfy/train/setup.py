@@ -21,6 +21,7 @@ from idfy.data import ImageSet, iterate_batches, make_dataset
 from idfy.data.classes import align_classes
 from idfy.device import resolve_device
 from idfy.model import build_model
+from idfy.train.chance import chance_level
 from idfy.train.checkpoint import (
     CheckpointError,
     load_checkpoint,
@@ -79,6 +80,7 @@ class Setup(RunState):
         notes += [line for line in test_set.report() if line not in notes]
         self.model_cfg = cfg
         self.size = tuple(cfg.input.size)
+        self.chance = chance_level(test_set)
         self.train_set = train_set.to(self.device)
         self.test_set = test_set.to(self.device)
         self._setup_model(ckpt)
@@ -100,6 +102,7 @@ class Setup(RunState):
             resumed_step=self.step,
             out_dir=str(self.out) if self.out is not None else None,
             notes=notes,
+            chance=self.chance,
         )
 
     def _setup_device(self) -> None:
@@ -272,7 +275,7 @@ class Setup(RunState):
         stale = remove_stale_temporaries(self.out)
         (self.out / "config.yaml").write_text(self.model_cfg.to_yaml(), encoding="utf-8")
         (self.out / "train.yaml").write_text(self.tc.to_yaml(), encoding="utf-8")
-        self.runlog = RunLog(self.out, resume_step=self.step if self.resume else None)
+        self.runlog = RunLog(self.out, resume_step=self.step if self.resume else None, chance=self.chance)
         return (
             [f"removed {len(stale)} temporary file(s) an interrupted run left in {self.out}"] if stale else []
         )

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import gradio as gr
 from gradio.components.plot import PlotData
 
-from idfy.train.chance import Chance, Verdict, verdict
+from idfy.train.chance import Chance, Verdict, few_steps_hint, verdict
 from idfy.train.events import Checkpoint, Done, Eval, Failed, Samples, Start, Step
 from idfy.ui.formatting import fmt_pct
 from idfy.ui.jobs import ordinal
@@ -294,22 +294,6 @@ class RunView:
             rows = [] if every else gr.update()
         ckpt: Any = self.checkpoint if (every or self.checkpoint) else gr.update()
         return self.status_html(), figure, image, rows, ckpt
-
-
-#: Below this many optimizer steps a run that did not beat chance is said to have been too short to learn.
-FEW_STEPS = 200
-
-
-def few_steps_hint(steps: int, images_per_s: float | None) -> str:
-    """Why a run may have stayed at chance: too few steps (a busy or slow CPU runs fewer in the same seconds);
-    ``""`` when it ran enough steps for that not to be the reason."""
-    if steps >= FEW_STEPS:
-        return ""
-    speed = f" at {images_per_s:,.0f} images/s" if images_per_s else ""
-    return (
-        f" — only {steps} training steps ran{speed}, too few to learn (the demo needs a few hundred); "
-        "a busy CPU runs fewer steps in the same seconds: free it, or give a longer budget"
-    )
 
 
 def idle_status(s: TrainSettings) -> str:
