@@ -6,6 +6,7 @@ Screenshots go to ``tests/artifacts/`` (git-ignored).
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -115,7 +116,10 @@ def test_toggling_a_stage_injection_changes_params(page: Any, app_url: str) -> N
     open_accordion(page, "stage-2")
     control(page, "stages.1.inject").check()
     expected = _count(load_preset("seed_model2").set("stages.1.inject", True))
-    wait_params(page, expected)
+    wait_params(page, expected)  # the summary strip may come first (the fast path), the table after it
+    deadline = time.monotonic() + 30
+    while "3×112×112" not in table_text(page) and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
     assert "3×112×112" in table_text(page)  # S1b: the image resized to the stage's input
 
 
