@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import zipfile
@@ -66,3 +67,16 @@ def test_readme_python_example_prints_seed_model2_stage_shapes() -> None:
         [sys.executable, "-c", code], check=True, capture_output=True, text=True, cwd=ROOT
     ).stdout
     assert "(8, 112, 112)" in out and "(16, 56, 56)" in out and "(24, 28, 28)" in out
+
+
+def test_cli_output_into_a_closed_pipe_stops_quietly() -> None:
+    # `python -m idfy presets | head -1`: once the reader has gone, no traceback, the Unix exit code of SIGPIPE
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        res = subprocess.run(
+            [sys.executable, "-m", "idfy", "presets"], stdout=write_end, stderr=subprocess.PIPE, cwd=ROOT
+        )
+    finally:
+        os.close(write_end)
+    assert res.returncode == 141 and b"Traceback" not in res.stderr, res.stderr.decode()[-400:]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import textwrap
 
 from idfy.model import build_model
 from idfy.presets import list_presets, load_preset
@@ -21,5 +22,7 @@ def run(args: argparse.Namespace) -> int:
         cfg = load_preset(name)
         n = sum(p.numel() for p in build_model(cfg).parameters())
         size = "×".join(map(str, cfg.input.size))
-        print(f"{name:<14}{size:>12}{cfg.num_outputs:>9}{n:>12,}  {cfg.description[:70]}")
+        print(
+            f"{name:<14}{size:>12}{cfg.num_outputs:>9}{n:>12,}  {textwrap.shorten(cfg.description, 70, placeholder=' …')}"
+        )
     return 0
