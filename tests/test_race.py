@@ -73,7 +73,10 @@ def test_each_design_gets_the_whole_budget_of_its_own_compute(data: tuple[Any, A
     order = [lap.index for lap in laps if isinstance(lap.event, Step)]
     first_done = next(k for k, lap in enumerate(laps) if isinstance(lap.event, Done))
     steps_before = {lap.index for lap in laps[:first_done] if isinstance(lap.event, Step)}
-    assert steps_before == {0, 1} and order[:4] != [0, 0, 0, 0]
+    # interleaved, not one run after the other: the turn passes back and forth (which run goes first depends on
+    # how long each one's set-up took, which counts toward its budget)
+    switches = sum(a != b for a, b in zip(order, order[1:]))
+    assert steps_before == {0, 1} and switches >= 2, order
 
 
 def test_the_run_with_the_least_time_goes_next() -> None:
