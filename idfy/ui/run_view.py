@@ -119,6 +119,7 @@ class RunView:
             self.start = event
             self.state = "training"
             self.notes = list(event.notes)
+            self.chance = event.chance  # the engine's held-out set (after any class alignment)
             return True
         if isinstance(event, Step):
             self.steps.append(event)

@@ -18,7 +18,6 @@ from typing import Any
 
 from idfy.config import ConfigError
 from idfy.train import train
-from idfy.train.chance import chance_level
 from idfy.train.config import TrainConfig
 from idfy.train.events import Done, Failed
 from idfy.train.race import load_data, race
@@ -136,16 +135,15 @@ def _follow(
 def _train_when_free(
     ticket: Ticket, view: RunView, registry: JobRegistry, session: str, cfg: Any, tc: TrainConfig
 ) -> Iterator[dict[str, Any]]:
-    """Wait in line, load the data (the chance level comes from it), then train and follow the events."""
+    """Wait in line, load the data (its preparation counts toward the budget), then train and follow the events."""
     if not (yield from _wait_then_prepare(ticket, view, registry, _run_out)):
         return
     t_prep = time.monotonic()
     try:
-        data = load_data(tc)  # the engine's own data; built here so the chance level comes from it
+        data = load_data(tc)  # the engine's own data, built here so its preparation time is known
     except (ConfigError, ValueError, FileNotFoundError) as e:
         view.fail(str(e))
         return
-    view.chance = chance_level(data[1])
     view.prep_s = time.monotonic() - t_prep
     if tc.time_budget_s is not None:  # the budget counts the data preparation, as in the CLI
         tc = tc.replace(time_budget_s=max(1.0, tc.time_budget_s - view.prep_s))
