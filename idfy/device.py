@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["device_label", "resolve_device"]
+__all__ = ["device_name", "resolve_device"]
 
 
 def resolve_device(name: str | None = "auto") -> torch.device:
@@ -34,7 +34,7 @@ def resolve_device(name: str | None = "auto") -> torch.device:
     return dev
 
 
-def device_label(dev: torch.device) -> str:
+def device_name(dev: torch.device) -> str:
     """``"cpu"`` or ``"cuda:0 (NVIDIA H100 80GB HBM3)"``: the device as reports and the app show it."""
     if dev.type == "cuda":
         return f"cuda:{dev.index} ({torch.cuda.get_device_name(dev.index)})"

@@ -7,7 +7,7 @@ import torch
 
 import idfy.train
 from idfy.analysis import analyze
-from idfy.device import device_label, resolve_device
+from idfy.device import device_name, resolve_device
 from idfy.presets import load_preset
 
 
@@ -15,7 +15,7 @@ def test_auto_and_cpu_resolve_to_the_cpu_here() -> None:
     if torch.cuda.is_available():
         pytest.skip("a CUDA machine resolves auto to CUDA")
     assert resolve_device("auto") == resolve_device(None) == resolve_device(" CPU ") == torch.device("cpu")
-    assert device_label(torch.device("cpu")) == "cpu"
+    assert device_name(torch.device("cpu")) == "cpu"
 
 
 @pytest.mark.parametrize("name", ["bogus", "mps", "meta", "cuda:x"])

@@ -41,7 +41,7 @@ from idfy.analysis.receptive_field import receptive_fields
 from idfy.analysis.report import PATHS, Report, StageRow, path_of
 from idfy.analysis.tracing import ModuleStat, Trace, trace_model
 from idfy.config import ConfigError, ModelConfig
-from idfy.device import device_label, resolve_device
+from idfy.device import device_name, resolve_device
 from idfy.model import build_model
 
 __all__ = ["analyze", "clear_cache", "count", "with_size"]
@@ -204,7 +204,7 @@ def analyze(
     if layer_depth is not None and (not isinstance(layer_depth, int) or layer_depth < 0):
         raise ValueError(f"layer_depth={layer_depth!r}: must be a non-negative integer")
     dev = resolve_device(device)
-    label = device_label(dev)
+    label = device_name(dev)
     key = (cfg.fingerprint(), tuple(cfg.input.size), label, latency, batch_size, layer_depth, cross_check)
     with _cache_lock:
         hit = _cache.get(key)
