@@ -25,7 +25,7 @@ from typing import Any
 import gradio as gr
 import torch
 
-from idfy.ui import api, fast_path
+from idfy.ui import api, early, fast_path
 from idfy.ui.context import TabContext
 from idfy.ui.jobs import REGISTRY
 from idfy.ui.tabs.design import head_html
@@ -170,7 +170,8 @@ def launch_kwargs(host: str = "127.0.0.1", port: int | None = 7860) -> dict[str,
         "theme": theme(),
         "css_paths": [CSS_PATH, DESIGN_CSS_PATH, TABS_CSS_PATH],
         "head": head_html(),
-        "app_kwargs": {"routes": fast_path.routes()},  # the Design tab's JSON fast path
+        # the Design tab's JSON fast path; the requested design's strip in the first HTML response
+        "app_kwargs": {"routes": fast_path.routes(), "middleware": early.middleware(_header())},
         "footer_links": ["api"],
         "ssr_mode": False,
         "mcp_server": False,

@@ -2,6 +2,8 @@
 // linked design (see page.js).
 (token) => {
   document.documentElement.classList.remove('idfy-linking');
+  const early = document.getElementById('idfy-early');  // the first response's strip (early.js)
+  if (early) early.remove();
   if (!token) return [];
   const u = new URL(window.location.href);
   u.searchParams.delete('preset');

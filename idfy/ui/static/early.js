@@ -1,0 +1,30 @@
+// The early view (idfy.ui.early), run as soon as the body starts: a link's design stays hidden in Gradio's
+// page until it is loaded (the class is set here, before anything is mounted, so the default design never
+// shows first); the early strip sits over the spot of Gradio's strip and is removed once that one shows.
+(() => {
+  const early = document.getElementById('idfy-early');
+  if (!early) return;
+  const root = document.documentElement;
+  if (/[?&](cfg|preset)=/.test(window.location.search)) root.classList.add('idfy-linking');
+  let frame = 0, obs = null;
+  const done = () => { early.remove(); if (obs) obs.disconnect(); window.removeEventListener('resize', later); };
+  const place = () => {
+    frame = 0;
+    if (!early.isConnected) { done(); return; }
+    const real = document.getElementById('design-summary');
+    if (!real) return;
+    if (real.querySelector('.idfy-strip') && !root.classList.contains('idfy-linking')) { done(); return; }
+    const r = real.getBoundingClientRect();
+    if (!r.width) return;  // not laid out yet (another tab shown, or mid-mount)
+    early.classList.add('idfy-early-mounted');
+    early.style.top = `${r.top + window.scrollY}px`;
+    early.style.left = `${r.left + window.scrollX}px`;
+    early.style.width = `${r.width}px`;
+  };
+  const later = () => { if (!frame) frame = requestAnimationFrame(place); };
+  obs = new MutationObserver(later);
+  obs.observe(root, {subtree: true, childList: true, attributes: true, attributeFilter: ['class', 'style']});
+  window.addEventListener('resize', later);
+  // never left on screen: Gradio's own fallback reveals the page after 20 s (page.js)
+  setTimeout(() => { if (early.isConnected && document.getElementById('design-summary')) done(); }, 25000);
+})();
