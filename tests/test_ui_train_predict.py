@@ -403,6 +403,24 @@ def test_images_per_s_is_smoothed() -> None:
     assert 100 < float(shown.replace(",", "")) < 1000 and shown != "1,000"  # not the last window's jump
 
 
+def test_the_end_of_a_run_gives_one_clock_and_says_what_came_after_it() -> None:
+    """The headline and the numbers agree on the seconds from Start (the budget's clock, data preparation
+    included); the final held-out evaluation's seconds are shown apart, named as what came after."""
+    from idfy.train.events import Done
+
+    view = train_tab.RunView(dataclasses.replace(TINY, budget_kind="seconds", budget=60))
+    view.prep_s = 2.0
+    view.apply(Step(400, 1.0, 1.0, 0.5, 0.3, 0.2, 1e-3, 900.0, 30.0))
+    view.apply(Step(926, 2.0, 0.8, 0.4, 0.3, 0.1, 1e-4, 900.0, 58.2))
+    view.apply(Done(step=926, reason="budget", metrics={}, elapsed=63.0))
+    chips = dict(view.chips())
+    assert chips["since Start"] == "60.2 s / 60 s budget"
+    assert chips["final evaluation"] == "4.8 s after that"
+    assert "at step 926, 60.2 s after Start" in view.headline()
+    seconds = set(re.findall(r"(\d+(?:\.\d+)?) s\b", view.status_html()))
+    assert seconds == {"60.2", "60", "4.8"}, seconds  # no second, disagreeing total (65 s before)
+
+
 def test_race_from_the_compare_selection() -> None:
     """ "Race these in Train": the first design is the model, the others race against it; saved designs come along."""
     out = train_handlers.from_compare(["small", "saved: wide", "tiny", "small"], {"wide": "x"})

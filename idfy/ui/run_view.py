@@ -194,30 +194,44 @@ class RunView:
             d = self.done
             why = _REASONS.get(d.reason, d.reason)
             kept = " — checkpoint kept for the Predict tab" if self.checkpoint else ""
-            return f"{why} at step {d.step} after {self.prep_s + d.elapsed:.0f} s{kept}"
+            return f"{why} at step {d.step}, {self.clock_s():.1f} s after Start{kept}"
         if self.state == "stopped":
             return self.message or "stopped"
         return self.message
 
+    def clock_s(self) -> float:
+        """Seconds from Start to the last training step logged (data preparation included): the clock the
+        time budget counts. The final held-out evaluation comes after it (:meth:`final_eval_s`)."""
+        if self.steps:
+            return self.prep_s + self.steps[-1].elapsed
+        return self.prep_s + (self.done.elapsed if self.done is not None else 0.0)
+
+    def final_eval_s(self) -> float | None:
+        """Seconds the run took after its last training step (final held-out evaluation, sample boxes and
+        checkpoint); None before the run is over."""
+        if self.done is None or not self.steps:
+            return None
+        return max(0.0, self.done.elapsed - self.steps[-1].elapsed)
+
     def chips(self) -> list[tuple[str, str]]:
-        """(name, value) pairs of the status line."""
+        """(name, value) pairs of the status line. ``since Start`` is the budget's clock, the number the
+        headline repeats at the end; ``final evaluation`` is the time spent after it."""
         out: list[tuple[str, str]] = []
         if self.steps:
             st = self.steps[-1]
             total = f" / {int(self.settings.budget)}" if self.settings.budget_kind == "steps" else ""
             speed = self.speed if self.speed is not None else st.images_per_s
+            budget = f" / {self.settings.budget:g} s budget" if self.settings.budget_kind == "seconds" else ""
             out += [
                 ("step", f"{st.step}{total}"),
                 ("epoch", f"{st.epoch:.2f}"),
                 ("images/s", f"{speed:,.0f}"),
-                (
-                    "elapsed",
-                    f"{self.prep_s + st.elapsed:.1f} s"
-                    + (f" / {self.settings.budget:g} s" if self.settings.budget_kind == "seconds" else ""),
-                ),
-                ("lr", f"{st.lr:.2e}"),
-                ("loss", f"{st.loss:.4f}"),
+                ("since Start", f"{self.clock_s():.1f} s{budget}"),
             ]
+            after = self.final_eval_s()
+            if after is not None:
+                out.append(("final evaluation", f"{after:.1f} s after that"))
+            out += [("lr", f"{st.lr:.2e}"), ("loss", f"{st.loss:.4f}")]
         m = self.done.metrics if self.done is not None else (self.evals[-1].metrics if self.evals else None)
         if m:
             parts = [f"acc {fmt_pct(m.get('accuracy'))}"]
@@ -305,5 +319,6 @@ def idle_status(s: TrainSettings) -> str:
         f"for {html.escape(s.budget_text)}.</span></div>"
         '<div class="sub">Curves appear after a few steps, held-out points during the run with the chance level '
         "drawn in, and sample boxes tighten as it learns; Stop ends the run early and keeps its checkpoint. "
+        "The time budget runs from Start (data preparation included); the final held-out evaluation follows it. "
         "Add designs under “race against” to race them on the same data, seed and budget.</div></div>"
     )

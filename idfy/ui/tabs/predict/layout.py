@@ -42,7 +42,7 @@ def inputs() -> dict[str, Any]:
         show_label=False,
         columns=4,
         rows=2,
-        height=320,  # two rows of four at 800 px (stacked); a little room under them at 1440 px
+        height="auto",  # as tall as its rows: tabs.css puts each caption under its picture, wrapped
         buttons=[],
         allow_preview=False,
         object_fit="contain",
