@@ -153,3 +153,29 @@ def test_render_svg_and_png() -> None:
 def test_invalid_configs_raise_config_errors() -> None:
     with pytest.raises(ConfigError):
         diagram(load_preset("tiny").set("stages.0.width", 0))
+
+
+def _points(d: str) -> list[tuple[float, float]]:
+    nums = [float(x) for x in re.findall(r"-?\d+(?:\.\d+)?", d)]
+    return list(zip(nums[::2], nums[1::2]))
+
+
+def _box(points: list[tuple[float, float]]) -> tuple[float, float, float, float]:
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+@pytest.mark.parametrize("preset", ["tiny", "full", "seed_model2"])
+def test_no_edge_crosses_the_legend(preset: str) -> None:
+    # an edge's Bézier curve lies inside the box of its control points: no box overlap, no crossing
+    cfg = load_preset(preset)
+    for dot in (diagram(cfg), diagram_diff(load_preset("tiny"), cfg)):
+        svg = render(dot, "svg").decode()
+        legend = re.search(r"<title>cluster_legend</title>\s*<path[^>]* d=\"([^\"]+)\"", svg)
+        assert legend is not None
+        lx0, ly0, lx1, ly1 = _box(_points(legend[1]))
+        edges_d = re.findall(r'<g id="edge\d+" class="edge">.*?<path[^>]* d="([^"]+)"', svg, flags=re.S)
+        assert len(edges_d) >= 4
+        for d in edges_d:
+            x0, y0, x1, y1 = _box(_points(d))
+            assert x1 < lx0 or x0 > lx1 or y1 < ly0 or y0 > ly1, (preset, d[:60])

@@ -36,9 +36,17 @@ def _glyph(text: str) -> str:
     return "- - -" if ("image" in text or "shortcut" in text) else "——"
 
 
-def _legend(dot: graphviz.Digraph, kinds: list[str], extra: list[tuple[str, str]], columns: int = 3) -> None:
+def _legend(
+    dot: graphviz.Digraph,
+    kinds: list[str],
+    extra: list[tuple[str, str]],
+    below: str | None = None,
+    columns: int = 3,
+) -> None:
     """A ``cluster_legend`` holding one wide, short table node: a colour swatch per node kind present, then
-    edge / outline keys given as (colour, text)."""
+    edge / outline keys given as (colour, text). With ``below`` (the graph's last node) an invisible edge
+    ranks the legend under it, at the bottom of the drawing, where no edge runs: placed freely, Graphviz
+    may put it beside the stem, across the re-injected image's edges."""
     cells = []
     for k in kinds:
         fill, text = node_style(k)
@@ -56,6 +64,8 @@ def _legend(dot: graphviz.Digraph, kinds: list[str], extra: list[tuple[str, str]
     with dot.subgraph(name="cluster_legend") as lg:
         lg.attr(label="legend", fontsize="10", style="rounded", color="#999999", fontname=FONT)
         lg.node("legend", table, shape="plaintext", style="", margin="0")
+    if below is not None:
+        dot.edge(below, "legend", style="invis")
 
 
 def _emit(target: graphviz.Digraph, node: Node, outline: dict[str, str]) -> None:
@@ -138,7 +148,8 @@ def to_dot(
             attrs.update(color=ADDED, fontcolor=ADDED, penwidth="2.2")
         dot.edge(e.src, e.dst, label=(" " + e.label + " ") if e.label else "", **attrs)
     kinds = list(dict.fromkeys(n.kind for n in g.nodes.values() if n.kind not in ("output",)))
-    _legend(dot, kinds, _edge_keys(g, diff_legend))
+    last = "output" if "output" in g.nodes else (next(reversed(g.nodes)) if g.nodes else None)
+    _legend(dot, kinds, _edge_keys(g, diff_legend), below=last)
     return dot
 
 
