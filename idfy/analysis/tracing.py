@@ -121,6 +121,69 @@ def _meta_output(func: Any, args: tuple, kwargs: dict) -> Tensor | None:
     return None
 
 
+#: Recorded ops on ``meta`` tensors (see :class:`MacCounter`), process-wide; cleared when it holds this many.
+_REPLAYS_MAX = 50_000
+_REPLAYS: dict[tuple, _Replay] = {}
+_SCALARS = (bool, int, float, str, torch.dtype, torch.device, torch.memory_format, torch.layout)
+
+
+@dataclass(frozen=True)
+class _Replay:
+    """What one op did on ``meta`` tensors: its outputs' (shape, stride, dtype), whether it returned one
+    tensor, and its FLOPs, FLOPs per op type and uncounted op types (nested ops included)."""
+
+    outs: tuple[tuple[tuple[int, ...], tuple[int, ...], torch.dtype], ...]
+    single: bool
+    flops: int
+    by_op: tuple[tuple[str, int], ...]
+    uncounted: frozenset[str]
+
+
+class _NoKey(Exception):
+    pass
+
+
+def _meta_key(x: Any) -> Any:
+    if isinstance(x, Tensor):
+        if x.device.type != "meta":
+            raise _NoKey
+        return (tuple(x.shape), x.stride(), x.dtype, x.storage_offset())
+    if isinstance(x, (list, tuple)):
+        return (type(x), tuple(_meta_key(y) for y in x))
+    if x is None or isinstance(x, _SCALARS):
+        return (type(x), x)
+    raise _NoKey
+
+
+def _replay_key(func: Any, args: tuple, kwargs: dict) -> tuple | None:
+    """A key naming an op call by its arguments' metadata, or None for an op whose result is not a pure
+    function of it (in-place and view ops, arguments other than meta tensors and plain values)."""
+    schema = func._schema
+    if schema.is_mutable or any(r.alias_info is not None for r in schema.returns):
+        return None
+    try:
+        return (func, _meta_key(args), _meta_key(tuple(sorted(kwargs.items()))))
+    except _NoKey:
+        return None
+
+
+def _record(out: Any, args: tuple, flops: int, by_op: dict[str, int], uncounted: set[str]) -> _Replay | None:
+    """The :class:`_Replay` of an op that returned ``out`` (None when ``out`` cannot be remade: not fresh
+    ``meta`` tensors)."""
+    single = isinstance(out, Tensor)
+    outs = (out,) if single else out
+    if not isinstance(outs, tuple) or not outs:
+        return None
+    inputs = {id(a) for a in args if isinstance(a, Tensor)}
+    inputs |= {id(t) for a in args if isinstance(a, (list, tuple)) for t in a if isinstance(t, Tensor)}
+    specs = []
+    for t in outs:
+        if not isinstance(t, Tensor) or t.device.type != "meta" or id(t) in inputs or t.storage_offset():
+            return None
+        specs.append((tuple(t.shape), t.stride(), t.dtype))
+    return _Replay(tuple(specs), single, flops, tuple(by_op.items()), frozenset(uncounted))
+
+
 class MacCounter(TorchDispatchMode):
     """Counts FLOPs (2 per MAC) of the ops run inside it, with ``torch.utils.flop_counter``'s formulas.
 
@@ -143,6 +206,44 @@ class MacCounter(TorchDispatchMode):
 
     def __torch_dispatch__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
         kwargs = kwargs or {}
+        if not self.meta:
+            return self._run(func, args, kwargs)
+        key = _replay_key(func, args, kwargs)
+        if key is None:
+            return self._run(func, args, kwargs)
+        hit = _REPLAYS.get(key)
+        if hit is not None:
+            return self._replay(hit)
+        # Run it with fresh tallies, so the record holds exactly this op's share (nested ops included).
+        flops0, by_op, uncounted = self.flops, self.by_op, self.uncounted
+        self.by_op, self.uncounted = defaultdict(int), set()
+        try:
+            out = self._run(func, args, kwargs)
+            record = _record(out, args, self.flops - flops0, self.by_op, self.uncounted)
+        finally:
+            for k, v in self.by_op.items():
+                by_op[k] += v
+            uncounted |= self.uncounted
+            self.by_op, self.uncounted = by_op, uncounted
+        if record is not None:
+            if len(_REPLAYS) >= _REPLAYS_MAX:
+                _REPLAYS.clear()
+            _REPLAYS[key] = record
+        return out
+
+    def _replay(self, hit: _Replay) -> Any:
+        """Account for a recorded op and make its outputs (fresh ``meta`` tensors, no kernel run)."""
+        self.flops += hit.flops
+        for k, v in hit.by_op:
+            self.by_op[k] += v
+        self.uncounted.update(hit.uncounted)
+        outs = [
+            torch.empty_strided(shape, stride, dtype=dtype, device="meta")
+            for shape, stride, dtype in hit.outs
+        ]
+        return outs[0] if hit.single else tuple(outs)
+
+    def _run(self, func: Any, args: tuple, kwargs: dict) -> Any:
         packet = func._overloadpacket
         formula = flop_registry.get(packet)
         if formula is None and self.meta:

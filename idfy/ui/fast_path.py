@@ -39,7 +39,7 @@ from starlette.routing import BaseRoute, Route
 from idfy.config import ConfigError, ModelConfig
 from idfy.ui.controls import KEYS, config_to_values, values_to_config
 from idfy.ui.state import config_from_text
-from idfy.ui.tabs.design.results import DIAGRAM_DETAILS, diagram_for, results_for, run_safely
+from idfy.ui.tabs.design.results import DIAGRAM_DETAILS, diagram_for, run_safely, summary_for
 
 __all__ = ["MAX_BODY", "MAX_CONCURRENT", "PATH", "answer", "routes"]
 
@@ -111,8 +111,7 @@ def answer(body: bytes) -> tuple[int, dict[str, Any]]:
         return 500, {"ok": False, "message": "internal error (the details are in the server log)"}
 
     def run() -> tuple[int, dict[str, Any]]:
-        out = results_for(cfg, None, preset, base)
-        data = {"ok": True, "summary": out["summary"], "token": out["token"]}
+        data = {"ok": True, **summary_for(cfg, preset, base)}
         if detail is not None:
             data["diagram"] = diagram_for(cfg, detail, preset)[0]
         return 200, data

@@ -120,10 +120,16 @@ def run_safely(fn: Callable[[], Any], fallback: Callable[[str], Any]) -> Any:
 
 # --------------------------------------------------------------------------- presets and changes
 def _preset_config(preset: str | None) -> ModelConfig | None:
-    """The bundled preset ``preset`` names (None for anything else)."""
+    """The bundled preset ``preset`` names (None for anything else); read once per process (a preset file
+    costs 2–7 ms to parse and every change compares against it several times)."""
     if not preset or preset not in list_presets():
         return None
-    return preset_config(preset)
+    return _bundled(preset)
+
+
+@functools.lru_cache(maxsize=64)
+def _bundled(name: str) -> ModelConfig:
+    return preset_config(name)
 
 
 def _changes(a: ModelConfig, b: ModelConfig) -> list[tuple[str, object, object]]:
@@ -233,6 +239,17 @@ def results_for(
         "token": cfg.to_url(),
         "preset_state": preset_state_html(preset, cfg),
     }
+
+
+def summary_for(cfg: ModelConfig, preset: str | None = None, previous: ModelConfig | None = None) -> Out:
+    """Only what the fast path shows for a valid ``cfg``: ``{"summary": strip, "token": link text}`` (the
+    same strip as :func:`results_for`'s; the table, YAML and preset state wait for the Gradio event).
+
+    Raises:
+        ValueError: the memory guard refuses the design (:func:`idfy.analysis.memory.check_report`).
+    """
+    check_report(_analyze(cfg))
+    return {"summary": fmt.strip_html(_cards(cfg, None, preset, previous)), "token": cfg.to_url()}
 
 
 def _elem_id(key: str) -> str:
