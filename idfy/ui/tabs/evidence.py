@@ -27,6 +27,7 @@ from idfy.train.ablate import MACROS, AblationResult, RunFinished, RunStarted, r
 from idfy.ui.context import TabContext
 from idfy.ui.formatting import fmt_ms, fmt_pct
 from idfy.ui.glossary import SEED_ITEMS
+from idfy.ui.plot_labels import place_labels
 from idfy.ui.tabs.keyed import keyed
 
 __all__ = [
@@ -128,40 +129,70 @@ def long_run_figure(runs: list[dict[str, Any]], goal: float = 96.0) -> go.Figure
     return fig
 
 
+#: Smallest plot area (px) a Pareto chart is drawn with: one chart per row below 1000 px, two per row above
+#: (tabs.css); the point labels are placed for it (:func:`idfy.ui.plot_labels.place_labels`).
+PARETO_AREA = (470.0, 240.0)
+_PARETO_MARGIN = {"l": 55, "r": 15, "t": 40, "b": 44}
+
+
 def pareto_figure(results: dict[str, Any] | None, task: str, x: str = "macs") -> go.Figure:
-    """Score on ``task`` against MACs (``x="macs"``) or batch-1 latency (``x="latency_b1_ms"``), log x."""
+    """Score on ``task`` against MACs (``x="macs"``) or batch-1 latency (``x="latency_b1_ms"``), log x; each
+    point named by a label that overlaps no other label or marker (:func:`idfy.ui.plot_labels.place_labels`)."""
     fig = go.Figure()
+    names: list[str] = []
+    xs: list[float] = []
+    ys: list[float] = []
+    colors: list[str] = []
     if results:
         for family, color in (("idfy", _IDFY_COLOR), ("timm", _BASE_COLOR)):
             pts = [
                 r
                 for r in results.get("rows", [])
-                if r.get("family") == family and r.get("tasks", {}).get(task)
+                if r.get("family") == family and r.get("tasks", {}).get(task) and r.get(x, 0) > 0
             ]
+            px = [(r[x] / 1e6 if x == "macs" else r[x]) for r in pts]
+            py = [r["tasks"][task]["score"] * 100 for r in pts]
             fig.add_trace(
                 go.Scatter(
-                    x=[(r[x] / 1e6 if x == "macs" else r[x]) for r in pts],
-                    y=[r["tasks"][task]["score"] * 100 for r in pts],
+                    x=px,
+                    y=py,
                     text=[r["model"] for r in pts],
-                    mode="markers+text",
-                    textposition="top center",
-                    cliponaxis=False,  # labels of the top points stay visible
+                    mode="markers",
+                    hovertemplate="%{text}: %{y:.1f} % at %{x:.3g}<extra></extra>",
+                    cliponaxis=False,
                     marker={"size": 11, "color": color},
                     name=family,
                 )
             )
+            names += [r["model"] for r in pts]
+            xs += px
+            ys += py
+            colors += ["#312e81" if family == "idfy" else "#475569"] * len(pts)
+    labels = place_labels(
+        xs, ys, names, log_x=True, width=PARETO_AREA[0], height=PARETO_AREA[1], colors=colors
+    )
     fig.update_layout(
-        height=320,
-        margin={"l": 50, "r": 10, "t": 48, "b": 40},
-        title={
-            "text": f"{task}: score vs {'MACs (M)' if x == 'macs' else 'batch-1 CPU latency (ms)'}",
+        height=int(PARETO_AREA[1]) + _PARETO_MARGIN["t"] + _PARETO_MARGIN["b"],
+        margin=_PARETO_MARGIN,
+        title={  # the legend is in the title: a legend beside or below would shrink the plot area
+            "text": f"{task}: score vs {'MACs (M)' if x == 'macs' else 'batch-1 CPU latency (ms)'} · "
+            f'<span style="color:{_IDFY_COLOR}">● idfy</span>  <span style="color:{_BASE_COLOR}">● timm</span>',
             "font": {"size": 13},
+            "x": 0.0,
+            "xanchor": "left",
+            "xref": "paper",
         },
+        showlegend=False,
         # log axis labelled at 1-2-5 steps (plotly's default labels every digit on short ranges)
-        xaxis={"type": "log", "dtick": "D2", "title": "MACs (millions)" if x == "macs" else "latency (ms)"},
-        yaxis={"title": "score (%)"},
+        xaxis={
+            "type": "log",
+            "dtick": "D2",
+            "range": list(labels.x_range),
+            "title": {"text": "MACs (millions)" if x == "macs" else "latency (ms)", "standoff": 4},
+        },
+        yaxis={"title": "score (%)", "range": list(labels.y_range)},
+        annotations=labels.annotations,
         template="plotly_white",
-        legend={"orientation": "h", "y": -0.25},
     )
     return fig
 
@@ -203,14 +234,14 @@ def claims_html(ablations: dict[str, dict[str, Any]]) -> str:
         )
         rows.append(
             f'<tr><th scope="row">{label}</th><td>{mark}</td>'
-            f"<td>{html.escape(claim_takeaway(a))}</td>"
-            f"<td>{html.escape(str(recipe.get('data', '?')))} · {recipe.get('size', '?')} px · "
-            f"{len(a.get('seeds', []))} seeds</td></tr>"
+            f"<td>{html.escape(claim_takeaway(a))}"
+            f'<div class="idfy-muted">{html.escape(str(recipe.get("data", "?")))} · {recipe.get("size", "?")} px · '
+            f"{len(a.get('seeds', []))} seeds</div></td></tr>"
         )
     return (
         '<div class="idfy-table-wrap"><table class="idfy-table idfy-claims" aria-label="every claim at a glance">'
-        '<thead><tr><th scope="col">claim</th><th scope="col">verdict</th><th scope="col">takeaway</th>'
-        f'<th scope="col">data</th></tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
+        '<thead><tr><th scope="col">claim</th><th scope="col">verdict</th><th scope="col">takeaway (data)</th>'
+        f"</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
     )
 
 
@@ -245,13 +276,16 @@ def ablation_table(result: dict[str, Any]) -> list[list[Any]]:
 
 
 def ablation_figure(result: dict[str, Any]) -> go.Figure:
-    """Bars of the metric per variant with ± std and each seed as a dot."""
+    """Horizontal bars of the metric per variant (base on top) with ± std and each seed as a dot; the variant
+    names sit on the y axis, one per line, so they never overlap however narrow the chart."""
     rows = result.get("rows", [])
+    names = [r["variant"] for r in rows]
     fig = go.Figure(
         go.Bar(
-            x=[r["variant"] for r in rows],
-            y=[r["mean"] * 100 for r in rows],
-            error_y={"type": "data", "array": [r["std"] * 100 for r in rows]},
+            y=names,
+            x=[r["mean"] * 100 for r in rows],
+            orientation="h",
+            error_x={"type": "data", "array": [r["std"] * 100 for r in rows]},
             marker_color=[
                 _IDFY_COLOR
                 if r["variant"].startswith("base")
@@ -263,17 +297,18 @@ def ablation_figure(result: dict[str, Any]) -> go.Figure:
     )
     fig.add_trace(
         go.Scatter(
-            x=[r["variant"] for r in rows for _ in r["values"]],
-            y=[v * 100 for r in rows for v in r["values"]],
+            y=[r["variant"] for r in rows for _ in r["values"]],
+            x=[v * 100 for r in rows for v in r["values"]],
             mode="markers",
             marker={"color": "#111827", "size": 6},
             name="seeds",
         )
     )
     fig.update_layout(
-        height=300,
-        margin={"l": 50, "r": 10, "t": 30, "b": 60},
-        yaxis={"title": f"{result.get('metric', 'score')} (%)"},
+        height=90 + 30 * max(len(rows), 1),
+        margin={"l": 10, "r": 10, "t": 30, "b": 40},
+        xaxis={"title": {"text": f"{result.get('metric', 'score')} (%)", "standoff": 4}},
+        yaxis={"autorange": "reversed", "automargin": True, "categoryorder": "array", "categoryarray": names},
         template="plotly_white",
         showlegend=False,
         title={"text": "green: significant vs base (Welch p < 0.05)", "font": {"size": 12}},
@@ -390,9 +425,9 @@ def _benchmark_section(results: dict[str, Any] | None) -> None:
         elem_id="evidence-models",
     )
     for x in ("macs", "latency_b1_ms"):
-        with gr.Row():
+        with gr.Row(elem_classes=["evidence-pareto"]):  # two per row when both fit their labels' area
             for task in tasks[:2]:
-                gr.Plot(pareto_figure(results, task, x))
+                gr.Plot(pareto_figure(results, task, x), min_width=int(PARETO_AREA[0]) + 70)
 
 
 def show_claim(ablations: dict[str, dict[str, Any]], name: str) -> dict[str, Any]:
@@ -421,11 +456,11 @@ def _claims_section(ablations: dict[str, dict[str, Any]]) -> None:
     with gr.Row():
         claim = gr.Dropdown(names, value=names[0], label="claim", scale=1)
         c = {"info": gr.Markdown(first["info"])}
-    with gr.Row():
+    with gr.Row():  # side by side at 1440 px, stacked when narrower than the two minimum widths
         c["table"] = gr.Dataframe(
-            value=first["table"], headers=_HEADERS, interactive=False, wrap=True, scale=3
+            value=first["table"], headers=_HEADERS, interactive=False, wrap=True, scale=3, min_width=560
         )
-        c["plot"] = gr.Plot(first["plot"], scale=2)
+        c["plot"] = gr.Plot(first["plot"], scale=2, min_width=360)
 
     def show(name: str) -> dict[str, Any]:
         return show_claim(ablations, name)
