@@ -66,7 +66,8 @@ def _fields(node_id: str) -> list[str]:
 def node_info(cfg: ModelConfig, report: Any, svg: str) -> dict[str, dict[str, Any]]:
     """For every node drawn in ``svg`` (graphviz output of ``cfg``'s diagram): ``path`` (module name),
     ``name`` (as the page names it, "stage 2 blocks"), ``in`` / ``out`` shapes (C×H×W), ``params``, ``macs``,
-    ``rf`` (receptive field in input pixels after the node's stage) and ``fields`` (``"stage 2 width = 16"``:
+    ``rf`` (receptive field in input pixels after the node's stage), for ``output`` also ``total`` (the whole
+    model's params and MACs), and ``fields`` (``"stage 2 width = 16"``:
     the controls that shape it, with their current values)."""
     values = config_to_values(cfg)
     rows = {r.name: r for r in report.stages}
@@ -80,7 +81,7 @@ def node_info(cfg: ModelConfig, report: Any, svg: str) -> dict[str, dict[str, An
         row = rows.get(f"stages.{m[1]}") if m else rows.get(path.split(".")[0])
         info: dict[str, Any] = {
             "path": path,
-            "name": f"stage {int(m[1]) + 1} {m[2]}" if m else part_label(path.replace(".", "_")),
+            "name": _name(node_id, m) if m else part_label(path.replace(".", "_")),
             "in": fmt_shape(stat.in_shape) if stat is not None and stat.in_shape else "—",
             "out": fmt_shape(stat.out_shape) if stat is not None and stat.out_shape else "—",
             "params": f"{int(stat.params):,}" if stat is not None else "—",
@@ -89,6 +90,59 @@ def node_info(cfg: ModelConfig, report: Any, svg: str) -> dict[str, dict[str, An
             "fields": [f"{field_name(k)} = {values[k]}" for k in _fields(node_id) if k in values],
         }
         if node_id == "image":
-            info.update(path="input", out=fmt_shape(report.input_shape))
+            info.update(path="input", out=fmt_shape(report.input_shape), params="0", macs="0", rf="1 px")
+        elif node_id.endswith("/add"):
+            info.update(_residual_add(path.removesuffix(".add"), report))
+        elif node_id == "output":
+            info.update(_output(cfg, report))
         out[node_id] = info
     return out
+
+
+def _name(node_id: str, m: re.Match[str]) -> str:
+    """``stage 2 inject``; inside a stage's blocks (``blocks`` / ``layers`` detail) ``stage 2 block 1
+    branch.3`` and ``stage 2 block 1 residual add``."""
+    name = f"stage {int(m[1]) + 1} {m[2]}"
+    rest = node_id[m.end() :].strip("/").split("/")
+    if m[2] != "blocks" or not rest[0].isdigit():
+        return name
+    inner = ".".join(rest[1:])
+    return f"stage {int(m[1]) + 1} block {int(rest[0]) + 1}" + {"add": " residual add", "": ""}.get(
+        inner, f" {inner}"
+    )
+
+
+def _residual_add(block: str, report: Any) -> dict[str, Any]:
+    """A residual unit's addition (He et al.): branch + shortcut, no weights; fvcore counts no MACs for it."""
+    stat = report.modules.get(block)
+    shape = fmt_shape(stat.out_shape) if stat is not None and stat.out_shape else "—"
+    return {
+        "path": f"{block} (branch + shortcut)",
+        "in": f"{shape} + {shape}",
+        "out": shape,
+        "params": "0",
+        "macs": "0",
+    }
+
+
+def _output(cfg: ModelConfig, report: Any) -> dict[str, Any]:
+    """The ``output`` node: the head's last layer (the module that writes the model's output), the output as
+    ``B × (4 + C)`` (S13: four box values, then C class logits) or ``B × C``, the whole model's totals."""
+    head = report.modules.get("head")
+    last_name, last = "head", head
+    for name, stat in report.modules.items():
+        if name.startswith("head.") and stat.leaf and stat.out_shape:
+            last_name, last = name, stat
+    n = cfg.num_classes
+    logits = f"{n} class logit{'s' if n != 1 else ''}"
+    what = f"4 box values (x1, y1, x2, y2) + {logits}" if cfg.task == "localize" else logits
+    row = next((r for r in report.stages if r.name == "head"), None)
+    return {
+        "path": last_name,
+        "in": fmt_shape(last.in_shape) if last is not None and last.in_shape else "—",
+        "out": f"B × {cfg.num_outputs}: {what}",
+        "params": f"{int(last.params):,}" if last is not None else "—",
+        "macs": fmt_count(last.macs) if last is not None else "—",
+        "rf": f"{row.rf} px" + (" + global" if row.rf_global else "") if row is not None else "—",
+        "total": f"{int(report.params_total):,} params · {fmt_count(report.macs)} MACs",
+    }

@@ -33,7 +33,7 @@ const inspect = (g) => {
   if (!info) { panel.hidden = true; return; }
   g.classList.add('idfy-picked');
   const rows = [['module', info.path], ['input', info.in], ['output', info.out], ['params', info.params],
-    ['MACs', info.macs], ['receptive field', info.rf]];
+    ['MACs', info.macs], ['receptive field', info.rf]].concat(info.total ? [['whole model', info.total]] : []);
   panel.innerHTML = '<div class="idfy-inspector-head"><b>' + esc(info.name) + '</b>' +
     '<button type="button" class="idfy-inspector-close" aria-label="close the node details">×</button></div>' +
     '<dl>' + rows.map((r) => '<dt>' + r[0] + '</dt><dd>' + esc(r[1]) + '</dd>').join('') + '</dl>' +
