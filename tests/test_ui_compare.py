@@ -1,10 +1,11 @@
-"""Compare tab helpers without a page: the log-axis ticks of its bar chart."""
+"""Compare tab helpers without a page: the log-axis ticks of its bar chart, the changes in plain words."""
 
 from __future__ import annotations
 
 import pytest
 
-from idfy.ui.tabs.compare import log_ticks
+from idfy import load_preset
+from idfy.ui.tabs.compare import _diff_note, log_ticks
 
 
 def test_log_ticks_are_few_and_1_2_5() -> None:
@@ -12,3 +13,12 @@ def test_log_ticks_are_few_and_1_2_5() -> None:
     assert log_ticks([1e3, 1e9]) == pytest.approx([1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9])  # powers only
     assert len(log_ticks([1.0, 1e15])) <= 8  # every other power when even powers are too many
     assert log_ticks([0.0, -1.0]) == []
+
+
+def test_changes_are_written_in_plain_words_with_their_params() -> None:
+    seed = load_preset("seed_model2")
+    assert _diff_note(seed, seed.set("stages.1.inject", True)) == "stage 2 inject: off → on (+104 params)"
+    note = _diff_note(seed, load_preset("small"))
+    assert "input scale: 1.0 → 10.0" in note and "stage 1 conv kind: regular → group" in note
+    assert "stages." not in note and "conv.kind" not in note and "{" not in note
+    assert _diff_note(seed, seed) == "same options as the first design"

@@ -57,15 +57,17 @@ def compare_designs(cfgs: list[ModelConfig], baselines: bool = True) -> Any:
 
 
 def _diff_note(first: ModelConfig, cfg: ModelConfig) -> str:
-    """What ``cfg`` changes against ``first`` in plain words, each change with what it alone does to the
-    parameter count when it is valid on its own (``stage 2 inject: off → on (+104 params)``)."""
+    """What ``cfg`` changes against ``first`` in plain words (config keys without their dots), each change with
+    what it alone does to the parameter count when it is valid on its own (``stage 2 inject: off → on (+104
+    params)``, ``stage 1 conv kind: regular → group``)."""
     changes = _changes(first, cfg)
     if not changes:
         return "same options as the first design"
     base = _analyze(first).params_total
     shown = []
     for k, old, new in changes[:6]:
-        text = f"{_key_words(k)}: {_short(_plain_value(old))} → {_short(_plain_value(new))}"
+        words = _key_words(k).replace(".", " ")  # "stage 1 conv kind", not "stage 1 conv.kind"
+        text = f"{words}: {_short(_plain_value(old))} → {_short(_plain_value(new))}"
         if k.count(".") >= 1 and not (k.startswith("stages.") and k.count(".") == 1):
             try:
                 delta = _analyze(first.set(k, new)).params_total - base

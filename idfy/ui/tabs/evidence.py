@@ -458,7 +458,13 @@ def _claims_section(ablations: dict[str, dict[str, Any]]) -> None:
         c = {"info": gr.Markdown(first["info"])}
     with gr.Row():  # side by side at 1440 px, stacked when narrower than the two minimum widths
         c["table"] = gr.Dataframe(
-            value=first["table"], headers=_HEADERS, interactive=False, wrap=True, scale=3, min_width=560
+            value=first["table"],
+            headers=_HEADERS,
+            interactive=False,
+            wrap=True,
+            scale=3,
+            min_width=560,
+            column_widths=["19%", "12%", "12%", "16%", "12%", "13%", "16%"],  # "significant" on one line
         )
         c["plot"] = gr.Plot(first["plot"], scale=2, min_width=360)
 
