@@ -15,6 +15,7 @@ import pytest
 
 from idfy import build_model, load_preset
 from idfy.config import ModelConfig
+from idfy.ui.tabs.predict.examples import examples
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("app")]
 
@@ -29,8 +30,26 @@ CUT_OFF_CELLS = """(sel) => { const out = [];
       if ((e === c || o === 'hidden' || o === 'clip') && e.scrollWidth > e.clientWidth + 1) {
         out.push(c.textContent.trim().slice(0, 40)); break; } } }
   return out; }"""
-#: Pairs of text boxes of a plot that overlap (chart titles, annotations).
-OVERLAPPING_TEXT = """(sel) => { const r = Array.from(document.querySelectorAll(sel + ' .annotation-text, ' + sel + ' .gtitle'))
+#: Table text (cells and what they hold) drawn in a monospace font: "font" when none, else the offenders.
+MONOSPACE_CELLS = """(sel) => { const out = [];
+  for (const c of document.querySelectorAll(sel + ' td, ' + sel + ' th'))
+    for (const e of [c, ...c.querySelectorAll('*')])
+      if (e.offsetParent && e.tagName !== 'CODE' && /mono/i.test(getComputedStyle(e).fontFamily.split(',')[0])) {
+        out.push(c.textContent.trim().slice(0, 30)); break; }
+  return out; }"""
+#: Example tiles and captions of the Predict gallery that clip their content (or lie outside the gallery).
+CLIPPED_EXAMPLES = """() => { const g = document.querySelector('#predict-examples'); const box = g.getBoundingClientRect();
+  const wrap = g.querySelector('.grid-wrap'); const out = [];
+  if (wrap && wrap.scrollHeight > wrap.clientHeight + 1) out.push('gallery scrolls: ' + wrap.scrollHeight + ' > ' + wrap.clientHeight);
+  for (const e of g.querySelectorAll('.thumbnail-item, .caption-label')) {
+    const r = e.getBoundingClientRect();
+    if (e.scrollWidth > e.clientWidth + 1 || e.scrollHeight > e.clientHeight + 1) out.push('clipped: ' + e.textContent.trim());
+    if (r.top < box.top - 1 || r.bottom > box.bottom + 1 || r.left < box.left - 1 || r.right > box.right + 1)
+      out.push('outside the gallery: ' + e.textContent.trim()); }
+  return out; }"""
+#: Pairs of text boxes of a plot that overlap (chart titles, annotations, point labels).
+OVERLAPPING_TEXT = """(sel) => { const r = Array.from(document.querySelectorAll(
+      sel + ' .annotation-text, ' + sel + ' .gtitle, ' + sel + ' .textpoint text'))
     .map(e => e.getBoundingClientRect()).filter(b => b.width > 0);
   let n = 0; for (let i = 0; i < r.length; i++) for (let j = i + 1; j < r.length; j++)
     if (r[i].left < r[j].right && r[j].left < r[i].right && r[i].top < r[j].bottom && r[j].top < r[i].bottom) n++;
@@ -236,8 +255,9 @@ def test_evidence_tab_shows_the_targets(page: Any, app_url: str, artifacts: Path
 @pytest.mark.parametrize("width", [1440, 800])
 def test_other_tabs_cut_nothing_off_at_both_widths(page: Any, app_url: str, width: int) -> None:
     """Compare, Train, Predict and Evidence at 1440×900 and 800×900: the tab strip in page order, no table cell
-    cut off, no page wider than the window, no overlapping chart titles, Train's Start and status line in view;
-    the screenshots go to ``assets/screenshots/``."""
+    cut off or drawn monospace, no page wider than the window, no overlapping chart titles or point labels,
+    Train's Start and status line in view, no empty room above Compare's table, every Predict example whole
+    with its full caption; the screenshots go to ``assets/screenshots/``."""
     page.set_viewport_size({"width": width, "height": 900})
     open_app(page, app_url)
     tabs = page.locator("[role=tablist] [role=tab]").all_inner_texts()
@@ -252,15 +272,25 @@ def test_other_tabs_cut_nothing_off_at_both_widths(page: Any, app_url: str, widt
         page.wait_for_timeout(500)  # plotly lays out its titles after the first paint
         page.evaluate("() => window.scrollTo({top: 0, behavior: 'instant'})")
         assert page.evaluate(CUT_OFF_CELLS, panel) == [], name
+        assert page.evaluate(MONOSPACE_CELLS, panel) == [], name  # tables read like the rest of the page
         assert page.evaluate("() => document.documentElement.scrollWidth <= innerWidth"), name
         assert page.evaluate(OVERLAPPING_TEXT, panel) == 0, name
         if name == "Train":
             for elem in ("#train-start", "#train-status"):
                 box = page.locator(elem).bounding_box()
                 assert box is not None and box["y"] + box["height"] <= 900, elem
-        if name == "Predict":
+        if name == "Compare":  # no empty room between the controls and the table (the empty message lines)
+            gap = page.evaluate(
+                "() => document.querySelector('#compare-table').getBoundingClientRect().top"
+                " - document.querySelector('#save-bar').getBoundingClientRect().bottom"
+            )
+            assert gap <= 20, gap
+        if name == "Predict":  # every example with its full caption, nothing clipped or scrolled away
             gallery = page.locator("#predict-examples")
             assert gallery.evaluate("(e) => e.scrollWidth <= e.clientWidth + 1")
+            assert page.evaluate(CLIPPED_EXAMPLES) == []
+            captions = page.locator("#predict-examples .caption-label").all_inner_texts()
+            assert [c.strip() for c in captions] == [e.caption for e in examples()]
         page.screenshot(path=str(SHOTS / f"{name.lower()}_{width}.png"))
         if name == "Predict":  # a picked example: its result card comes into view (stacked at 800 px)
             page.locator("#predict-examples img").first.click()
