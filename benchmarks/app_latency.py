@@ -224,6 +224,116 @@ def bench_handlers(n: int) -> dict[str, Any]:
     return {"server_change": _stats(change), "server_details": _stats(details), "server_fast": _stats(fast)}
 
 
+#: Where one change's time goes in this process: ``(label, module, attribute)`` of the functions timed around
+#: each call of :func:`idfy.ui.fast_path.answer` (nested spans are included in their parent's time).
+SPANS = (
+    ("resolve: base link text -> config", "idfy.ui.fast_path", "config_from_text"),
+    ("resolve: controls -> config (from_dict, validation)", "idfy.ui.fast_path", "values_to_config"),
+    ("preset file parsed", "idfy.ui.tabs.design.results", "preset_config"),
+    ("analysis (cached or new)", "idfy.ui.tabs.design.results", "analyze"),
+    ("… model build (meta device)", "idfy.analysis.measure", "build_meta"),
+    ("… traced forward pass (MACs, FLOPs, shapes)", "idfy.analysis.measure", "trace_model"),
+    ("… receptive fields", "idfy.analysis.measure", "receptive_fields"),
+    ("… memory model", "idfy.analysis.measure", "model_memory"),
+    ("memory guard", "idfy.ui.tabs.design.results", "check_report"),
+    ("headline cards HTML", "idfy.ui.formatting", "cards_html"),
+    ("summary strip HTML", "idfy.ui.formatting", "strip_html"),
+    ("per-stage table HTML", "idfy.ui.formatting", "stage_table_html"),
+    ("preset state (changes in words)", "idfy.ui.tabs.design.results", "preset_state_html"),
+    ("YAML text", "idfy.config", "ModelConfig.to_yaml"),
+    ("link token", "idfy.config", "ModelConfig.to_url"),
+    ("diagram: graph + dot source (diff against the preset)", "idfy.ui.tabs.design.results", "diagram_diff"),
+    ("diagram: dot subprocess (layout + SVG)", "idfy.ui.tabs.design.results", "render"),
+    ("diagram: inspector data from the SVG", "idfy.ui.tabs.design.results", "node_info"),
+    ("diagram: component HTML", "idfy.ui.formatting", "diagram_html"),
+)
+
+
+def bench_breakdown(n: int, start: int) -> dict[str, Any]:
+    """Per change (a new stage-3 width of ``full`` at 224), the fast path's two requests as the page sends
+    them (numbers, then the diagram at ``stages``), with every :data:`SPANS` function timed: mean wall ms,
+    mean CPU ms of the calling thread (steadier on a busy machine; a subprocess's work is not in it) and
+    calls, per change. ``total_mean_ms`` is both requests; ``numbers`` / ``diagram`` each one."""
+    import importlib
+
+    from idfy.ui.fast_path import answer
+
+    spent: dict[str, list[float]] = {label: [0.0, 0.0, 0] for label, _, _ in SPANS}
+    undo = []
+
+    def timed(label: str, fn: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            t, c = time.perf_counter(), time.thread_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                row = spent[label]
+                row[0] += (time.perf_counter() - t) * 1e3
+                row[1] += (time.thread_time() - c) * 1e3
+                row[2] += 1
+
+        return wrapper
+
+    for label, module, attr in SPANS:
+        owner: Any = importlib.import_module(module)
+        name = attr
+        if "." in attr:
+            cls, name = attr.split(".")
+            owner = getattr(owner, cls)
+        if not hasattr(owner, name):
+            continue
+        undo.append((owner, name, owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name)))
+        setattr(owner, name, timed(label, getattr(owner, name)))
+    base = load_preset("full")
+    warm = json.dumps({"base": base.to_url(), "preset": "full", "values": {"stages.2.width": start - 4}})
+    answer(warm.encode())
+    for v in spent.values():
+        v[:] = [0.0, 0.0, 0]
+    numbers, diagram = [], []
+    try:
+        for w in _widths(n, start):
+            body = {"base": base.to_url(), "preset": "full", "values": {"stages.2.width": w}}
+            t = time.perf_counter()
+            status, data = answer(json.dumps(body).encode())
+            numbers.append((time.perf_counter() - t) * 1e3)
+            assert status == 200 and data["ok"], data
+            pic = {"base": data["token"], "preset": "full", "values": {}, "diagram": "stages"}
+            t = time.perf_counter()
+            status, data = answer(json.dumps(pic).encode())
+            diagram.append((time.perf_counter() - t) * 1e3)
+            assert status == 200 and "<svg" in data["diagram"], data
+    finally:
+        for owner, name, fn in undo:
+            setattr(owner, name, fn)
+    rows = {
+        label: {"ms": round(ms / n, 1), "cpu_ms": round(cpu / n, 1), "calls": round(calls / n, 1)}
+        for label, (ms, cpu, calls) in spent.items()
+    }
+    return {
+        "widths": [start, start + 4 * (n - 1)],
+        "numbers": _stats(numbers),
+        "diagram": _stats(diagram),
+        "total_mean_ms": round((sum(numbers) + sum(diagram)) / n, 1),
+        "spans": rows,
+    }
+
+
+def _breakdown_lines(b: dict[str, Any]) -> list[str]:
+    """The breakdown as a markdown table (mean ms per change, calls per change)."""
+    lines = [
+        f"Fast path in-process, per change (stage-3 widths {b['widths'][0]}–{b['widths'][1]}, n = "
+        f"{b['numbers']['n']}): numbers request p50 {b['numbers']['p50_ms']} / p95 {b['numbers']['p95_ms']} ms, "
+        f"diagram request p50 {b['diagram']['p50_ms']} / p95 {b['diagram']['p95_ms']} ms, both "
+        f"{b['total_mean_ms']} ms on average.",
+        "",
+        "| span (nested spans are part of their parent) | wall ms | CPU ms (this thread) | calls |",
+        "|---|---|---|---|",
+    ]
+    for label, row in b["spans"].items():
+        lines.append(f"| {label} | {row['ms']} | {row['cpu_ms']} | {row['calls']} |")
+    return lines
+
+
 def _versions() -> dict[str, str]:
     v = {"python": platform.python_version()}
     for pkg in ("torch", "gradio", "gradio_client", "playwright", "plotly", "graphviz"):
@@ -336,7 +446,17 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=40, help="measured changes per series (default 40)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     parser.add_argument("--no-browser", action="store_true", help="API only (no Chromium)")
+    parser.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="only the in-process breakdown of the fast path (no server, no browser; prints, writes nothing)",
+    )
     args = parser.parse_args()
+    if args.breakdown:
+        load = round(os.getloadavg()[0], 2)
+        print(f"load average {load} at start\n")
+        print("\n".join(_breakdown_lines(bench_breakdown(args.n, 100 + 24 * args.n))))
+        return
 
     from idfy.ui.app import launch
 
@@ -345,6 +465,7 @@ def main() -> None:
     try:
         results = bench_api(url, args.n)
         results.update(bench_handlers(args.n))
+        results["breakdown"] = bench_breakdown(args.n, 100 + 24 * args.n)
         if not args.no_browser:
             browser = bench_browser(url, args.n)
             chromium = browser.pop("chromium")

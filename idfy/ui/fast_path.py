@@ -16,7 +16,9 @@ through :func:`idfy.ui.controls.values_to_config` (hence ``ModelConfig.from_dict
 the same resolver and limits as every other entry.
 
 With ``"diagram": "stages"`` (or ``blocks`` / ``layers``) the answer also carries the diagram component's
-content (the page asks for it right after the numbers, so they never wait for graphviz).
+content (the page asks for it right after the numbers, so they never wait for graphviz). As it sends
+a numbers-only answer, the route starts drawing that design's diagram (at the detail last asked for), so the
+page's diagram request finds it under way or done (:func:`prefetch_diagram`).
 
 Answer: ``200 {"ok": true, "summary": html, "token": "v1...", "diagram"?: html}`` for a valid design,
 ``200 {"ok": false, "message": one line}`` for an invalid one (the Gradio event marks the control),
@@ -29,6 +31,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import Request
@@ -41,7 +44,7 @@ from idfy.ui.controls import KEYS, config_to_values, values_to_config
 from idfy.ui.state import config_from_text
 from idfy.ui.tabs.design.results import DIAGRAM_DETAILS, diagram_for, run_safely, summary_for
 
-__all__ = ["MAX_BODY", "MAX_CONCURRENT", "PATH", "answer", "routes"]
+__all__ = ["MAX_BODY", "MAX_CONCURRENT", "PATH", "answer", "prefetch_diagram", "routes"]
 
 log = logging.getLogger("idfy.ui")
 
@@ -54,6 +57,9 @@ MAX_BASE = 8_192
 MAX_CONCURRENT = 2
 _KEYS = frozenset(KEYS)
 _slots = threading.BoundedSemaphore(MAX_CONCURRENT)
+#: The diagram detail the page last asked for (what :func:`prefetch_diagram` draws); one drawing ahead at a time.
+_details = ["stages"]
+_drawing = threading.Lock()
 
 
 class RequestError(ValueError):
@@ -97,26 +103,49 @@ def _read(body: bytes) -> tuple[str, str | None, dict[str, Any], str | None]:
 def answer(body: bytes) -> tuple[int, dict[str, Any]]:
     """``(HTTP status, JSON answer)`` for a request body (see the module docstring). Never raises: an
     unexpected failure is logged with its traceback and answered with a short generic line."""
+    status, data, _ = _answer(body)
+    return status, data
+
+
+def _answer(body: bytes) -> tuple[int, dict[str, Any], Callable[[], None] | None]:
+    """:func:`answer` plus the work to start as the answer is sent (drawing the design's diagram), or None."""
     try:
         base_text, preset, values, detail = _read(body)
         base = config_from_text(base_text) if base_text else None
         merged = config_to_values(base or ModelConfig()) | values
         cfg = values_to_config(merged, base)
     except RequestError as e:
-        return e.status, {"ok": False, "message": str(e)}
+        return e.status, {"ok": False, "message": str(e)}, None
     except (ConfigError, ValueError) as e:
-        return 200, {"ok": False, "message": str(e)}
+        return 200, {"ok": False, "message": str(e)}, None
     except Exception:
         log.exception("fast path: could not read the design")
-        return 500, {"ok": False, "message": "internal error (the details are in the server log)"}
+        return 500, {"ok": False, "message": "internal error (the details are in the server log)"}, None
 
-    def run() -> tuple[int, dict[str, Any]]:
+    def run() -> tuple[int, dict[str, Any], Callable[[], None] | None]:
         data = {"ok": True, **summary_for(cfg, preset, base)}
-        if detail is not None:
-            data["diagram"] = diagram_for(cfg, detail, preset)[0]
-        return 200, data
+        if detail is None:
+            return 200, data, lambda: prefetch_diagram(cfg, preset)
+        _details[0] = detail
+        data["diagram"] = diagram_for(cfg, detail, preset)[0]
+        return 200, data, None
 
-    return run_safely(run, lambda msg: (200, {"ok": False, "message": msg}))
+    return run_safely(run, lambda msg: (200, {"ok": False, "message": msg}, None))
+
+
+def prefetch_diagram(cfg: ModelConfig, preset: str | None) -> None:
+    """Draw ``cfg``'s diagram at the detail the page last asked for, as the numbers are sent: the page
+    asks for it as soon as they arrive and then waits for this drawing instead of starting its own (the
+    single flight of :func:`idfy.ui.tabs.design.results.diagram_for`). One at a time (skipped while one
+    runs); never raises (the page's own request reports any error)."""
+    if not _drawing.acquire(blocking=False):
+        return
+    try:
+        diagram_for(cfg, _details[0], preset)
+    except Exception:
+        log.debug("fast path: drawing the diagram ahead failed", exc_info=True)
+    finally:
+        _drawing.release()
 
 
 async def _body(request: Request) -> bytes:
@@ -143,9 +172,11 @@ async def _endpoint(request: Request) -> JSONResponse:
     if not _slots.acquire(blocking=False):
         return JSONResponse({"ok": False, "message": "busy: try again in a moment"}, status_code=429)
     try:
-        status, data = await run_in_threadpool(answer, body)
+        status, data, after = await run_in_threadpool(_answer, body)
     finally:
         _slots.release()
+    if after is not None:  # a thread of its own: a background task would hold this keep-alive connection
+        threading.Thread(target=after, name="idfy-diagram-ahead", daemon=True).start()
     return JSONResponse(data, status_code=status, headers={"Cache-Control": "no-store"})
 
 
