@@ -230,6 +230,45 @@ def test_compare_tab(page: Any, app_url: str, artifacts: Path) -> None:
     page.screenshot(path=str(artifacts / "compare.png"), full_page=True)
 
 
+def test_compare_diagrams_zoom_and_pan_like_the_design_viewer(page: Any, app_url: str) -> None:
+    """Buttons, Ctrl + wheel at the pointer, the + / − / 0 keys and drag to pan, per diagram of the grid."""
+    open_app(page, app_url)
+    page.get_by_role("tab", name="Compare").click()
+    page.wait_for_function(
+        "() => document.querySelectorAll('#compare-diagrams svg').length === 3", timeout=60_000
+    )
+    cell = page.locator("#compare-diagrams .idfy-grid-cell").nth(1)
+    box = cell.locator(".idfy-grid-svg")
+    width = "(b) => b.querySelector('svg').getBoundingClientRect().width / b.clientWidth"
+    assert abs(box.evaluate(width) - 1) < 0.05
+    cell.locator("[data-gzoom=in]").click()
+    assert box.evaluate(width) > 1.4 and box.evaluate("(b) => b.scrollWidth > b.clientWidth")
+    box.focus()
+    page.keyboard.press("-")
+    assert abs(box.evaluate(width) - 1) < 0.05
+    page.keyboard.press("+")
+    page.keyboard.press("+")
+    assert box.evaluate(width) > 2.2
+    left = box.evaluate("(b) => b.scrollLeft")
+    r = box.bounding_box()
+    assert r is not None
+    page.mouse.move(r["x"] + r["width"] / 2, r["y"] + 100)
+    page.mouse.down()
+    page.mouse.move(r["x"] + r["width"] / 2 - 120, r["y"] + 100, steps=4)
+    page.mouse.up()
+    assert box.evaluate("(b) => b.scrollLeft") > left + 60  # dragged to the left: the view moves right
+    before = box.evaluate(width)
+    page.keyboard.down("Control")
+    page.mouse.wheel(0, -100)
+    page.keyboard.up("Control")
+    page.wait_for_timeout(100)
+    assert box.evaluate(width) > before * 1.1
+    page.keyboard.press("0")
+    assert abs(box.evaluate(width) - 1) < 0.05 and box.evaluate("(b) => b.scrollLeft") == 0
+    first = page.locator("#compare-diagrams .idfy-grid-cell").nth(0).locator(".idfy-grid-svg")
+    assert abs(first.evaluate(width) - 1) < 0.05  # the other diagrams keep their zoom
+
+
 def test_screenshots_of_the_other_tabs(page: Any, app_url: str, artifacts: Path) -> None:
     open_app(page, app_url)
     for name in ("Train", "Predict", "Evidence"):

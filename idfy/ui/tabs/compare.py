@@ -168,7 +168,7 @@ LEAD = (
     "timm models are reference rows (their MACs come from the same counter). "
     "<b>head outputs</b>: numbers the head gives per image — 4 box values (x1, y1, x2, y2) plus one score "
     "per class, so 5 for one class (the seed's S13 output) and 14 for ten classes; classify-only heads give "
-    "one score per class.</p>"
+    "one score per class. Diagrams: + / − / fit, Ctrl + wheel or the + and − keys zoom, drag to pan.</p>"
 )
 
 
