@@ -1,6 +1,7 @@
 """The Train and Predict tabs in Chromium (Playwright) at 1440×900: Start above the fold on the demo, a short run
-whose held-out points appear with the chance line and end in a verdict, its checkpoint predicting an example (and
-flagging an image from other data), then a race handed over from the Compare tab, overlaid live and stopped.
+whose held-out points appear with the chance line and end in a verdict (its seconds from Start the same in the
+headline and the numbers), its checkpoint predicting an example (and flagging an image from other data), then a
+race handed over from the Compare tab, overlaid live and stopped.
 
 Screenshots go to ``tests/artifacts/`` (git-ignored): ``train_idle.png``, ``train_done.png``, ``predict.png``,
 ``race_running.png``, ``race_stopped.png``.
@@ -8,6 +9,7 @@ Screenshots go to ``tests/artifacts/`` (git-ignored): ``train_idle.png``, ``trai
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +79,12 @@ def test_start_above_the_fold_then_held_out_points_chance_and_verdict(
     assert verdict.get_attribute("data-beat") in ("yes", "no")
     assert "chance" in verdict.inner_text() and "for a constant answer" in verdict.inner_text()
     assert page.evaluate(f"({_POINTS})('loc. accuracy')") >= 5
+    # one clock: the headline's seconds are the "since Start" number; the final evaluation is shown apart
+    status = page.locator("#train-status").inner_text()
+    said = re.search(r"(\d+\.\d) s after Start", status)
+    chip = re.search(r"since Start\s+(\d+\.\d) s / 10 s budget", status)
+    assert said and chip and said[1] == chip[1], status
+    assert re.search(r"final evaluation\s+\d+\.\d s after that", status), status
     page.wait_for_selector("#train-checkpoint a")  # downloadable
     page.wait_for_function("() => !document.querySelector('#train-start').disabled")
     page.screenshot(path=str(artifacts / "train_done.png"), full_page=True)
