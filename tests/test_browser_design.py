@@ -127,6 +127,45 @@ def test_conv_kind_fills_valid_groups_and_hints_name_working_fixes(page: Any, ap
     wait_params(page, count(expected))
 
 
+@pytest.mark.parametrize("size", [WIDE, NARROW], ids=["1440", "800"])
+def test_an_error_far_down_the_controls_shows_next_to_its_field(
+    page: Any, app_url: str, size: dict[str, int]
+) -> None:
+    page.set_viewport_size(size)
+    open_design(page, app_url, "?preset=full")
+    open_accordion(page, "stage-3")
+    field = page.locator("#c-stages-2-dense-reduction")  # a sub-stream option of the last stage
+    # scrolled until the field sits at the bottom edge of what the user sees (the column scrolls on its own
+    # at 1440 px, the page at 800 px)
+    page.evaluate(
+        """(id) => { const f = document.getElementById(id).getBoundingClientRect();
+          const col = document.getElementById('design-controls');
+          if (col.scrollHeight > col.clientHeight + 1 && getComputedStyle(col).overflowY !== 'visible') {
+            col.scrollTop += f.bottom - col.getBoundingClientRect().bottom + 4;
+          } else { window.scrollBy(0, f.bottom - window.innerHeight + 4); } }""",
+        "c-stages-2-dense-reduction",
+    )
+    control(page, "stages.2.dense.reduction").fill("0")
+    message = page.locator(".idfy-field-error")
+    message.wait_for()
+    visible = """() => { const m = document.querySelector('.idfy-field-error').getBoundingClientRect();
+      const top = document.querySelector('#design-summary').getBoundingClientRect().bottom;
+      return m.top >= top - 1 && m.bottom <= window.innerHeight + 1; }"""
+    page.wait_for_function(visible)
+    gap = message.bounding_box()["y"] - (field.bounding_box()["y"] + field.bounding_box()["height"])
+    assert -1 <= gap <= 100
+    assert "stage 3 reduction" in message.inner_text()
+    assert control(page, "stages.2.dense.reduction").get_attribute("aria-invalid") == "true"
+    assert "stage 3 reduction" in page.locator("#design-summary .idfy-error").inner_text()  # and in the strip
+    assert page.evaluate("() => document.body.classList.contains('idfy-stale')")
+    page.screenshot(path=str(SHOTS / f"design_error_far_{size['width']}.png"))
+    control(page, "stages.2.dense.reduction").fill("8")
+    page.wait_for_function("() => !document.body.classList.contains('idfy-stale')")
+    wait_params(page, count(load_preset("full").set("stages.2.dense.reduction", 8)))
+    assert message.count() == 0
+    assert control(page, "stages.2.dense.reduction").get_attribute("aria-invalid") is None
+
+
 # --------------------------------------------------------------------------- 1: one screen
 def test_one_screen_at_1440_and_a_pinned_strip_at_800(page: Any, app_url: str) -> None:
     page.set_viewport_size(WIDE)
@@ -217,6 +256,29 @@ def test_deltas_modified_mark_and_reset(page: Any, app_url: str) -> None:
     assert not page.locator("#reset-preset").is_visible()
 
 
+@pytest.mark.parametrize("size", [WIDE, NARROW], ids=["1440", "800"])
+def test_the_modified_mark_and_reset_fit_on_one_line(page: Any, app_url: str, size: dict[str, int]) -> None:
+    page.set_viewport_size(size)
+    open_design(page, app_url, "?preset=seed_model2")
+    control(page, "input.scale").fill("2")
+    control(page, "stages.0.width").fill("12")
+    page.wait_for_function("() => document.querySelector('#preset-state').innerText.includes('2 changes')")
+    mark, reset = box(page, "#preset-state .idfy-modified"), box(page, "#reset-preset")
+    line = page.evaluate(
+        "() => parseFloat(getComputedStyle(document.querySelector('#preset-state')).lineHeight)"
+    )
+    assert mark["height"] <= line + 2  # "(modified) · 2 changes" on one line
+    assert (
+        abs((mark["y"] + mark["height"] / 2) - (reset["y"] + reset["height"] / 2)) < 8
+    )  # the reset beside it
+    assert (
+        reset["x"] + reset["width"]
+        <= box(page, "#design-controls")["x"] + box(page, "#design-controls")["width"]
+    )
+    page.locator("#reset-preset").click()
+    wait_params(page, "4,848,437")
+
+
 # --------------------------------------------------------------------------- 4: inspector
 def test_clicking_a_diagram_node_shows_its_details(page: Any, app_url: str) -> None:
     open_design(page, app_url, "?preset=seed_model2")
@@ -228,6 +290,17 @@ def test_clicking_a_diagram_node_shows_its_details(page: Any, app_url: str) -> N
     assert "stages.1.blocks" in text and "16×56×56" in text and "stage 2 width = 16" in text
     node.press("Escape")
     panel.wait_for(state="hidden")
+
+
+def test_the_output_node_has_its_shapes_params_and_macs(page: Any, app_url: str) -> None:
+    open_design(page, app_url, "?preset=tiny")
+    page.locator("#diagram g.node", has=page.locator("title", has_text="output")).first.click()
+    panel = page.locator("#diagram .idfy-inspector")
+    panel.wait_for()
+    text = panel.inner_text()
+    assert "head.fc" in text and "B × 14: 4 box values (x1, y1, x2, y2) + 10 class logits" in text
+    assert "1,358" in text and count(load_preset("tiny")) in text  # the layer's params, the model's total
+    assert "task = localize" in text
 
 
 def test_node_details_sit_beside_the_clicked_node_never_over_it(page: Any, app_url: str) -> None:

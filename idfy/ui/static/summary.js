@@ -16,7 +16,7 @@ const mark = () => {
   const stale = !!strip && strip.dataset.stale === '1';
   clear();
   document.body.classList.toggle('idfy-stale', stale);
-  if (!stale) return;
+  if (!stale) { shown = ''; return; }
   const fid = strip.dataset.errorField;
   const box = fid ? document.getElementById(fid) : null;
   if (!box) return;
@@ -27,14 +27,41 @@ const mark = () => {
   msg.textContent = body ? body.textContent : 'invalid value';
   const fixes = strip.querySelector('.idfy-fixes');
   if (fixes) msg.appendChild(fixes.cloneNode(true));
-  box.appendChild(msg);
+  // Right under the row of controls that holds the field, as wide as the row (inside a narrow field the
+  // message would be a tall column running below the window).
+  const row = box.closest('.row');
+  if (row && row.id !== 'design-row' && row.closest('#design-controls')) row.after(msg);
+  else box.appendChild(msg);
   box.querySelectorAll('input, textarea').forEach((i) => {
     i.setAttribute('aria-invalid', 'true'); i.setAttribute('aria-describedby', msg.id);
   });
-  const acc = box.closest('.idfy-acc, .idfy-stage');
-  if (acc && box.offsetParent === null) {  // inside a closed accordion: open it so the mark is seen
-    const b = acc.querySelector('button.label-wrap'); if (b) b.click();
+  // inside closed accordions (a stage inside "Stages"): open each, outermost first, so the mark is seen
+  const closed = [];
+  for (let a = box.closest('.idfy-acc, .idfy-stage'); a; a = a.parentElement && a.parentElement.closest('.idfy-acc, .idfy-stage')) {
+    const b = a.querySelector('button.label-wrap');
+    if (b && !b.classList.contains('open')) closed.unshift(b);
   }
+  closed.forEach((b) => b.click());
+  const said = fid + '|' + msg.textContent;
+  if (said !== shown) { shown = said; requestAnimationFrame(() => requestAnimationFrame(() => reveal(box, msg))); }
+};
+// Scrolls the field and its message into view when either is outside the visible part of the page: below
+// the pinned strip, inside the controls column when it scrolls on its own (wide windows).
+let shown = '';
+const reveal = (box, msg) => {
+  if (!box.isConnected || !msg.isConnected) return;
+  const col = document.getElementById('design-controls');
+  const own = col && col.scrollHeight > col.clientHeight + 1 && getComputedStyle(col).overflowY !== 'visible';
+  const strip = document.getElementById('design-summary');
+  const a = box.getBoundingClientRect(), m = msg.getBoundingClientRect();
+  const top = Math.min(a.top, m.top), bottom = Math.max(a.bottom, m.bottom);
+  let from = Math.max(0, strip ? strip.getBoundingClientRect().bottom : 0) + 8, to = window.innerHeight - 8;
+  if (own) { const c = col.getBoundingClientRect(); from = Math.max(from, c.top + 8); to = Math.min(to, c.bottom - 8); }
+  let d = 0;
+  if (bottom > to) d = bottom - to;
+  if (top - d < from) d = top - from;  // a tall pair: the field first
+  if (!d) return;
+  if (own) col.scrollTop += d; else window.scrollBy(0, d);
 };
 if (!window.idfyFixListener) {
   window.idfyFixListener = true;

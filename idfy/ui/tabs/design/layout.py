@@ -159,7 +159,7 @@ def _controls_column(ui: DesignLayout, values: dict[str, Any], first: dict[str, 
             choices=list_presets(), value=DEFAULT_PRESET, label="Preset", elem_id="preset", scale=3
         )
         p["preset_state"] = gr.HTML(first["preset_state"], elem_id="preset-state", padding=False, scale=2)
-        p["reset"] = gr.Button("↺ Reset to preset", size="sm", elem_id="reset-preset", scale=0, min_width=120)
+        p["reset"] = gr.Button("↺ reset", size="sm", elem_id="reset-preset", scale=0, min_width=60)
     gr.HTML(
         '<div class="idfy-help" aria-live="polite">Point at or focus a control to read what it does. '
         "</div>" + seed_legend(),
