@@ -89,7 +89,7 @@ def test_an_invalid_edit_is_marked_at_its_control_and_the_results_go_stale(page:
     groups.fill("5")
     page.wait_for_selector("#c-stages-0-conv-groups.idfy-invalid")
     assert groups.get_attribute("aria-invalid") == "true"
-    message = page.locator("#c-stages-0-conv-groups .idfy-field-error")
+    message = page.locator("#c-stages-0-conv-groups-message.idfy-field-error")
     assert "groups=5" in message.inner_text() and "stage 1 groups" in message.inner_text()
     outline = page.evaluate(
         "() => getComputedStyle(document.querySelector('#c-stages-0-conv-groups')).outlineStyle"
