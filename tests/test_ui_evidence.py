@@ -77,6 +77,9 @@ def test_targets_tuning_runs_and_long_runs_are_shown() -> None:
 
     rows = ev.targets_table(judge_targets(load_model_results(_results()), load_long_runs(_results())))
     assert len(rows) == 4 and all(r[3][0] in "✓✗" for r in rows)
+    assert [r[0][:3] for r in rows] == ["(a)", "(a)", "(b)", "(c)"]  # the letters the note above defines
+    assert all(f"**{letter}**" in ev.TARGETS_NOTE for letter in ("(a)", "(b)", "(c)"))
+    assert "`fmnist_small28` is a benchmark design" in ev.TARGETS_NOTE
     claims = [a["claim"] for a in load_ablations(_results())]
     assert "tuning_small_candidate" in claims and "tuning_tiny_candidate_wide" in claims
     assert claims.index("tuning_small_candidate") > claims.index("s9_input_scale")  # claims first
