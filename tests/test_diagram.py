@@ -139,8 +139,9 @@ def test_diagram_diff_marks_changes() -> None:
     assert re.search(r'"stages/1/gaussian" \[[^\]]*color="#2ca02c"', src)  # added: green
     assert re.search(r'"stages/2/dense" \[[^\]]*color="#d62728"', src)  # own option changed: red
     assert re.search(r'"stages/2/fusion" \[[^\]]*color="#ff9900"', src) is None  # cost unchanged: no outline
-    assert "stages.1.gaussian.enabled: False → True" in src and "removed: inject image" in src
-    assert "changes vs small" in src
+    # named as the page names them: stage 1 is the first stage, switches read on / off
+    assert "stage 2 gaussian.enabled: off → on" in src and "removed: stage 1 inject image" in src
+    assert "changes vs small" in src and "stages." not in re.search(r'label="(small[^"]*)"', src)[1]
 
 
 def test_render_svg_and_png() -> None:

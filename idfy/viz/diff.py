@@ -39,7 +39,24 @@ def _diff(x: object, y: object, prefix: str, out: list[tuple[str, object, object
 def _fmt_value(v: object) -> str:
     if isinstance(v, dict):
         return "{…}"
+    if isinstance(v, bool):
+        return "on" if v else "off"
     return "off" if v is None else str(v)
+
+
+def _words(key: str) -> str:
+    """A changed option as the explorer names it: ``stages.0.conv.groups`` -> ``stage 1 conv.groups`` (stage
+    numbers count from 1, as in the per-stage table and the diagram's clusters)."""
+    parts = key.split(".")
+    if parts[0] == "stages" and len(parts) >= 2 and parts[1].isdigit():
+        return " ".join([f"stage {int(parts[1]) + 1}", ".".join(parts[2:])]).strip()
+    return key
+
+
+def _place(node_id: str) -> str:
+    """``"stage 2 "`` for a node inside the second stage (``stages/1/...``), ``""`` elsewhere."""
+    parts = node_id.split("/")
+    return f"stage {int(parts[1]) + 1} " if parts[0] == "stages" and parts[1:2] and parts[1].isdigit() else ""
 
 
 def diagram_diff(a: ModelConfig, b: ModelConfig, detail: str = "stages") -> graphviz.Digraph:
@@ -64,10 +81,10 @@ def diagram_diff(a: ModelConfig, b: ModelConfig, detail: str = "stages") -> grap
     edges_a = {(e.src, e.dst) for e in ga.edges}
     new_edges = {(e.src, e.dst) for e in gb.edges if (e.src, e.dst) not in edges_a}
     changes = [(k, x, y) for k, x, y in config_diff(a, b) if k not in ("name", "description")]
-    lines = [plain(f"{k}: {_fmt_value(x)} → {_fmt_value(y)}") for k, x, y in changes[:12]]
+    lines = [plain(f"{_words(k)}: {_fmt_value(x)} → {_fmt_value(y)}") for k, x, y in changes[:12]]
     if len(changes) > 12:
         lines.append(f"… and {len(changes) - 12} more")
-    removed = [ga.nodes[n].title + f" ({n})" for n in ga.nodes if n not in gb.nodes]
+    removed = [_place(n) + ga.nodes[n].title for n in ga.nodes if n not in gb.nodes]
     if removed:
         lines.append("removed: " + ", ".join(removed[:6]) + (" …" if len(removed) > 6 else ""))
     caption = _wrap(
