@@ -131,6 +131,10 @@ def test_the_early_strip_sits_on_the_spot_of_gradios(browser: Any, app_url: str)
         )
         assert early == pytest.approx(real, abs=1.5)
         assert early_params(page) == count(load_preset("tiny"))
+        page.get_by_role("tab", name="Compare").click()  # never drawn over another tab
+        page.wait_for_selector("#idfy-early", state="hidden")
+        page.get_by_role("tab", name="Design").click()
+        page.wait_for_selector("#idfy-early [data-card=params]", state="visible")
     finally:
         page.context.close()
 

@@ -92,6 +92,8 @@ def inject(page: bytes, strip: str, header: str = "") -> bytes:
         return page
     css = "\n".join(p.read_text() for p in CSS_FILES)
     style = f'<style id="idfy-early-css">{css}</style>'.encode()
+    # Element Timing: the browser records when the early params card is painted (PerformanceElementTiming)
+    strip = strip.replace('data-card="params"', 'data-card="params" elementtiming="idfy-early-params"', 1)
     view = (
         '<div id="idfy-early" class="idfy-early">'
         f'<div class="idfy-early-head">{header}</div><div class="idfy-early-tabs"></div>'

@@ -15,7 +15,8 @@
     if (!real) return;
     if (real.querySelector('.idfy-strip') && !root.classList.contains('idfy-linking')) { done(); return; }
     const r = real.getBoundingClientRect();
-    if (!r.width) return;  // not laid out yet (another tab shown, or mid-mount)
+    early.style.visibility = r.width ? '' : 'hidden';  // another tab is shown (or mid-mount)
+    if (!r.width) return;
     early.classList.add('idfy-early-mounted');
     early.style.top = `${r.top + window.scrollY}px`;
     early.style.left = `${r.left + window.scrollX}px`;
