@@ -269,6 +269,22 @@ def test_compare_diagrams_zoom_and_pan_like_the_design_viewer(page: Any, app_url
     assert abs(first.evaluate(width) - 1) < 0.05  # the other diagrams keep their zoom
 
 
+def test_compare_messages_show_when_there_is_one(page: Any, app_url: str) -> None:
+    """The error and "Saved" lines take no room while empty, yet show (and the save note stays) when set."""
+    open_app(page, app_url)
+    page.get_by_role("tab", name="Compare").click()
+    page.wait_for_selector("#compare-diagrams svg", timeout=60_000)
+    assert not page.locator("#compare-error").is_visible() and not page.locator("#save-message").is_visible()
+    page.locator("#save-name input, #save-name textarea").first.fill("wide")
+    page.locator("#save-design").click()
+    page.wait_for_selector("#save-message .idfy-ok >> text=Saved “wide”")
+    assert page.locator("#save-message").is_visible()
+    page.locator("#compare-designs .remove-all").click()
+    page.wait_for_selector("#compare-error .idfy-error >> text=choose at least two designs", timeout=60_000)
+    assert page.locator("#compare-error").is_visible()
+    assert page.locator("#save-message").is_visible()  # the save note stays until the next save
+
+
 def test_screenshots_of_the_other_tabs(page: Any, app_url: str, artifacts: Path) -> None:
     open_app(page, app_url)
     for name in ("Train", "Predict", "Evidence"):
