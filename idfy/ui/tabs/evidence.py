@@ -1,5 +1,6 @@
-"""Evidence tab: the committed benchmark (Pareto charts against the timm baselines) and ablations of the seed's
-claims, plus a small ablation of the current design run live from the browser."""
+"""Evidence tab: the verdicts first (the targets, every seed claim with its one-line takeaway), then the committed
+benchmark (Pareto charts against the timm baselines, drawn by :mod:`idfy.ui.tabs.evidence_figures`) and one
+claim's runs, plus a small ablation of the current design run live from the browser."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from idfy.train.ablate import MACROS, AblationResult, RunFinished, RunStarted, r
 from idfy.ui.context import TabContext
 from idfy.ui.formatting import fmt_ms, fmt_pct
 from idfy.ui.glossary import SEED_ITEMS
-from idfy.ui.plot_labels import place_labels
+from idfy.ui.tabs.evidence_figures import PARETO_AREA, ablation_figure, long_run_figure, pareto_figure
 from idfy.ui.tabs.keyed import keyed
 
 __all__ = [
@@ -67,7 +68,6 @@ DEFAULT_VALUES = {
     "stages.*.down": "avgpool,maxpool,conv",
     "stages.*.conv.kind": "regular,ghost",
 }
-_IDFY_COLOR, _BASE_COLOR = "#4f46e5", "#94a3b8"
 
 
 def _results() -> Path | None:
@@ -118,100 +118,6 @@ def targets_table(rows: list[TargetRow]) -> list[list[str]]:
         ]
         for r in rows
     ]
-
-
-def long_run_figure(runs: list[dict[str, Any]], goal: float = 96.0) -> go.Figure:
-    """Test accuracy per epoch of every long Fashion-MNIST run, with the target as a dashed line."""
-    fig = go.Figure()
-    for run in runs:
-        curve = run.get("curve", [])
-        fig.add_trace(
-            go.Scatter(
-                x=[c["epoch"] for c in curve],
-                y=[c["accuracy"] * 100 for c in curve],
-                mode="lines+markers",
-                name=f"{run['design']} ({run.get('params', 0) / 1e6:.3f} M, {run.get('device_used', '?')})",
-            )
-        )
-    fig.add_hline(y=goal, line_dash="dash", line_color="#dc2626", annotation_text=f"target {goal:.1f} %")
-    fig.update_layout(
-        height=320,
-        margin={"l": 50, "r": 10, "t": 36, "b": 40},
-        title={"text": "Fashion-MNIST, long runs: test accuracy per epoch", "font": {"size": 13}},
-        xaxis={"title": "epoch"},
-        yaxis={"title": "test accuracy (%)"},
-        template="plotly_white",
-        legend={"orientation": "h", "y": -0.25},
-    )
-    return fig
-
-
-#: Smallest plot area (px) a Pareto chart is drawn with: one chart per row below 1000 px, two per row above
-#: (tabs.css); the point labels are placed for it (:func:`idfy.ui.plot_labels.place_labels`).
-PARETO_AREA = (470.0, 240.0)
-_PARETO_MARGIN = {"l": 55, "r": 15, "t": 40, "b": 44}
-
-
-def pareto_figure(results: dict[str, Any] | None, task: str, x: str = "macs") -> go.Figure:
-    """Score on ``task`` against MACs (``x="macs"``) or batch-1 latency (``x="latency_b1_ms"``), log x; each
-    point named by a label that overlaps no other label or marker (:func:`idfy.ui.plot_labels.place_labels`)."""
-    fig = go.Figure()
-    names: list[str] = []
-    xs: list[float] = []
-    ys: list[float] = []
-    colors: list[str] = []
-    if results:
-        for family, color in (("idfy", _IDFY_COLOR), ("timm", _BASE_COLOR)):
-            pts = [
-                r
-                for r in results.get("rows", [])
-                if r.get("family") == family and r.get("tasks", {}).get(task) and r.get(x, 0) > 0
-            ]
-            px = [(r[x] / 1e6 if x == "macs" else r[x]) for r in pts]
-            py = [r["tasks"][task]["score"] * 100 for r in pts]
-            fig.add_trace(
-                go.Scatter(
-                    x=px,
-                    y=py,
-                    text=[r["model"] for r in pts],
-                    mode="markers",
-                    hovertemplate="%{text}: %{y:.1f} % at %{x:.3g}<extra></extra>",
-                    cliponaxis=False,
-                    marker={"size": 11, "color": color},
-                    name=family,
-                )
-            )
-            names += [r["model"] for r in pts]
-            xs += px
-            ys += py
-            colors += ["#312e81" if family == "idfy" else "#475569"] * len(pts)
-    labels = place_labels(
-        xs, ys, names, log_x=True, width=PARETO_AREA[0], height=PARETO_AREA[1], colors=colors
-    )
-    fig.update_layout(
-        height=int(PARETO_AREA[1]) + _PARETO_MARGIN["t"] + _PARETO_MARGIN["b"],
-        margin=_PARETO_MARGIN,
-        title={  # the legend is in the title: a legend beside or below would shrink the plot area
-            "text": f"{task}: score vs {'MACs (M)' if x == 'macs' else 'batch-1 CPU latency (ms)'} · "
-            f'<span style="color:{_IDFY_COLOR}">● idfy</span>  <span style="color:{_BASE_COLOR}">● timm</span>',
-            "font": {"size": 13},
-            "x": 0.0,
-            "xanchor": "left",
-            "xref": "paper",
-        },
-        showlegend=False,
-        # log axis labelled at 1-2-5 steps (plotly's default labels every digit on short ranges)
-        xaxis={
-            "type": "log",
-            "dtick": "D2",
-            "range": list(labels.x_range),
-            "title": {"text": "MACs (millions)" if x == "macs" else "latency (ms)", "standoff": 4},
-        },
-        yaxis={"title": "score (%)", "range": list(labels.y_range)},
-        annotations=labels.annotations,
-        template="plotly_white",
-    )
-    return fig
 
 
 def claim_takeaway(result: dict[str, Any]) -> str:
@@ -292,47 +198,6 @@ def ablation_table(result: dict[str, Any]) -> list[list[Any]]:
     return out
 
 
-def ablation_figure(result: dict[str, Any]) -> go.Figure:
-    """Horizontal bars of the metric per variant (base on top) with ± std and each seed as a dot; the variant
-    names sit on the y axis, one per line, so they never overlap however narrow the chart."""
-    rows = result.get("rows", [])
-    names = [r["variant"] for r in rows]
-    fig = go.Figure(
-        go.Bar(
-            y=names,
-            x=[r["mean"] * 100 for r in rows],
-            orientation="h",
-            error_x={"type": "data", "array": [r["std"] * 100 for r in rows]},
-            marker_color=[
-                _IDFY_COLOR
-                if r["variant"].startswith("base")
-                else ("#16a34a" if r.get("significant") else _BASE_COLOR)
-                for r in rows
-            ],
-            name="mean ± std",
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            y=[r["variant"] for r in rows for _ in r["values"]],
-            x=[v * 100 for r in rows for v in r["values"]],
-            mode="markers",
-            marker={"color": "#111827", "size": 6},
-            name="seeds",
-        )
-    )
-    fig.update_layout(
-        height=90 + 30 * max(len(rows), 1),
-        margin={"l": 10, "r": 10, "t": 30, "b": 40},
-        xaxis={"title": {"text": f"{result.get('metric', 'score')} (%)", "standoff": 4}},
-        yaxis={"autorange": "reversed", "automargin": True, "categoryorder": "array", "categoryarray": names},
-        template="plotly_white",
-        showlegend=False,
-        title={"text": "green: significant vs base (Welch p < 0.05)", "font": {"size": 12}},
-    )
-    return fig
-
-
 _HEADERS = ["variant", "params", "MACs", "score", "Δ vs base", "p (Welch)", "significant"]
 
 
@@ -411,23 +276,42 @@ INTRO = (
 )
 
 
-def _benchmark_section(results: dict[str, Any] | None) -> None:
-    """Targets, the long runs and the models under one recipe with their Pareto charts."""
+def _targets_section(results: dict[str, Any] | None) -> None:
+    """The targets with the letters they are defined under, and their verdicts."""
     if not results:
         gr.Markdown("_No committed model benchmark found (benchmarks/results/models.json)._")
         return
-    long_runs = load_long_runs(_results())
-    tasks = list(results.get("tasks", []))
     gr.Markdown("#### Targets")
     gr.Markdown(TARGETS_NOTE, elem_id="evidence-target-terms")
     gr.Dataframe(
-        value=targets_table(judge_targets(results, long_runs)),
+        value=targets_table(judge_targets(results, load_long_runs(_results()))),
         headers=["target", "anchor", "measured", "verdict"],
         interactive=False,
         wrap=True,
         column_widths=["22%", "22%", "34%", "22%"],
         elem_id="evidence-targets",
     )
+
+
+def _claims_summary(ablations: dict[str, dict[str, Any]]) -> None:
+    """Every claim's verdict at once with its one-line takeaway (right under the targets: the verdicts first,
+    the runs behind them further down)."""
+    gr.Markdown(
+        "#### Seed claims, ablated\nEach claim against its base design, then the tuned presets (`tuning_*`) "
+        "against the designs they came from; the runs behind each verdict are further down."
+    )
+    if not ablations:
+        gr.Markdown("_No committed ablations found (benchmarks/results/ablations/)._")
+        return
+    gr.HTML(claims_html(ablations), elem_id="evidence-claims", padding=False)
+
+
+def _benchmark_section(results: dict[str, Any] | None) -> None:
+    """The long runs and the models under one recipe with their Pareto charts."""
+    if not results:
+        return
+    long_runs = load_long_runs(_results())
+    tasks = list(results.get("tasks", []))
     if long_runs:
         gr.Plot(long_run_figure(long_runs))
     gr.Markdown(
@@ -459,15 +343,11 @@ def show_claim(ablations: dict[str, dict[str, Any]], name: str) -> dict[str, Any
     return {"info": _claim_info(a), "table": ablation_table(a), "plot": ablation_figure(a)}
 
 
-def _claims_section(ablations: dict[str, dict[str, Any]]) -> None:
-    """Every claim's verdict at once, then one claim's table and chart, chosen in a dropdown."""
-    gr.Markdown(
-        "### Seed claims, ablated\nThen the tuned presets (`tuning_*`) against the designs they came from."
-    )
+def _claim_details(ablations: dict[str, dict[str, Any]]) -> None:
+    """One claim's runs (table and chart), chosen in a dropdown."""
     if not ablations:
-        gr.Markdown("_No committed ablations found (benchmarks/results/ablations/)._")
         return
-    gr.HTML(claims_html(ablations), elem_id="evidence-claims", padding=False)
+    gr.Markdown("#### One claim's runs")
     names = list(ablations)
     first = show_claim(ablations, names[0])
     with gr.Row():
@@ -537,11 +417,15 @@ def _live_ablation(config_state: gr.State) -> None:
 
 
 def build(ctx: TabContext) -> None:
-    """Build the Evidence tab inside the current ``gr.Tab``: the committed benchmark, the seed's claims and a
-    short live ablation of ``ctx.config_state``'s design."""
+    """Build the Evidence tab inside the current ``gr.Tab``: the verdicts first (targets, every claim), then the
+    committed benchmark and one claim's runs, and a short live ablation of ``ctx.config_state``'s design."""
     gr.Markdown(INTRO)
-    _benchmark_section(load_model_results(_results()))
-    _claims_section({a["claim"]: a for a in load_ablations(_results())})
+    results = load_model_results(_results())
+    ablations = {a["claim"]: a for a in load_ablations(_results())}
+    _targets_section(results)
+    _claims_summary(ablations)
+    _benchmark_section(results)
+    _claim_details(ablations)
     _live_ablation(ctx.config_state)
 
 
