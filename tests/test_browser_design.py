@@ -158,6 +158,15 @@ def test_an_error_far_down_the_controls_shows_next_to_its_field(
     assert control(page, "stages.2.dense.reduction").get_attribute("aria-invalid") == "true"
     assert "stage 3 reduction" in page.locator("#design-summary .idfy-error").inner_text()  # and in the strip
     assert page.evaluate("() => document.body.classList.contains('idfy-stale')")
+    # nothing scrolled under the pinned strip shows through it (Gradio lifts control labels to z-index 40)
+    through = page.evaluate(
+        """() => { const r = document.querySelector('#design-summary').getBoundingClientRect(), out = [];
+          for (let x = r.left + 5; x < r.right; x += 25) for (let y = r.top + 3; y < r.bottom; y += 10) {
+            const e = document.elementFromPoint(x, y);
+            if (e && !e.closest('#design-summary')) out.push((e.id || e.className) + ' ' + e.textContent.slice(0, 20));
+          } return out; }"""
+    )
+    assert through == []
     page.screenshot(path=str(SHOTS / f"design_error_far_{size['width']}.png"))
     control(page, "stages.2.dense.reduction").fill("8")
     page.wait_for_function("() => !document.body.classList.contains('idfy-stale')")
