@@ -11,7 +11,7 @@ import idfy
 from idfy.data import make_dataset
 from idfy.train import TrainConfig, train
 from idfy.train.config import eval_fractions
-from idfy.train.events import Done, Eval, Step
+from idfy.train.events import Done, Eval, Failed, Step
 from idfy.train.optim import lr_factor, progress
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -85,3 +85,50 @@ def test_step_bounded_runs_use_eval_every_only() -> None:
     evals = [e for e in events if isinstance(e, Eval)]
     assert [e.step for e in evals] == [3, 6]  # step 3 and the final one; no fraction points
     assert all(e.metrics["n"] == 40 for e in evals[-1:]) and not math.isnan(evals[-1].metrics["accuracy"])
+
+
+def test_progressive_resizing_trains_at_the_low_side_then_at_full_size() -> None:
+    """``low_res``: the first ``low_res_until`` of the run at the smaller side, the rest (and every evaluation)
+    at ``size``; boxes are normalized, so the targets are unchanged."""
+    tc = TrainConfig(data="shapes", size=32, batch_size=16, time_budget_s=None, max_steps=8, low_res=16,
+                     low_res_until=0.5, eval_every=0, sample_every=0, checkpoint_every=0, log_every=4,
+                     warmup=2)  # fmt: skip
+    data = (
+        make_dataset("shapes", split="train", size=32, n=64, seed=0),
+        make_dataset("shapes", split="test", size=32, n=16, seed=0),
+    )
+    model = idfy.build_model(idfy.load_preset("tiny"))
+    sides: list[tuple[bool, int]] = []
+    model.register_forward_pre_hook(lambda m, args: sides.append((m.training, args[0].shape[-1])))
+    events = list(train(idfy.load_preset("tiny"), tc, data=data, model=model, clock=FakeClock(0.01)))
+    assert isinstance(events[-1], Done), events[-1]
+    trained = [side for training, side in sides if training]
+    assert trained == [16] * 4 + [32] * 4  # steps 0-3 at 16 px (progress < 0.5), steps 4-7 at 32 px
+    assert {side for training, side in sides if not training} == {32}  # evaluation at full size
+
+
+@pytest.mark.parametrize(
+    ("changes", "word"),
+    [
+        ({"low_res": 64}, "low_res=64"),
+        ({"low_res": 4}, "low_res=4"),
+        ({"low_res_until": 1.5}, "low_res_until"),
+    ],
+)
+def test_progressive_resizing_options_are_checked(changes: dict, word: str) -> None:
+    with pytest.raises(ValueError, match=word):
+        TrainConfig(size=64, **changes).validate()
+
+
+def test_progressive_resizing_refuses_a_design_that_cannot_take_the_low_side() -> None:
+    """A flatten head's FC layer is sized for ``size``: the run fails before its first step, in one line."""
+    cfg = idfy.load_preset("tiny").set("head.kind", "flatten")
+    tc = TrainConfig(data="shapes", size=32, batch_size=16, time_budget_s=None, max_steps=2, low_res=16,
+                     sample_every=0, checkpoint_every=0)  # fmt: skip
+    data = (
+        make_dataset("shapes", split="train", size=32, n=32, seed=0),
+        make_dataset("shapes", split="test", size=32, n=8, seed=0),
+    )
+    events = list(train(cfg, tc, data=data, clock=FakeClock(0.01)))
+    assert len(events) == 1 and isinstance(events[0], Failed)
+    assert events[0].message.startswith("--low-res 16: ") and "\n" not in events[0].message

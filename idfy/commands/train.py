@@ -66,6 +66,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="random shifts up to this fraction of the side, e.g. 0.1 (default 0: off)")  # fmt: skip
     t.add_argument("--erase", type=float, default=None,
                    help="random-erasing probability per image, e.g. 0.5 (default 0: off)")  # fmt: skip
+    t.add_argument("--low-res", type=int, default=None, metavar="PX",
+                   help="progressive resizing: train at PX pixels for the first part of the run (0: off)")  # fmt: skip
+    t.add_argument("--low-res-until", type=float, default=None, metavar="F",
+                   help="the fraction of the run trained at --low-res (default 0.5)")  # fmt: skip
     t.add_argument(
         "--no-amp", action="store_false", dest="amp", default=None, help="no bf16 autocast on CUDA"
     )
@@ -85,7 +89,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 _TRAIN_FLAGS = (
     "data", "data_dir", "size", "n_train", "n_test", "time_budget_s", "epochs", "max_steps", "batch_size", "lr",
     "weight_decay", "optimizer", "schedule", "warmup", "grad_clip", "seed", "deterministic", "augment", "translate",
-    "erase", "amp",
+    "erase", "low_res", "low_res_until", "amp",
     "eval_every", "sample_every", "checkpoint_every", "log_every", "device",
 )  # fmt: skip
 

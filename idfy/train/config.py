@@ -68,6 +68,8 @@ class TrainConfig:
     augment: bool = True
     translate: float = 0.0
     erase: float = 0.0
+    low_res: int = 0
+    low_res_until: float = 0.5
     eval_every: int = 0
     eval_points: int = 10
     eval_subset: int = 500
@@ -114,6 +116,12 @@ class TrainConfig:
             raise ValueError(f"translate={self.translate}: a fraction of the image side in [0, 0.5]")
         if not 0 <= self.erase <= 1:
             raise ValueError(f"erase={self.erase}: a probability in [0, 1]")
+        if self.low_res and not 8 <= self.low_res < self.size:
+            raise ValueError(
+                f"low_res={self.low_res}: a side in pixels from 8 to below size={self.size} (0: off)"
+            )
+        if not 0 <= self.low_res_until <= 1:
+            raise ValueError(f"low_res_until={self.low_res_until}: a fraction of the run in [0, 1]")
         if self.log_every < 1:
             raise ValueError(f"log_every={self.log_every}: must be at least 1")
         if min(self.box_l1_weight, self.giou_weight, self.cls_weight) < 0:

@@ -12,6 +12,7 @@ import math
 from collections.abc import Iterator
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from idfy.data import iterate_batches
@@ -82,9 +83,11 @@ class Loop(Evaluation):
     def _train_step(self, x: Tensor, y: Tensor, boxes: Tensor | None) -> None:
         tc = self.tc
         x, y, boxes = shard(x, self.dist), shard(y, self.dist), shard(boxes, self.dist)
+        frac = progress(self.step, self.total_steps, self._elapsed(), tc.time_budget_s)
+        if tc.low_res and frac < tc.low_res_until:  # progressive resizing: cheaper steps early on
+            x = F.interpolate(x, size=(tc.low_res, tc.low_res), mode="bilinear", antialias=True)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        frac = progress(self.step, self.total_steps, self._elapsed(), tc.time_budget_s)
         self.lr = tc.lr * lr_factor(tc.schedule, self.step, frac, tc.warmup)
         for g in self.opt.param_groups:
             g["lr"] = self.lr

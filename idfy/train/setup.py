@@ -180,6 +180,12 @@ class Setup(RunState):
         problem = trainability_problem(
             model, tc.batch_size // self.dist.world_size, self.feed_channels, self.size, self.device
         )
+        if problem is None and tc.low_res:
+            low = (tc.low_res, tc.low_res)
+            problem = trainability_problem(model, tc.batch_size // self.dist.world_size, self.feed_channels, low,
+                                           self.device)  # fmt: skip
+            if problem is not None:
+                problem = f"--low-res {tc.low_res}: {problem}; or turn progressive resizing off (--low-res 0)"
         if problem is not None:
             n = len(self.train_set)
             few = f" (the data has {n} training image)" if n < 2 else ""
