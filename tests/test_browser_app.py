@@ -15,6 +15,7 @@ import pytest
 
 from idfy import build_model, load_preset
 from idfy.config import ModelConfig
+from idfy.evidence import load_ablations, results_folder
 from idfy.ui.tabs.predict.examples import examples
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("app")]
@@ -304,6 +305,16 @@ def test_evidence_tab_shows_the_targets(page: Any, app_url: str, artifacts: Path
     text = table.inner_text()
     assert "Fashion-MNIST ≥ 96.0 %" in text and "mobilenetv3_small_100" in text
     assert text.count("✓") + text.count("✗") == 4
+    assert "(a) ≤ 0.3 M params" in text  # the letter the note above defines
+    # every claim's verdict and takeaway at once, right under the targets (before the benchmark's details)
+    claims = page.locator("#evidence-claims tbody tr")
+    assert claims.count() == len(load_ablations(results_folder(SHOTS.parents[1])))
+    for row in claims.all():
+        verdict = row.locator("td").nth(0).inner_text().strip()
+        assert verdict in ("significant", "no clear effect"), verdict
+        assert row.locator("td").nth(1).inner_text().strip()
+    top = "(s) => document.querySelector(s).getBoundingClientRect().top"
+    assert page.evaluate(top, "#evidence-claims") < page.evaluate(top, "#evidence-models")
     page.screenshot(path=str(artifacts / "evidence_targets.png"), full_page=True)
 
 
