@@ -292,6 +292,7 @@ def test_the_modified_mark_and_reset_fit_on_one_line(page: Any, app_url: str, si
 def test_clicking_a_diagram_node_shows_its_details(page: Any, app_url: str) -> None:
     open_design(page, app_url, "?preset=seed_model2")
     node = page.locator("#diagram g.node", has=page.locator("title", has_text="stages/1/blocks")).first
+    assert node.get_attribute("aria-label") == "details of stage 2 blocks"  # stage 2, as the table says
     node.click()
     panel = page.locator("#diagram .idfy-inspector")
     panel.wait_for()

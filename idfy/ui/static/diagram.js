@@ -64,10 +64,12 @@ const fill = () => {
 window.addEventListener('resize', fill);
 const ready = () => {
   fill();
+  const known = nodes();
   element.querySelectorAll('.idfy-diagram-canvas g.node').forEach((g) => {
     const t = g.querySelector('title'); if (!t || t.textContent === 'legend') return;
     g.setAttribute('tabindex', '0'); g.setAttribute('role', 'button');
-    g.setAttribute('aria-label', 'details of ' + t.textContent.replace(/\//g, '.'));
+    const info = known[t.textContent];  // named as the page names it ("stage 2 inject"), not by module path
+    g.setAttribute('aria-label', 'details of ' + (info ? info.name : t.textContent.replace(/\//g, '.')));
   });
   const panel = element.querySelector('.idfy-inspector'); if (panel) panel.hidden = true;
 };
