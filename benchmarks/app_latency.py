@@ -224,11 +224,17 @@ def bench_handlers(n: int) -> dict[str, Any]:
     return {"server_change": _stats(change), "server_details": _stats(details), "server_fast": _stats(fast)}
 
 
-#: Where one change's time goes in this process: ``(label, module, attribute)`` of the functions timed around
-#: each call of :func:`idfy.ui.fast_path.answer` (nested spans are included in their parent's time).
+#: Where one change's time goes in this process: ``(label, module, attribute)`` of the functions timed
+#: (nested spans are included in their parent's time; a label may name one function in several modules).
 SPANS = (
     ("resolve: base link text -> config", "idfy.ui.fast_path", "config_from_text"),
+    ("resolve: base YAML text -> config (Gradio event)", "idfy.config", "ModelConfig.from_yaml"),
     ("resolve: controls -> config (from_dict, validation)", "idfy.ui.fast_path", "values_to_config"),
+    (
+        "resolve: controls -> config (from_dict, validation)",
+        "idfy.ui.tabs.design.handlers",
+        "values_to_config",
+    ),
     ("preset file parsed", "idfy.ui.tabs.design.results", "preset_config"),
     ("analysis (cached or new)", "idfy.ui.tabs.design.results", "analyze"),
     ("… model build (meta device)", "idfy.analysis.measure", "build_meta"),
@@ -246,17 +252,16 @@ SPANS = (
     ("diagram: dot subprocess (layout + SVG)", "idfy.ui.tabs.design.results", "render"),
     ("diagram: inspector data from the SVG", "idfy.ui.tabs.design.results", "node_info"),
     ("diagram: component HTML", "idfy.ui.formatting", "diagram_html"),
+    ("charts: per-stage figure", "idfy.ui.formatting", "stage_figure"),
+    ("charts: per-path figure", "idfy.ui.formatting", "path_figure"),
+    ("download files written", "idfy.ui.tabs.design.results", "_write"),
 )
 
 
-def bench_breakdown(n: int, start: int) -> dict[str, Any]:
-    """Per change (a new stage-3 width of ``full`` at 224), the fast path's two requests as the page sends
-    them (numbers, then the diagram at ``stages``), with every :data:`SPANS` function timed: mean wall ms,
-    mean CPU ms of the calling thread (steadier on a busy machine; a subprocess's work is not in it) and
-    calls, per change. ``total_mean_ms`` is both requests; ``numbers`` / ``diagram`` each one."""
+def _timed(change: Any, n: int, start: int) -> dict[str, Any]:
+    """Call ``change(width)`` (returns ``(first step ms, second step ms)``) for ``n`` new stage-3 widths
+    from ``start`` with every :data:`SPANS` function timed; a first, unrecorded change warms up."""
     import importlib
-
-    from idfy.ui.fast_path import answer
 
     spent: dict[str, list[float]] = {label: [0.0, 0.0, 0] for label, _, _ in SPANS}
     undo = []
@@ -284,53 +289,90 @@ def bench_breakdown(n: int, start: int) -> dict[str, Any]:
             continue
         undo.append((owner, name, owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name)))
         setattr(owner, name, timed(label, getattr(owner, name)))
-    base = load_preset("full")
-    warm = json.dumps({"base": base.to_url(), "preset": "full", "values": {"stages.2.width": start - 4}})
-    answer(warm.encode())
-    for v in spent.values():
-        v[:] = [0.0, 0.0, 0]
-    numbers, diagram = [], []
+    first, second = [], []
     try:
+        change(start - 4)
+        for v in spent.values():
+            v[:] = [0.0, 0.0, 0]
         for w in _widths(n, start):
-            body = {"base": base.to_url(), "preset": "full", "values": {"stages.2.width": w}}
-            t = time.perf_counter()
-            status, data = answer(json.dumps(body).encode())
-            numbers.append((time.perf_counter() - t) * 1e3)
-            assert status == 200 and data["ok"], data
-            pic = {"base": data["token"], "preset": "full", "values": {}, "diagram": "stages"}
-            t = time.perf_counter()
-            status, data = answer(json.dumps(pic).encode())
-            diagram.append((time.perf_counter() - t) * 1e3)
-            assert status == 200 and "<svg" in data["diagram"], data
+            a, b = change(w)
+            first.append(a)
+            second.append(b)
     finally:
         for owner, name, fn in undo:
             setattr(owner, name, fn)
-    rows = {
-        label: {"ms": round(ms / n, 1), "cpu_ms": round(cpu / n, 1), "calls": round(calls / n, 1)}
-        for label, (ms, cpu, calls) in spent.items()
-    }
     return {
         "widths": [start, start + 4 * (n - 1)],
-        "numbers": _stats(numbers),
-        "diagram": _stats(diagram),
-        "total_mean_ms": round((sum(numbers) + sum(diagram)) / n, 1),
-        "spans": rows,
+        "first": _stats(first),
+        "second": _stats(second),
+        "total_mean_ms": round((sum(first) + sum(second)) / n, 1),
+        "spans": {
+            label: {"ms": round(ms / n, 1), "cpu_ms": round(cpu / n, 1), "calls": round(calls / n, 1)}
+            for label, (ms, cpu, calls) in spent.items()
+        },
     }
+
+
+def bench_breakdown(n: int, start: int) -> dict[str, Any]:
+    """Where the server's time goes for one change (a new stage-3 width of ``full`` at 224), per span of
+    :data:`SPANS`: mean wall ms, mean CPU ms of the calling thread (steadier on a busy machine; a
+    subprocess's work is not in it) and calls, per change.
+
+    ``fast``: the fast path's two requests as the page sends them (numbers, then the diagram at
+    ``stages``). ``gradio``: the Gradio event's two steps (the design handler, then the details step).
+    """
+    from idfy.ui.controls import KEYS, config_to_values
+    from idfy.ui.fast_path import answer
+    from idfy.ui.tabs.design.handlers import design_change
+    from idfy.ui.tabs.design.results import on_details
+
+    base = load_preset("full")
+
+    def fast(w: int) -> tuple[float, float]:
+        body = {"base": base.to_url(), "preset": "full", "values": {"stages.2.width": w}}
+        t = time.perf_counter()
+        status, data = answer(json.dumps(body).encode())
+        t1 = time.perf_counter()
+        assert status == 200 and data["ok"], data
+        pic = {"base": data["token"], "preset": "full", "values": {}, "diagram": "stages"}
+        status, data = answer(json.dumps(pic).encode())
+        assert status == 200 and "<svg" in data["diagram"], data
+        return (t1 - t) * 1e3, (time.perf_counter() - t1) * 1e3
+
+    values = config_to_values(base)
+    base_yaml = base.to_yaml()
+
+    def gradio(w: int) -> tuple[float, float]:
+        values["stages.2.width"] = w
+        t = time.perf_counter()
+        out = design_change(*[values[k] for k in KEYS], base_yaml, {}, "full")
+        t1 = time.perf_counter()
+        on_details(out["config"], "stages", None, "full")
+        return (t1 - t) * 1e3, (time.perf_counter() - t1) * 1e3
+
+    return {"fast": _timed(fast, n, start), "gradio": _timed(gradio, n, start + 4 * n + 8)}
 
 
 def _breakdown_lines(b: dict[str, Any]) -> list[str]:
-    """The breakdown as a markdown table (mean ms per change, calls per change)."""
+    """The breakdown as a markdown table (mean ms per change, thread CPU ms, calls per change)."""
+    f, g = b["fast"], b["gradio"]
     lines = [
-        f"Fast path in-process, per change (stage-3 widths {b['widths'][0]}–{b['widths'][1]}, n = "
-        f"{b['numbers']['n']}): numbers request p50 {b['numbers']['p50_ms']} / p95 {b['numbers']['p95_ms']} ms, "
-        f"diagram request p50 {b['diagram']['p50_ms']} / p95 {b['diagram']['p95_ms']} ms, both "
-        f"{b['total_mean_ms']} ms on average.",
+        f"Fast path, per change (n = {f['first']['n']}, stage-3 widths {f['widths'][0]}–{f['widths'][1]}): "
+        f"numbers request p50 {f['first']['p50_ms']} / p95 {f['first']['p95_ms']} ms, diagram request "
+        f"p50 {f['second']['p50_ms']} / p95 {f['second']['p95_ms']} ms. Gradio event: design handler p50 "
+        f"{g['first']['p50_ms']} / p95 {g['first']['p95_ms']} ms, details step p50 {g['second']['p50_ms']} "
+        f"/ p95 {g['second']['p95_ms']} ms.",
         "",
-        "| span (nested spans are part of their parent) | wall ms | CPU ms (this thread) | calls |",
-        "|---|---|---|---|",
+        "| span (nested spans are part of their parent) | fast path: wall ms | CPU ms | calls "
+        "| Gradio event: wall ms | CPU ms | calls |",
+        "|---|---|---|---|---|---|---|",
     ]
-    for label, row in b["spans"].items():
-        lines.append(f"| {label} | {row['ms']} | {row['cpu_ms']} | {row['calls']} |")
+    for label, row in f["spans"].items():
+        other = g["spans"][label]
+        lines.append(
+            f"| {label} | {row['ms']} | {row['cpu_ms']} | {row['calls']} "
+            f"| {other['ms']} | {other['cpu_ms']} | {other['calls']} |"
+        )
     return lines
 
 

@@ -1,7 +1,8 @@
 """The Design tab's shortcuts give the same numbers as the full, cold analysis.
 
 * :class:`idfy.analysis.tracing.MacCounter` replays ops it has already seen on ``meta`` tensors (outputs,
-  FLOPs, uncounted op types): a warm trace equals a cold one and a real CPU trace, module by module;
+  FLOPs, uncounted op types), and the analysis replays stages it has already traced (same stage config,
+  plan and non-stage fields): a warm trace equals a cold one and a real CPU trace, module by module;
 * :func:`idfy.analysis.estimate.build_meta` skips weight initialisers: same parameters and buffers;
 * the fast path's :func:`~idfy.ui.tabs.design.results.summary_for` is the strip and link of the full
   :func:`~idfy.ui.tabs.design.results.results_for`, also after an invalid edit;
@@ -55,18 +56,23 @@ def _stats(trace: tracing.Trace) -> dict[str, Any]:
     }
 
 
-def _cold(cfg: ModelConfig) -> dict[str, Any]:
+def _forget() -> None:
     tracing._REPLAYS.clear()
+    tracing._PARTS.clear()
+
+
+def _cold(cfg: ModelConfig) -> dict[str, Any]:
+    _forget()
     return _stats(count(cfg))
 
 
 def test_warm_trace_equals_cold_trace_and_real_tensors() -> None:
     designs = _designs()
     cold = [_cold(cfg) for cfg in designs]
-    tracing._REPLAYS.clear()
-    for cfg in designs:  # every op of the next designs is now recorded at least once ...
+    _forget()
+    for cfg in designs:  # every op and stage of the next designs is now recorded at least once ...
         count(cfg)
-    assert tracing._REPLAYS
+    assert tracing._REPLAYS and len(tracing._PARTS) < sum(len(cfg.stages) for cfg in designs)
     for cfg, want in zip(reversed(designs), reversed(cold)):  # ... and replayed in another order
         assert _stats(count(cfg)) == want, cfg.name
     real = count(designs[3], device="cpu")  # real arithmetic: the replay never runs there
@@ -152,8 +158,8 @@ def test_fast_path_strip_equals_the_full_results_also_after_an_invalid_edit() ->
         cfg = base.set("stages.2.width", w)
         assert status == 200 and data["ok"] is True and data["token"] == cfg.to_url()
         clear_cache()
-        tracing._REPLAYS.clear()
-        full = results_for(cfg, None, "full", base)  # cold: no report, no recorded op
+        _forget()
+        full = results_for(cfg, None, "full", base)  # cold: no report, no recorded op or stage
         assert data["summary"] == full["summary"]
         params = sum(p.numel() for p in build_model(cfg).parameters())
         assert f"{params:,}" in data["summary"] and analyze(cfg).params_total == params

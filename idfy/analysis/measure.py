@@ -72,15 +72,30 @@ def with_size(cfg: ModelConfig, input_size: tuple[int, int] | list[int] | int | 
     return cfg.set("input.size", list(size))
 
 
+def _stage_keys(cfg: ModelConfig) -> dict[str, tuple]:
+    """Per stage, a key that determines its module and forward completely: its config, its plan (input
+    shape, downsampling, blocks) and every field of the design outside ``stages`` (name and description
+    aside). Two designs that differ only in stage 3 share stages 1–2's traces (:func:`trace_model`)."""
+    shared = tuple(
+        getattr(cfg, f.name)
+        for f in dataclasses.fields(cfg)
+        if f.name not in ("stages", "name", "description")
+    )
+    plan = cfg.plan()
+    return {f"stages.{i}": (shared, st, sp) for i, (st, sp) in enumerate(zip(cfg.stages, plan.stages))}
+
+
 def _build_and_trace(cfg: ModelConfig, device: str) -> tuple[nn.Module, Trace, float]:
-    """Build ``cfg``'s model on ``device`` and trace it at batch 1; returns (model, trace, build seconds)."""
+    """Build ``cfg``'s model on ``device`` and trace it at batch 1; returns (model, trace, build seconds).
+    On ``meta``, stages traced before (same key, :func:`_stage_keys`) are replayed, not run."""
     c, h, w = cfg.input.channels, *cfg.input.size
     t0 = time.perf_counter()
     model = build_meta(cfg) if device == "meta" else build_model(cfg).eval().to(device)
     t_build = time.perf_counter() - t0
     x = torch.rand(1, c, h, w, device=device)
+    parts = _stage_keys(cfg) if device == "meta" else None
     try:
-        return model, trace_model(model, x), t_build
+        return model, trace_model(model, x, parts), t_build
     except RuntimeError as e:  # a size / option combination the layers cannot run
         raise ConfigError(f"the model cannot run on a {c}×{h}×{w} input: {str(e).splitlines()[0]}") from None
 

@@ -14,7 +14,7 @@ activations, pooling, interpolation, softmax and element-wise arithmetic count z
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +36,7 @@ _NO_COMPUTE = frozenset(
         "aten.detach",
         "aten.empty",
         "aten.empty_like",
+        "aten.empty_strided",
         "aten.expand",
         "aten.flatten",
         "aten.lift_fresh",
@@ -143,28 +144,50 @@ class _NoKey(Exception):
     pass
 
 
-def _meta_key(x: Any) -> Any:
+#: Whether an op's result is a pure function of its arguments' metadata (no in-place, view or alias), per op.
+_PURE: dict[Any, bool] = {}
+
+
+def _add_key(x: Any, key: list) -> None:
+    """Append ``x``'s metadata to ``key`` (tensors: shape, stride, dtype, offset; lists with their length).
+
+    Raises:
+        _NoKey: a tensor that is not on ``meta``, or a value other than plain scalars and lists of them.
+    """
     if isinstance(x, Tensor):
-        if x.device.type != "meta":
+        if not x.is_meta:
             raise _NoKey
-        return (tuple(x.shape), x.stride(), x.dtype, x.storage_offset())
-    if isinstance(x, (list, tuple)):
-        return (type(x), tuple(_meta_key(y) for y in x))
-    if x is None or isinstance(x, _SCALARS):
-        return (type(x), x)
-    raise _NoKey
+        key.append((x.shape, x.stride(), x.dtype, x.storage_offset()))
+    elif isinstance(x, (list, tuple)):
+        key.append((type(x), len(x)))
+        for y in x:
+            _add_key(y, key)
+    elif x is None or isinstance(x, _SCALARS):
+        key.append((type(x), x))
+    else:
+        raise _NoKey
 
 
 def _replay_key(func: Any, args: tuple, kwargs: dict) -> tuple | None:
     """A key naming an op call by its arguments' metadata, or None for an op whose result is not a pure
     function of it (in-place and view ops, arguments other than meta tensors and plain values)."""
-    schema = func._schema
-    if schema.is_mutable or any(r.alias_info is not None for r in schema.returns):
+    pure = _PURE.get(func)
+    if pure is None:
+        schema = func._schema
+        pure = not schema.is_mutable and all(r.alias_info is None for r in schema.returns)
+        _PURE[func] = pure
+    if not pure:
         return None
+    key: list = [func]
     try:
-        return (func, _meta_key(args), _meta_key(tuple(sorted(kwargs.items()))))
+        for a in args:
+            _add_key(a, key)
+        for name in sorted(kwargs):
+            key.append(name)
+            _add_key(kwargs[name], key)
     except _NoKey:
         return None
+    return tuple(key)
 
 
 def _record(out: Any, args: tuple, flops: int, by_op: dict[str, int], uncounted: set[str]) -> _Replay | None:
@@ -353,12 +376,104 @@ def _act_by_prefix(modules: dict[str, ModuleStat]) -> None:
                 stat.act_bytes += nbytes
 
 
-def trace_model(model: nn.Module, x: Tensor) -> Trace:
+@dataclass(frozen=True)
+class _PartRecord:
+    """What one part (a module and everything inside it) did on ``meta`` tensors: its output's (shape,
+    stride, dtype), FLOPs, FLOPs per op type, uncounted op types, and per inner module (name relative to
+    the part) ``(in_shape, out_shape, macs, calls, act_bytes)`` as the hooks left them."""
+
+    out: tuple[tuple[int, ...], tuple[int, ...], torch.dtype]
+    flops: int
+    by_op: tuple[tuple[str, int], ...]
+    uncounted: frozenset[str]
+    stats: tuple[tuple[str, Any, Any, int, int, int], ...]
+
+
+#: Recorded parts (see :func:`trace_model`'s ``parts``), process-wide; cleared when it holds this many.
+_PARTS_MAX = 2_000
+_PARTS: dict[tuple, _PartRecord] = {}
+
+
+def _part_forward(
+    module: nn.Module, name: str, key: Hashable, counter: MacCounter, modules: dict[str, ModuleStat]
+) -> Callable[..., Any]:
+    """A ``forward`` for ``module`` that replays a recorded run of an equal part on inputs of the same
+    metadata, or runs the real one and records it."""
+    real = type(module).forward.__get__(module)
+    prefix = name + "."
+    inner = [n for n in modules if n.startswith(prefix)]
+
+    def forward(*args: Any, **kwargs: Any) -> Any:
+        if kwargs:
+            return real(*args, **kwargs)
+        full: list = [key]
+        try:
+            for a in args:
+                _add_key(a, full)
+        except _NoKey:
+            return real(*args)
+        full_key = tuple(full)
+        hit = _PARTS.get(full_key)
+        if (
+            hit is not None
+            and len(hit.stats) == len(inner)
+            and all(prefix + s[0] in modules for s in hit.stats)
+        ):
+            counter.flops += hit.flops
+            for op, n in hit.by_op:
+                counter.by_op[op] += n
+            counter.uncounted.update(hit.uncounted)
+            for rel, in_shape, out_shape, macs, calls, act in hit.stats:
+                stat = modules[prefix + rel]
+                stat.in_shape, stat.out_shape, stat.macs, stat.calls, stat.act_bytes = (
+                    in_shape,
+                    out_shape,
+                    macs,
+                    calls,
+                    act,
+                )
+            shape, stride, dtype = hit.out
+            return torch.empty_strided(shape, stride, dtype=dtype, device="meta")
+        flops0, by_op, uncounted = counter.flops, counter.by_op, counter.uncounted
+        counter.by_op, counter.uncounted = defaultdict(int), set()
+        try:
+            out = real(*args)
+            mine = (counter.flops - flops0, tuple(counter.by_op.items()), frozenset(counter.uncounted))
+        finally:
+            for k, v in counter.by_op.items():
+                by_op[k] += v
+            uncounted |= counter.uncounted
+            counter.by_op, counter.uncounted = by_op, uncounted
+        if (
+            isinstance(out, Tensor)
+            and out.is_meta
+            and not out.storage_offset()
+            and all(out is not a for a in args)
+        ):
+            stats = tuple(
+                (n[len(prefix) :], s.in_shape, s.out_shape, s.macs, s.calls, s.act_bytes)
+                for n in inner
+                for s in (modules[n],)
+            )
+            if len(_PARTS) >= _PARTS_MAX:
+                _PARTS.clear()
+            _PARTS[full_key] = _PartRecord((tuple(out.shape), out.stride(), out.dtype), *mine, stats)
+        return out
+
+    return forward
+
+
+def trace_model(model: nn.Module, x: Tensor, parts: Mapping[str, Hashable] | None = None) -> Trace:
     """Run ``model(x)`` once under :class:`MacCounter` with hooks on every module.
 
     Args:
         model: any ``nn.Module`` (in eval mode for inference counts); hooks are removed afterwards.
         x: input batch (B, C, H, W); real or ``meta`` tensors.
+        parts: for ``meta`` inputs, submodule name -> a key that determines that part completely (its
+            structure and what its forward does; the caller's promise). A part whose key and input metadata
+            were traced before (in this process) is not run: its recorded counts, inner modules' stats and
+            output are replayed. :func:`idfy.analysis.measure.count` keys each stage by its config, its
+            plan and every non-stage field of the design.
 
     Returns:
         :class:`Trace` with per-module stats keyed by module name (``""`` is the whole model).
@@ -378,12 +493,20 @@ def trace_model(model: nn.Module, x: Tensor) -> Trace:
         pre, post = _make_hooks(stat, counter, starts)
         handles.append(module.register_forward_pre_hook(pre))
         handles.append(module.register_forward_hook(post))
+    patched = []
+    if counter.meta:
+        for name, key in (parts or {}).items():
+            module = model.get_submodule(name)
+            module.forward = _part_forward(module, name, key, counter, modules)
+            patched.append(module)
     try:
         with torch.inference_mode(), counter:
             out = model(x)
     finally:
         for h in handles:
             h.remove()
+        for module in patched:
+            del module.forward
     root = modules[""]
     root.in_shape, root.out_shape = tuple(x.shape[1:]), _shape_of(out)
     root.macs, root.calls = counter.flops // 2, 1
