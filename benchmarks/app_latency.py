@@ -228,7 +228,7 @@ def bench_handlers(n: int) -> dict[str, Any]:
 #: (nested spans are included in their parent's time; a label may name one function in several modules).
 SPANS = (
     ("resolve: base link text -> config", "idfy.ui.fast_path", "config_from_text"),
-    ("resolve: base YAML text -> config (Gradio event)", "idfy.config", "ModelConfig.from_yaml"),
+    ("YAML text -> config (preset files, the Gradio event's base)", "idfy.config", "ModelConfig.from_yaml"),
     ("resolve: controls -> config (from_dict, validation)", "idfy.ui.fast_path", "values_to_config"),
     (
         "resolve: controls -> config (from_dict, validation)",
@@ -447,8 +447,8 @@ def _markdown(res: dict[str, Any]) -> str:
         "Notes",
         "",
         "* The API rows are the goal's measurement (issue #4: through the API, `full` at 224, cache defeated).",
-        "  About 70 ms of `/analyze` is the analysis itself (`Report.timings_ms`: build + meta-device trace);",
-        "  the rest is Gradio's queue and SSE round trip.",
+        "  Part of `/analyze` is the analysis itself (`Report.timings_ms`: build + meta-device trace); the",
+        "  rest is Gradio's queue and SSE round trip.",
         "* `ui_*` rows are the page as shipped: a typed change goes to the JSON fast path (`POST /idfy/design`,",
         "  `idfy/ui/fast_path.py`, called by `static/fast.js`) which answers the summary strip, then the same",
         "  design's diagram; the Gradio event of the same edit still runs and stays the source of truth (table,",
@@ -474,12 +474,47 @@ def _markdown(res: dict[str, Any]) -> str:
         "4. Single flight (one analysis and one graphviz layout per design, the second caller waits and reads",
         "   the cache) and the diagram through the fast path right after the numbers: `ui_numbers` p50 537 ms",
         "   against 837 ms through Gradio, `ui_diagram` p50 1343 against 2135 ms (same run).",
-        "5. Not done: a plan-based exact count (`idfy.analysis.estimate` is a rough estimate by design, so the",
-        "   meta-device build and trace, ≈70 ms quiet, stays the floor of every new design); first render is",
-        "   Gradio's boot of ~150 components before the strip exists (ideas: build stage 4's controls only",
-        "   when used, or a server-rendered strip before the front end mounts).",
+        "",
+        "The server's share, step by step (`python benchmarks/app_latency.py --breakdown --n 10`, the code",
+        "before these changes and after them run one after the other at load average ≈ 13; thread CPU ms per",
+        "change, steadier than wall time on a busy machine; wall ms were 2–5× these):",
+        "",
+        "5. Before, the fast path's numbers request cost ≈ 190 ms CPU: the analysis of the new design 135",
+        "   (model build 71: widths 340–376 put `full` above the 2 M-parameter estimate, so it was built on",
+        "   `meta` with every weight initialiser running through Python reference kernels; trace 57), the",
+        "   preset YAML parsed 7 times (21), and the table, YAML text and preset state it never sent (20).",
+        "   The diagram request: graphviz `dot` 237 ms wall (≈ 35 ms CPU in the subprocess, of which ≈ 12 ms",
+        "   pango and fontconfig start-up), graph and dot source 6 ms. The Gradio event's design handler",
+        "   parsed the base YAML and the preset 6 times (54 ms CPU).",
+        "6. The fast path computes only the strip and link token it answers (`summary_for`); presets are",
+        "   parsed once per process: −41 ms CPU per numbers request, −48 ms in the design handler.",
+        "7. The counting build skips weight initialisers (values are never read on `meta`): build 71 → 26 ms",
+        "   CPU here; 108 → 19 ms for a 16 M-parameter design. It stays on the CPU (uninitialised, untouched",
+        "   memory) up to 16 M estimated parameters: ~4 ms cheaper than the `meta` device context.",
+        "8. The trace replays ops seen before (same op, same argument shapes: recorded outputs and FLOPs) and",
+        "   stages traced before (same stage config, plan, non-stage fields and input shapes), so a stage-3",
+        "   edit runs stage 3 and the head only. Trace of `full` at 224, interleaved in one run, thread CPU",
+        "   p50: 57 ms without, 33 with op replay, 23 with stage replay as well. Exact by construction and",
+        "   pinned: warm = cold = real-CPU traces module by module (`tests/test_fast_path_speed.py`).",
+        "9. After 5–8: numbers request ≈ 65 ms CPU (analysis 60: build 26, trace 28); the page's diagram",
+        "   request joins a graphviz run the numbers answer already started (`prefetch_diagram`), so the",
+        "   round trip and the strip's render overlap the layout.",
+        "10. Tried, not kept: `dot` without the pango text-layout plugin (a `GVBINDIR` with only core and",
+        "    dot_layout) cut its CPU 35 → 13 ms, but label widths then come from built-in metrics and text",
+        "    overflows its boxes. One long-lived `dot` reading graph after graph: 28 ms a graph against 61 ms",
+        "    for a fresh process, but graphviz carries state across graphs (ids become `page0,1_graph0`,",
+        "    clusters come out in another order), so a diagram's SVG would depend on what was drawn before it.",
+        "    `-Gsplines=polyline|line|ortho`, `nslimit`, `mclimit`, `searchsize`: no gain (start-up dominates).",
+        "11. Not done: a plan-based exact count (`idfy.analysis.estimate` stays a rough estimate), so every new",
+        "    design still builds every module (~26 ms CPU); first render is Gradio's boot of ~150 components",
+        "    before the strip exists (ideas: build stage 4's controls only when used, or a server-rendered",
+        "    strip before the front end mounts).",
         "",
     ]
+    breakdown = res["results"].get("breakdown")
+    if breakdown:
+        lines += ["Where the time went in this run (in-process, `bench_breakdown`):", ""]
+        lines += _breakdown_lines(breakdown) + [""]
     return "\n".join(lines)
 
 

@@ -8,11 +8,12 @@
 
 How the numbers are made (fast path, ~30–60 ms for ``full`` at 224×224 on 2 CPU cores):
 
-1. The model is built (on the CPU, or directly on the ``meta`` device when it would be large) and moved to
-   ``meta``: no weights, no arithmetic, no kernel warm-up for new shapes.
+1. The model is built without weight initialisation (on the CPU, or directly on the ``meta`` device when it
+   would be large) and moved to ``meta``: no weights, no arithmetic, no kernel warm-up for new shapes.
 2. One forward pass at batch 1 runs under :class:`idfy.analysis.tracing.MacCounter`, which applies
    ``torch.utils.flop_counter``'s formulas (identical totals to ``FlopCounterMode``), with forward hooks on
-   every module for shapes, per-module MACs and the bytes of each leaf module's output.
+   every module for shapes, per-module MACs and the bytes of each leaf module's output. Ops and stages
+   traced before in this process are replayed from their records (:func:`_stage_keys`), not run again.
 3. Receptive fields come from the config (:mod:`idfy.analysis.receptive_field`).
 
 Conventions (also in ``Report.conventions``): **MACs** count one fused multiply-add as 1 (fvcore's "flop");

@@ -6,6 +6,13 @@ exactly as ``FlopCounterMode`` does, so its total equals ``FlopCounterMode.get_t
 ``tests/test_analysis.py``). It skips ``FlopCounterMode``'s module tracker (forward hooks on the model attribute
 the counts instead) and records the op types that ran without a formula.
 
+On ``meta`` tensors an op's outputs and counts depend only on its arguments' metadata, so both are recorded
+once per process and replayed: per op (same op, same argument shapes, strides, dtypes and values; in-place
+and view ops always run), and, when :func:`trace_model` is given ``parts``, per part (a stage whose key and
+input shapes were traced before is not run at all). Results are the same as a fresh trace (checked in
+``tests/test_fast_path_speed.py``); the Design tab's edits mostly change one stage, so most of a new
+design's trace is replayed.
+
 Conventions: ``flops`` counts 2 per multiply-accumulate (flop_counter); ``macs`` = ``flops // 2``. Only
 convolutions, matrix products (mm, addmm, bmm, baddbmm) and attention kernels have formulas: normalisation,
 activations, pooling, interpolation, softmax and element-wise arithmetic count zero.

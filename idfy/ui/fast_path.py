@@ -57,7 +57,8 @@ MAX_BASE = 8_192
 MAX_CONCURRENT = 2
 _KEYS = frozenset(KEYS)
 _slots = threading.BoundedSemaphore(MAX_CONCURRENT)
-#: The diagram detail the page last asked for (what :func:`prefetch_diagram` draws); one drawing ahead at a time.
+#: The diagram detail the page last asked for (what :func:`prefetch_diagram` draws); one drawing at a time.
+#: (The lock keeps a burst of edits from queueing graphviz runs for designs already left behind.)
 _details = ["stages"]
 _drawing = threading.Lock()
 
