@@ -22,6 +22,7 @@ served without one), and the HTML waits at most :data:`WAIT_S` seconds for it.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import threading
@@ -77,6 +78,12 @@ def early_strip(query: Mapping[str, str]) -> str:
     return str(run_safely(run, lambda msg: invalid_results(msg, None, None, None)["summary"]))
 
 
+@functools.cache
+def _assets() -> tuple[str, str]:
+    """The early view's stylesheet text (:data:`CSS_FILES`) and script (``static/early.js``), read once."""
+    return "\n".join(p.read_text() for p in CSS_FILES), (STATIC / "early.js").read_text()
+
+
 def header_copy(header: str) -> str:
     """The page header's HTML without element ids (the early copy must not duplicate the real ones)."""
     return re.sub(r'\sid="[^"]*"', "", header)
@@ -90,7 +97,7 @@ def inject(page: bytes, strip: str, header: str = "") -> bytes:
     body = _BODY_OPEN.search(page)
     if head_end < 0 or body is None or body.start() < head_end:
         return page
-    css = "\n".join(p.read_text() for p in CSS_FILES)
+    css, script = _assets()
     style = f'<style id="idfy-early-css">{css}</style>'.encode()
     # Element Timing: the browser records when the early params card is painted (PerformanceElementTiming)
     strip = strip.replace('data-card="params"', 'data-card="params" elementtiming="idfy-early-params"', 1)
@@ -98,7 +105,7 @@ def inject(page: bytes, strip: str, header: str = "") -> bytes:
         '<div id="idfy-early" class="idfy-early">'
         f'<div class="idfy-early-head">{header}</div><div class="idfy-early-tabs"></div>'
         f'<div class="idfy-early-summary">{strip}</div></div>'
-        f"<script>{(STATIC / 'early.js').read_text()}</script>"
+        f"<script>{script}</script>"
     ).encode()
     return page[:head_end] + style + page[head_end : body.end()] + view + page[body.end() :]
 
