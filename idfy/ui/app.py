@@ -6,6 +6,7 @@ that cannot be imported stops the build with a :class:`TabImportError` naming it
 
 ``launch()`` serves it on 127.0.0.1 with no share link, no analytics, system fonts only (nothing is fetched
 from a CDN), a 100 MB upload cap (checkpoints; images are capped again when decoded) and a queue of at most two concurrent analyses.
+The first HTML response already carries the requested design's summary strip (:mod:`idfy.ui.early`).
 """
 
 from __future__ import annotations

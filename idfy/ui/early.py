@@ -13,7 +13,8 @@ A link that cannot be read gets the strip's one-line error instead (the page loa
 numbers are :func:`~idfy.ui.tabs.design.results.results_for`'s, cached by fingerprint, so the page load that
 follows reuses the analysis. ``static/early.js`` keeps the early strip over the spot where Gradio's strip
 appears and removes it once that one is visible (``static/url.js`` removes it too, at the end of the load
-chain); ``static/early.css`` styles it before Gradio's stylesheets arrive.
+chain); ``static/early.css`` styles it before Gradio's stylesheets arrive. Its params card carries
+``elementtiming="idfy-early-params"``, so the browser records when it is painted (Element Timing API).
 
 Limits: at most :data:`MAX_CONCURRENT` early strips are computed at once (a page request beyond that is
 served without one), and the HTML waits at most :data:`WAIT_S` seconds for it.
