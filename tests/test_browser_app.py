@@ -297,6 +297,17 @@ def test_screenshots_of_the_other_tabs(page: Any, app_url: str, artifacts: Path)
         page.screenshot(path=str(artifacts / f"{name.lower()}.png"), full_page=True)
 
 
+def test_predict_examples_are_whole_at_every_width(page: Any, app_url: str) -> None:
+    """Between the stacked (800 px) and the wide layout the gallery's column is narrowest: fewer per row there."""
+    open_app(page, app_url)
+    page.get_by_role("tab", name="Predict").click()
+    page.locator("#predict-examples .thumbnail-item").first.wait_for()
+    for width in (1920, 1440, 1280, 1100, 1001, 1000, 800, 600):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.wait_for_timeout(300)
+        assert page.evaluate(CLIPPED_EXAMPLES) == [], width
+
+
 def test_evidence_tab_shows_the_targets(page: Any, app_url: str, artifacts: Path) -> None:
     open_app(page, app_url)
     page.get_by_role("tab", name="Evidence").click()
