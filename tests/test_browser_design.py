@@ -298,6 +298,11 @@ def test_clicking_a_diagram_node_shows_its_details(page: Any, app_url: str) -> N
     panel.wait_for()
     text = panel.inner_text()
     assert "stages.1.blocks" in text and "16×56×56" in text and "stage 2 width = 16" in text
+    # a "set by" field jumps to its control: its accordion opens, it scrolls into view and takes the focus
+    panel.locator(".idfy-goto", has_text="block order").click()
+    page.wait_for_function("() => document.activeElement.closest('#c-block-order') !== null")
+    field = box(page, "#c-block-order")
+    assert field["y"] >= box(page, "#design-summary")["height"] - 2 and field["y"] + field["height"] <= 1000
     node.press("Escape")
     panel.wait_for(state="hidden")
 

@@ -44,3 +44,13 @@ def test_blocks_are_named_by_stage_and_block() -> None:
     assert add["name"] == "stage 2 block 1 residual add"
     assert add["in"] == f"{add['out']} + {add['out']}" and add["params"] == "0"
     assert info["stages/1/blocks/1/branch"]["name"] == "stage 2 block 2 branch"
+
+
+def test_set_by_lists_the_controls_in_use_with_their_ids() -> None:
+    cfg = load_preset("seed_model2")  # stage 2: a regular conv (no groups, dilation or ghost ratio)
+    blocks = node_info(cfg, _analyze(cfg), diagram_svg(cfg, "stages"))["stages/1/blocks"]
+    assert "stage 2 width = 16" in blocks["fields"] and not any("ghost" in f for f in blocks["fields"])
+    assert blocks["controls"][blocks["fields"].index("stage 2 width = 16")] == "c-stages-1-width"
+    full = load_preset("full")
+    gauss = node_info(full, _analyze(full), diagram_svg(full, "stages"))["stages/2/gaussian"]
+    assert gauss["fields"][0] == "stage 3 Gaussian = on"

@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from idfy.config import ModelConfig
-from idfy.ui.controls import config_to_values
+from idfy.ui.controls import config_to_values, conv_field_visibility
 from idfy.ui.fixes import field_name
 from idfy.ui.formatting import fmt_count, fmt_shape, part_label
 
@@ -29,6 +29,7 @@ _PART_FIELDS = {
     "fusion": ("fuse_project", "width"),
     "blocks": _BLOCK_FIELDS,
 }
+_CONV_OPTIONS = ("groups", "dilation", "ghost_ratio")
 _INJECT_FIELDS = ("inject.mode", "inject.antialias", "inject.project")
 _BLOCK_GLOBAL = ("block.order", "block.kernel", "block.norm", "block.act")
 
@@ -63,12 +64,30 @@ def _fields(node_id: str) -> list[str]:
     return []
 
 
+def _value(v: Any) -> str:
+    """A control's value as the page writes it (switches as on / off)."""
+    return ("on" if v else "off") if isinstance(v, bool) else str(v)
+
+
+def _in_use(key: str, values: dict[str, Any]) -> bool:
+    """Whether the design uses option ``key`` (the page hides the others): a conv kind's groups / dilation /
+    ghost ratio, the Gaussian stream's options when it is on, the dense reduction when a dense stream is."""
+    prefix, _, name = key.rpartition(".")
+    if name in _CONV_OPTIONS and prefix.endswith("conv"):
+        return conv_field_visibility(values[prefix + ".kind"])[_CONV_OPTIONS.index(name)]
+    if prefix.endswith("gaussian") and name != "enabled":
+        return bool(values[prefix + ".enabled"])
+    if key.endswith("dense.reduction"):
+        return values[key.removesuffix("reduction") + "kind"] != "none"
+    return True
+
+
 def node_info(cfg: ModelConfig, report: Any, svg: str) -> dict[str, dict[str, Any]]:
     """For every node drawn in ``svg`` (graphviz output of ``cfg``'s diagram): ``path`` (module name),
     ``name`` (as the page names it, "stage 2 blocks"), ``in`` / ``out`` shapes (C×H×W), ``params``, ``macs``,
     ``rf`` (receptive field in input pixels after the node's stage), for ``output`` also ``total`` (the whole
-    model's params and MACs), and ``fields`` (``"stage 2 width = 16"``:
-    the controls that shape it, with their current values)."""
+    model's params and MACs), ``fields`` (``"stage 2 width = 16"``: the controls that shape it, with their
+    current values) and ``controls`` (those controls' element ids, in the same order)."""
     values = config_to_values(cfg)
     rows = {r.name: r for r in report.stages}
     out: dict[str, dict[str, Any]] = {}
@@ -79,6 +98,7 @@ def node_info(cfg: ModelConfig, report: Any, svg: str) -> dict[str, dict[str, An
         stat = report.modules.get(path)
         m = _STAGE_PART.match(node_id)
         row = rows.get(f"stages.{m[1]}") if m else rows.get(path.split(".")[0])
+        keys = [k for k in _fields(node_id) if k in values and _in_use(k, values)]
         info: dict[str, Any] = {
             "path": path,
             "name": _name(node_id, m) if m else part_label(path.replace(".", "_")),
@@ -87,7 +107,8 @@ def node_info(cfg: ModelConfig, report: Any, svg: str) -> dict[str, dict[str, An
             "params": f"{int(stat.params):,}" if stat is not None else "—",
             "macs": fmt_count(stat.macs) if stat is not None else "—",
             "rf": f"{row.rf} px" + (" + global" if row.rf_global else "") if row is not None else "—",
-            "fields": [f"{field_name(k)} = {values[k]}" for k in _fields(node_id) if k in values],
+            "fields": [f"{field_name(k)} = {_value(values[k])}" for k in keys],
+            "controls": ["c-" + k.replace(".", "-") for k in keys],
         }
         if node_id == "image":
             info.update(path="input", out=fmt_shape(report.input_shape), params="0", macs="0", rf="1 px")

@@ -37,8 +37,9 @@ const inspect = (g) => {
   panel.innerHTML = '<div class="idfy-inspector-head"><b>' + esc(info.name) + '</b>' +
     '<button type="button" class="idfy-inspector-close" aria-label="close the node details">×</button></div>' +
     '<dl>' + rows.map((r) => '<dt>' + r[0] + '</dt><dd>' + esc(r[1]) + '</dd>').join('') + '</dl>' +
-    (info.fields.length ? '<div class="idfy-inspector-fields"><span>set by</span><ul>' +
-      info.fields.map((f) => '<li>' + esc(f) + '</li>').join('') + '</ul></div>' : '');
+    (info.fields.length ? '<div class="idfy-inspector-fields"><span>set by (click to edit)</span><ul>' +
+      info.fields.map((f, i) => '<li><button type="button" class="idfy-goto" data-control="' +
+        esc((info.controls || [])[i] || '') + '">' + esc(f) + '</button></li>').join('') + '</ul></div>' : '');
   panel.hidden = false;
   // The panel takes width from the viewport: refit the diagram, then scroll the picked node into view so
   // the panel never hides it.
@@ -73,8 +74,22 @@ const ready = () => {
   });
   const panel = element.querySelector('.idfy-inspector'); if (panel) panel.hidden = true;
 };
+// A "set by" field clicked: open the accordions around its control (summary.js), scroll it into view and
+// focus it.
+const goto = (id) => {
+  if (!id || !window.idfyShowControl) return;
+  window.idfyShowControl(id, (box) => {
+    // the controls column scrolls on its own in wide windows (the page, and the diagram, stay put)
+    const col = document.getElementById('design-controls'), r = box.getBoundingClientRect();
+    if (col && col.scrollHeight > col.clientHeight + 1 && getComputedStyle(col).overflowY !== 'visible') {
+      const c = col.getBoundingClientRect(); col.scrollTop += r.top - (c.top + c.height / 3);
+    } else window.scrollBy(0, r.top - window.innerHeight / 3);
+    const input = box.querySelector('input, textarea'); if (input) input.focus({preventScroll: true});
+  });
+};
 element.addEventListener('click', (e) => {
   if (e.target.closest('.idfy-inspector-close')) { inspect(null); return; }
+  const go = e.target.closest('.idfy-goto'); if (go) { goto(go.dataset.control); return; }
   const node = e.target.closest('g.node');
   if (node && !moved) { inspect(node); return; }
   const b = e.target.closest('[data-zoom]'); if (!b) return;

@@ -19,7 +19,10 @@ const mark = () => {
   if (!stale) { shown = ''; return; }
   const fid = strip.dataset.errorField;
   const box = fid ? document.getElementById(fid) : null;
-  if (!box) return;
+  if (!box || box.offsetParent === null) {  // in a closed accordion: open it, then mark
+    if (fid && opening !== fid) { opening = fid; window.idfyShowControl(fid, () => { opening = ''; mark(); }); }
+    return;
+  }
   box.classList.add('idfy-invalid');
   const msg = document.createElement('div');
   msg.className = FIELD_MSG; msg.id = fid + '-message'; msg.setAttribute('role', 'alert');
@@ -35,15 +38,36 @@ const mark = () => {
   box.querySelectorAll('input, textarea').forEach((i) => {
     i.setAttribute('aria-invalid', 'true'); i.setAttribute('aria-describedby', msg.id);
   });
-  // inside closed accordions (a stage inside "Stages"): open each, outermost first, so the mark is seen
-  const closed = [];
-  for (let a = box.closest('.idfy-acc, .idfy-stage'); a; a = a.parentElement && a.parentElement.closest('.idfy-acc, .idfy-stage')) {
-    const b = a.querySelector('button.label-wrap');
-    if (b && !b.classList.contains('open')) closed.unshift(b);
-  }
-  closed.forEach((b) => b.click());
   const said = fid + '|' + msg.textContent;
   if (said !== shown) { shown = said; requestAnimationFrame(() => requestAnimationFrame(() => reveal(box, msg))); }
+};
+let opening = '';
+// The accordions around a control, outermost first. Gradio renders a closed accordion's content only when it
+// is first opened, so they follow from the control's id (see layout.py), not from walking up the page.
+const accordionsOf = (id) => {
+  const m = /^c-stages-(\d+)-/.exec(id);
+  if (m) return ['acc-stages', 'stage-' + (Number(m[1]) + 1)];
+  const table = [[/^c-input-/, 'acc-input'], [/^c-stem-/, 'acc-stem'], [/^c-stages-/, 'acc-stages'],
+    [/^c-block-/, 'acc-block'], [/^c-inject-/, 'acc-inject'], [/^c-(head-|task$|num_classes$)/, 'acc-head']];
+  const hit = table.find((t) => t[0].test(id));
+  return hit ? [hit[1]] : [];
+};
+// Opens the accordions that hide control `id` (each clicked once, outermost first, inner ones as soon as
+// they are rendered) and calls done(box) once the control is on the page; gives up after ~1.5 s.
+window.idfyShowControl = (id, done) => {
+  const clicked = new Set();
+  let tries = 0;
+  const step = () => {
+    for (const a of accordionsOf(id)) {
+      const b = document.querySelector('#' + a + ' button.label-wrap');
+      if (!b) break;  // not rendered yet
+      if (!b.classList.contains('open')) { if (!clicked.has(a)) { clicked.add(a); b.click(); } break; }
+    }
+    const box = document.getElementById(id);
+    if (box && box.offsetParent !== null) done(box);
+    else if (tries++ < 90) requestAnimationFrame(step);
+  };
+  step();
 };
 // Scrolls the field and its message into view when either is outside the visible part of the page: below
 // the pinned strip, inside the controls column when it scrolls on its own (wide windows).
