@@ -38,6 +38,9 @@ MONOSPACE_CELLS = """(sel) => { const out = [];
       if (e.offsetParent && e.tagName !== 'CODE' && /mono/i.test(getComputedStyle(e).fontFamily.split(',')[0])) {
         out.push(c.textContent.trim().slice(0, 30)); break; }
   return out; }"""
+#: The page's own HTML tables (claims, per-stage comparison) wider than their box, which then scrolls sideways.
+WIDE_TABLES = """(sel) => Array.from(document.querySelectorAll(sel + ' .idfy-table-wrap'))
+  .filter(w => w.offsetParent && w.scrollWidth > w.clientWidth + 1).map(w => w.textContent.slice(0, 40))"""
 #: Example tiles and captions of the Predict gallery that clip their content (or lie outside the gallery).
 CLIPPED_EXAMPLES = """() => { const g = document.querySelector('#predict-examples'); const box = g.getBoundingClientRect();
   const wrap = g.querySelector('.grid-wrap'); const out = [];
@@ -350,6 +353,7 @@ def test_other_tabs_cut_nothing_off_at_both_widths(page: Any, app_url: str, widt
         page.evaluate("() => window.scrollTo({top: 0, behavior: 'instant'})")
         assert page.evaluate(CUT_OFF_CELLS, panel) == [], name
         assert page.evaluate(MONOSPACE_CELLS, panel) == [], name  # tables read like the rest of the page
+        assert page.evaluate(WIDE_TABLES, panel) == [], name  # every claim's verdict in view, say
         assert page.evaluate("() => document.documentElement.scrollWidth <= innerWidth"), name
         assert page.evaluate(OVERLAPPING_TEXT, panel) == 0, name
         if name == "Train":
