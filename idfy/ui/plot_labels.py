@@ -36,7 +36,10 @@ def _padded(lo: float, hi: float, frac: float) -> tuple[float, float]:
     return lo - frac * span, hi + frac * span
 
 
-def _overlaps(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+Box = tuple[float, float, float, float]  # left, bottom, right, top in pixels (y up)
+
+
+def _overlaps(a: Box, b: Box) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
@@ -58,6 +61,35 @@ def _candidates(w: float, h: float) -> list[tuple[float, float, bool]]:
             a = math.pi / 2 - 2 * math.pi * k / 16  # starting straight up, clockwise
             out.append((math.cos(a) * (radius + w / 2), math.sin(a) * (radius + h / 2), True))
     return out
+
+
+def _spots(
+    points: list[tuple[float, float]], widths: list[float], line_h: float, area: tuple[float, float]
+) -> list[tuple[float, float, bool]]:
+    """Each label's offset (dx, dy, leader) in pixels, most crowded point first: the first candidate whose box
+    stays inside ``area`` and overlaps no marker and no label placed before it."""
+    taken: list[Box] = [(x - MARKER_PX, y - MARKER_PX, x + MARKER_PX, y + MARKER_PX) for x, y in points]
+
+    def crowd(i: int) -> int:
+        x, y = points[i]
+        return sum(abs(x - a) < 90 and abs(y - b) < 40 for a, b in points)
+
+    def box(i: int, dx: float, dy: float) -> Box:
+        cx, cy, w = points[i][0] + dx, points[i][1] + dy, widths[i]
+        return (cx - w / 2, cy - line_h / 2, cx + w / 2, cy + line_h / 2)
+
+    chosen: dict[int, tuple[float, float, bool]] = {}
+    for i in sorted(range(len(points)), key=lambda i: (-crowd(i), i)):
+        free = (
+            (dx, dy, leader)
+            for dx, dy, leader in _candidates(widths[i], line_h)
+            if (b := box(i, dx, dy))[0] >= 0 and b[2] <= area[0] and b[1] >= 0 and b[3] <= area[1]
+            and not any(_overlaps(b, t) for t in taken)
+        )  # fmt: skip
+        # nowhere free: right above the marker, as plotly would have put it
+        chosen[i] = next(free, (0.0, MARKER_PX + GAP_PX + line_h / 2, False))
+        taken.append(box(i, chosen[i][0], chosen[i][1]))
+    return [chosen[i] for i in range(len(points))]
 
 
 def place_labels(
@@ -90,45 +122,17 @@ def place_labels(
     lx = [math.log10(x) if log_x else float(x) for x in xs]
     x_range = _padded(min(lx), max(lx), 0.08)
     y_range = _padded(min(ys), max(ys), 0.18)
-
-    def px(i: int) -> tuple[float, float]:
-        fx = (lx[i] - x_range[0]) / (x_range[1] - x_range[0])
-        fy = (ys[i] - y_range[0]) / (y_range[1] - y_range[0])
-        return fx * width, fy * height
-
-    points = [px(i) for i in range(len(xs))]
-    taken: list[tuple[float, float, float, float]] = [
-        (x - MARKER_PX, y - MARKER_PX, x + MARKER_PX, y + MARKER_PX) for x, y in points
+    points = [
+        (
+            (lx[i] - x_range[0]) / (x_range[1] - x_range[0]) * width,
+            (ys[i] - y_range[0]) / (y_range[1] - y_range[0]) * height,
+        )
+        for i in range(len(xs))
     ]
-    line_h = font_px * 1.35
-
-    def crowd(i: int) -> int:
-        x, y = points[i]
-        return sum(abs(x - a) < 90 and abs(y - b) < 40 for a, b in points)
-
-    chosen: dict[int, tuple[float, float, bool]] = {}
-    for i in sorted(range(len(xs)), key=lambda i: (-crowd(i), i)):
-        w = len(texts[i]) * CHAR_EM * font_px + 4
-        x, y = points[i]
-        pick = None
-        for dx, dy, leader in _candidates(w, line_h):
-            cx, cy = x + dx, y + dy
-            box = (cx - w / 2, cy - line_h / 2, cx + w / 2, cy + line_h / 2)
-            if box[0] < 0 or box[2] > width or box[1] < 0 or box[3] > height:
-                continue
-            if any(_overlaps(box, t) for t in taken):
-                continue
-            pick = (dx, dy, leader, box)
-            break
-        if pick is None:  # nowhere free: right above the marker, as plotly would have put it
-            dx, dy = 0.0, MARKER_PX + GAP_PX + line_h / 2
-            pick = (dx, dy, False, (x - w / 2, y + dy - line_h / 2, x + w / 2, y + dy + line_h / 2))
-        taken.append(pick[3])
-        chosen[i] = pick[:3]
-
+    widths = [len(t) * CHAR_EM * font_px + 4 for t in texts]
+    spots = _spots(points, widths, font_px * 1.35, (width, height))
     annotations = []
-    for i in range(len(xs)):
-        dx, dy, leader = chosen[i]
+    for i, (dx, dy, leader) in enumerate(spots):
         common = {
             "x": lx[i],
             "y": ys[i],
