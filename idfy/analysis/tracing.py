@@ -361,6 +361,12 @@ def _make_hooks(stat: ModuleStat, counter: MacCounter, starts: dict[str, int]) -
     return pre_hook, post_hook
 
 
+def _hook(module: nn.Module, stat: ModuleStat, counter: MacCounter, starts: dict[str, int]) -> list[Any]:
+    """Put :func:`_make_hooks`' hooks on ``module``; returns their handles."""
+    pre, post = _make_hooks(stat, counter, starts)
+    return [module.register_forward_pre_hook(pre), module.register_forward_hook(post)]
+
+
 def _params_by_prefix(model: nn.Module, modules: dict[str, ModuleStat]) -> None:
     for pname, p in model.named_parameters():
         parts = pname.split(".")[:-1]
@@ -402,13 +408,26 @@ _PARTS: dict[tuple, _PartRecord] = {}
 
 
 def _part_forward(
-    module: nn.Module, name: str, key: Hashable, counter: MacCounter, modules: dict[str, ModuleStat]
+    module: nn.Module,
+    name: str,
+    key: Hashable,
+    counter: MacCounter,
+    modules: dict[str, ModuleStat],
+    attach: Callable[[], list[Any]],
 ) -> Callable[..., Any]:
     """A ``forward`` for ``module`` that replays a recorded run of an equal part on inputs of the same
-    metadata, or runs the real one and records it."""
-    real = type(module).forward.__get__(module)
+    metadata, or runs the real one (with its inner modules' hooks, ``attach()``) and records it."""
+    bound = type(module).forward.__get__(module)
     prefix = name + "."
     inner = [n for n in modules if n.startswith(prefix)]
+
+    def real(*args: Any, **kwargs: Any) -> Any:
+        handles = attach()
+        try:
+            return bound(*args, **kwargs)
+        finally:
+            for h in handles:
+                h.remove()
 
     def forward(*args: Any, **kwargs: Any) -> Any:
         if kwargs:
@@ -489,6 +508,8 @@ def trace_model(model: nn.Module, x: Tensor, parts: Mapping[str, Hashable] | Non
     starts: dict[str, int] = {}
     modules: dict[str, ModuleStat] = {}
     handles = []
+    parts = parts if counter.meta and parts else {}
+    inside: dict[str, list[tuple[nn.Module, ModuleStat]]] = {name: [] for name in parts}
     for name, module in model.named_modules():
         is_leaf = next(iter(module.children()), None) is None and not isinstance(module, nn.Identity)
         stat = ModuleStat(name=name, kind=type(module).__name__, leaf=is_leaf)
@@ -497,15 +518,20 @@ def trace_model(model: nn.Module, x: Tensor, parts: Mapping[str, Hashable] | Non
         modules[name] = stat
         if name == "":
             continue
-        pre, post = _make_hooks(stat, counter, starts)
-        handles.append(module.register_forward_pre_hook(pre))
-        handles.append(module.register_forward_hook(post))
+        part = next((p for p in inside if name.startswith(p + ".")), None)
+        if part is not None:  # hooked only if the part runs (a replayed part fills these stats itself)
+            inside[part].append((module, stat))
+            continue
+        handles.extend(_hook(module, stat, counter, starts))
     patched = []
-    if counter.meta:
-        for name, key in (parts or {}).items():
-            module = model.get_submodule(name)
-            module.forward = _part_forward(module, name, key, counter, modules)
-            patched.append(module)
+    for name, key in parts.items():
+        module = model.get_submodule(name)
+
+        def attach(todo: list[tuple[nn.Module, ModuleStat]] = inside[name]) -> list[Any]:
+            return [h for m, st in todo for h in _hook(m, st, counter, starts)]
+
+        module.forward = _part_forward(module, name, key, counter, modules, attach)
+        patched.append(module)
     try:
         with torch.inference_mode(), counter:
             out = model(x)
