@@ -316,6 +316,8 @@ def test_the_output_node_has_its_shapes_params_and_macs(page: Any, app_url: str)
     assert "head.fc" in text and "B × 14: 4 box values (x1, y1, x2, y2) + 10 class logits" in text
     assert "1,358" in text and count(load_preset("tiny")) in text  # the layer's params, the model's total
     assert "task = localize" in text
+    page.locator("[data-zoom=fit]").click()  # the whole diagram: the legend under the output, clear of edges
+    page.locator("#diagram").first.screenshot(path=str(SHOTS / "design_output_node_1440.png"))
 
 
 def test_node_details_sit_beside_the_clicked_node_never_over_it(page: Any, app_url: str) -> None:
