@@ -185,7 +185,7 @@ def _replay_key(func: Any, args: tuple, kwargs: dict) -> tuple | None:
         _PURE[func] = pure
     if not pure:
         return None
-    key: list = [func]
+    key: list = [func, torch.get_default_dtype()]  # factory ops without a dtype follow it
     try:
         for a in args:
             _add_key(a, key)
