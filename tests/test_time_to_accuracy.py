@@ -65,3 +65,19 @@ def test_rows_from_keeps_the_model_rows_and_adds_the_demo_runs(tmp_path: Path) -
     assert "--rows-from" in md  # the demo's own command is written beside its runs
     res["demo_runs"][0]["images_per_s"] = None  # a run whose budget went to data preparation made no step
     assert "| 0 | " in tta.to_markdown({**res, "demo_runs": [{**res["demo_runs"][0], "steps": 0}]})
+
+
+def test_attempt_script_logs_one_line_per_run(tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location("tta_attempt", ROOT / "benchmarks" / "tta_attempt.py")
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    log = tmp_path / "attempts.log"
+    argv = ["stride1", "--set", "stages.0.stride=1", "--tc", "data=shapes", "--tc", "size=32", "--tc", "n_train=64",
+            "--tc", "n_test=16", "--tc", "eval_subset=8", "--tc", "batch_size=16", "--budget", "3",
+            "--log", str(log)]  # fmt: skip
+    assert mod.main(argv) == 0
+    (line,) = log.read_text().splitlines()
+    assert line.split(" | ")[:3] == ["stride1", "seed 0", "stages.0.stride=1 data=shapes size=32 n_train=64 "
+                                     "n_test=16 eval_subset=8 batch_size=16"]  # fmt: skip
+    assert "loc-acc" in line and "steps" in line
