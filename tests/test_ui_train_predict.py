@@ -421,6 +421,17 @@ def test_the_end_of_a_run_gives_one_clock_and_says_what_came_after_it() -> None:
     assert seconds == {"60.2", "60", "4.8"}, seconds  # no second, disagreeing total (65 s before)
 
 
+def test_a_race_shows_each_designs_own_time_against_its_budget() -> None:
+    """The designs take turns: each line counts that design's own training seconds against its budget."""
+    from idfy.train.race import Lap
+    from idfy.ui.race_view import RaceView
+
+    view = RaceView(["tiny", "small"], "race", budget_s=60)
+    view.apply(Lap(0, "tiny", Step(40, 0.5, 1.0, 0.5, 0.3, 0.2, 1e-3, 500.0, 21.44)))
+    rows = {name: text for name, _, text in view.rows()}
+    assert "21.4 s of its 60 s budget" in rows["tiny"] and rows["small"] == "waiting for its turn"
+
+
 def test_race_from_the_compare_selection() -> None:
     """ "Race these in Train": the first design is the model, the others race against it; saved designs come along."""
     out = train_handlers.from_compare(["small", "saved: wide", "tiny", "small"], {"wide": "x"})

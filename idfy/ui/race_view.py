@@ -208,7 +208,11 @@ class RaceView:
             elif self.steps[i]:
                 st = self.steps[i][-1]
                 parts.append(f"step {st.step}")
-                parts.append(f"{st.elapsed:.0f} s" + (f" / {self.budget_s:g} s" if self.budget_s else ""))
+                # each design's own training time (the designs take turns), not the seconds since Start
+                parts.append(
+                    f"{st.elapsed:.1f} s"
+                    + (f" of its {self.budget_s:g} s budget" if self.budget_s else " trained")
+                )
                 speeds = [s.images_per_s for s in self.steps[i][-5:] if s.images_per_s > 0]
                 if speeds:
                     parts.append(f"{sum(speeds) / len(speeds):,.0f} images/s")
