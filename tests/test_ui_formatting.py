@@ -106,6 +106,8 @@ def test_cards_show_deltas_against_the_preset_and_the_previous_design() -> None:
     html = fmt.cards_html(new, base=base, base_name="seed_model2", previous=base)
     assert '<span class="idfy-card-delta" data-delta="params">+104 vs seed_model2</span>' in html
     assert 'data-flash="params">+104</span>' in html
+    # beside the value, not on a line of its own (that line would stay empty once the flash has faded)
+    assert '<div class="idfy-card-value" data-card="params">4.85 M <span class="idfy-card-flash"' in html
     assert fmt.fmt_delta(-1_200_000) == "−1.20 M" and fmt.fmt_delta(0) == ""
 
 

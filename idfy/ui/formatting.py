@@ -90,14 +90,13 @@ def _card(
     title: str, value: str, sub: str, kind: str, tip: str = "", delta: str = "", flash: str = ""
 ) -> str:
     t = f' title="{html.escape(tip)}"' if tip else ""
-    extra = ""
-    if delta:
-        extra += f'<span class="idfy-card-delta" data-delta="{kind}">{html.escape(delta)}</span>'
-    if flash:
-        extra += f'<span class="idfy-card-flash" data-flash="{kind}">{html.escape(flash)}</span>'
+    extra = f'<span class="idfy-card-delta" data-delta="{kind}">{html.escape(delta)}</span>' if delta else ""
+    # the short-lived change sits beside the value: on a line of its own it would leave an empty line
+    # behind once it has faded
+    now = f' <span class="idfy-card-flash" data-flash="{kind}">{html.escape(flash)}</span>' if flash else ""
     return (
         f'<div class="idfy-card idfy-card-{kind}"{t}><div class="idfy-card-title">{html.escape(title)}{extra}</div>'
-        f'<div class="idfy-card-value" data-card="{kind}">{html.escape(value)}</div>'
+        f'<div class="idfy-card-value" data-card="{kind}">{html.escape(value)}{now}</div>'
         f'<div class="idfy-card-sub">{html.escape(sub)}</div></div>'
     )
 
