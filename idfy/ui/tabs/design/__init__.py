@@ -10,9 +10,10 @@ or edited YAML, or a clicked fix sets the controls *and* the results in one step
 ``.change`` also fires for every control a loader sets.
 
 An invalid combination is not applied: the strip shows the message, the control it names is marked invalid
-with the message beside it (the strip's script), the numbers, table and diagram are marked stale (they show
-the last valid design), and the fixes offered are single changes tested to make the design valid
-(:mod:`idfy.ui.fixes`).
+(``aria-invalid``, an outline) with the message right under the field's row, its accordions opened and both
+scrolled into view (the strip's script, ``static/summary.js``); the numbers, table and diagram are marked
+stale (they show the last valid design), and the fixes offered are single changes tested to make the design
+valid (:mod:`idfy.ui.fixes`).
 
 Every number is shown with its change against the preset the design started from (and, for a moment,
 against the design before the last change); changed table cells are highlighted and the diagram outlines what
