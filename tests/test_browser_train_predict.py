@@ -25,6 +25,14 @@ _POINTS = (
     "(name) => { const g = document.querySelector('#train-curves .js-plotly-plot');"
     " const t = g && g.data ? g.data.find(d => d.name.startsWith(name)) : null; return t ? t.x.length : 0; }"
 )
+#: Pairs of chart titles (plotly annotations) inside SEL whose boxes overlap.
+_OVERLAPS = (
+    "(sel) => { const r = Array.from(document.querySelectorAll(sel + ' .annotation-text, ' + sel + ' .gtitle'))"
+    ".map(e => e.getBoundingClientRect()).filter(b => b.width > 0); let n = 0;"
+    " for (let i = 0; i < r.length; i++) for (let j = i + 1; j < r.length; j++)"
+    " if (r[i].left < r[j].right && r[j].left < r[i].right && r[i].top < r[j].bottom && r[j].top < r[i].bottom) n++;"
+    " return n; }"
+)
 _RACE_LOSSES = (
     "() => { const g = document.querySelector('#train-curves .js-plotly-plot'); if (!g || !g.data) return [];"
     " return g.data.filter(d => d.name.endsWith(' · loss')).map(d => d.x.length); }"
@@ -129,6 +137,7 @@ def test_race_from_compare_overlaid_then_stop_keeps_every_checkpoint(
         f"() => {{ const n = ({_RACE_LOSSES})(); return n.length === 2 && Math.min(...n) >= 2; }}"
     )
     assert page.locator("#train-status [data-race='1']").count() == 1
+    assert page.evaluate(_OVERLAPS, "#train-curves") == 0  # the two panels' titles side by side, apart
     page.screenshot(path=str(artifacts / "race_running.png"), full_page=True)
 
     page.locator("#train-stop").click()

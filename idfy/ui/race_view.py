@@ -75,7 +75,7 @@ def race_curves_figure(
             }
         )
     data += chance_traces(chance, xs, (key,))
-    unit = "x: seconds of each design's own compute" if by_time else "x: step"
+    unit = "x: s of its own compute" if by_time else "x: step"  # short: the two titles share one line
     annotations = [
         subplot_title(f"training loss ({unit})", 0.22),
         subplot_title(f"held-out {_NAMES.get(key, key)} (%)", 0.79),
