@@ -84,8 +84,8 @@ class Loop(Evaluation):
         tc = self.tc
         x, y, boxes = shard(x, self.dist), shard(y, self.dist), shard(boxes, self.dist)
         frac = progress(self.step, self.total_steps, self._elapsed(), tc.time_budget_s)
-        if tc.low_res and frac < tc.low_res_until:  # progressive resizing: cheaper steps early on
-            x = F.interpolate(x, size=(tc.low_res, tc.low_res), mode="bilinear", antialias=True)
+        if self.low_size is not None and frac < tc.low_res_until:  # progressive resizing: cheaper early steps
+            x = F.interpolate(x, size=self.low_size, mode="bilinear", antialias=True)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         self.lr = tc.lr * lr_factor(tc.schedule, self.step, frac, tc.warmup)

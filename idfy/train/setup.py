@@ -84,6 +84,7 @@ class Setup(RunState):
         self.train_set = train_set.to(self.device)
         self.test_set = test_set.to(self.device)
         self._setup_model(ckpt)
+        notes += [self.low_note] if self.low_note else []
         self._prepare_samples()
         if self.out is not None and self.dist.is_main:
             notes += self._write_run_files()
@@ -180,16 +181,11 @@ class Setup(RunState):
         problem = trainability_problem(
             model, tc.batch_size // self.dist.world_size, self.feed_channels, self.size, self.device
         )
-        if problem is None and tc.low_res:
-            low = (tc.low_res, tc.low_res)
-            problem = trainability_problem(model, tc.batch_size // self.dist.world_size, self.feed_channels, low,
-                                           self.device)  # fmt: skip
-            if problem is not None:
-                problem = f"--low-res {tc.low_res}: {problem}; or turn progressive resizing off (--low-res 0)"
         if problem is not None:
             n = len(self.train_set)
             few = f" (the data has {n} training image)" if n < 2 else ""
             raise ValueError(problem + few)
+        self.low_size, self.low_note = self._low_size(model)
         if ckpt is not None:
             self._restore(ckpt)
         self.net = model
@@ -197,6 +193,21 @@ class Setup(RunState):
             ids = [self.device.index] if cuda else None
             self.net = nn.parallel.DistributedDataParallel(model, device_ids=ids)
         self.weights = tc.loss_weights
+
+    def _low_size(self, model: nn.Module) -> tuple[tuple[int, int] | None, str | None]:
+        """The input size of progressive resizing's first part (None: off) and a note when it had to be off."""
+        tc = self.tc
+        h, w = self.size
+        low = (round(h * tc.low_res), round(w * tc.low_res))
+        if tc.low_res >= 1 or tc.low_res_until <= 0 or low == (h, w):
+            return None, None
+        problem = trainability_problem(
+            model, tc.batch_size // self.dist.world_size, self.feed_channels, low, self.device
+        )
+        if min(low) < 8 or problem is not None:
+            why = problem.split(";")[0] if problem else f"{low[0]}×{low[1]} px inputs are under 8 px"
+            return None, f"progressive resizing off (training at {h}×{w} throughout): {why}"
+        return low, None
 
     def _stored_config(self, ckpt: dict[str, Any]) -> ModelConfig:
         try:
