@@ -61,25 +61,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     t.add_argument("--grad-clip", type=float, default=None, help="clip the gradient norm (0 turns it off)")
     t.add_argument("--seed", type=int, default=None)
     t.add_argument("--deterministic", action="store_true", default=None, help="reproducible (slower) kernels")
-    t.add_argument(
-        "--no-augment",
-        action="store_false",
-        dest="augment",
-        default=None,
-        help="no random flips (the default)",
-    )
+    t.add_argument("--no-augment", action="store_false", dest="augment", default=None, help="no random flips")
     t.add_argument("--translate", type=float, default=None,
                    help="random shifts up to this fraction of the side, e.g. 0.1 (default 0: off)")  # fmt: skip
     t.add_argument("--erase", type=float, default=None,
                    help="random-erasing probability per image, e.g. 0.5 (default 0: off)")  # fmt: skip
     t.add_argument("--low-res", type=float, default=None, metavar="F",
                    help="progressive resizing: the first part of the run trains at F x the input side "
-                        "(default 0.75; 1: off)")  # fmt: skip
+                        "(e.g. 0.75; default 1: off)")  # fmt: skip
     t.add_argument("--low-res-until", type=float, default=None, metavar="F",
                    help="the fraction of the run trained at the lower side (default 0.5)")  # fmt: skip
-    t.add_argument(
-        "--augment", action="store_true", default=None, help="random horizontal flips (default off)"
-    )
     t.add_argument(
         "--no-amp", action="store_false", dest="amp", default=None, help="no bf16 autocast on CUDA"
     )
