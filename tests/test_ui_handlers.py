@@ -193,3 +193,15 @@ def test_stage_table_reads_stem_stages_head_in_model_order() -> None:
             stages == [f"stage {i + 1}" for i in range(len(stages))]
             and names.index(stages[-1]) < len(names) - 1
         )
+
+
+def test_a_link_opens_without_deltas_against_the_default_it_replaced() -> None:
+    """The page's first design comes from the link: no "previous design" flash against the default the browser
+    held before the link loaded (the user never saw it); picking a preset later does flash the change."""
+    shown = load_preset("seed_model2").to_yaml()
+    request = SimpleNamespace(query_params={"preset": "tiny"})
+    linked = handlers.on_page_load({}, request, current=shown)  # type: ignore[arg-type]
+    assert ModelConfig.from_yaml(linked["config"]).name == "tiny"
+    assert "data-flash" not in linked["summary"]
+    picked = handlers.on_preset("tiny", {}, current=shown)
+    assert "data-flash" in picked["summary"]

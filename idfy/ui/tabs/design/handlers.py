@@ -107,10 +107,14 @@ def _load_or_keep(
     measured: dict[str, Any] | None,
     preset: str | None = None,
     current: str | None = None,
+    *,
+    first: bool = False,
 ) -> Out:
+    """``first``: the page's first design (a link): no "previous design" deltas against a design never shown."""
+
     def previous() -> ModelConfig | None:
         try:
-            return ModelConfig.from_yaml(current) if current else None
+            return ModelConfig.from_yaml(current) if current and not first else None
         except ConfigError:
             return None
 
@@ -148,9 +152,13 @@ def on_page_load(measured: dict[str, Any] | None, request: gr.Request, current: 
     params = dict(request.query_params) if request is not None else {}
     token, preset = params.get("cfg"), params.get("preset")
     if token:  # a damaged link shows why and keeps the default design on screen
-        return _load_or_keep(lambda: resolve_config(token, allow_paths=False), measured, current=current)
+        return _load_or_keep(
+            lambda: resolve_config(token, allow_paths=False), measured, current=current, first=True
+        )
     if preset:
-        return _load_or_keep(lambda: preset_config(preset), measured, preset=preset, current=current)
+        return _load_or_keep(
+            lambda: preset_config(preset), measured, preset=preset, current=current, first=True
+        )
     return {"summary": gr.update()}  # nothing to load: everything stays
 
 
