@@ -54,7 +54,7 @@ MAX_BODY = 16_384
 #: Largest ``base`` text (characters).
 MAX_BASE = 8_192
 #: Analyses this route runs at once; more are answered 429 at once (never queued behind each other).
-MAX_CONCURRENT = 2
+MAX_CONCURRENT = 3
 _KEYS = frozenset(KEYS)
 _slots = threading.BoundedSemaphore(MAX_CONCURRENT)
 #: The diagram detail the page last asked for (what :func:`prefetch_diagram` draws); one drawing at a time.
