@@ -12,6 +12,7 @@ Measures, against a server started in this process on 127.0.0.1 (a free port):
 * ``first_render``: navigation start -> first headline card visible (fresh browser context each time).
 * ``gradio_numbers`` / ``gradio_diagram``: the same typing with the page's JSON fast path blocked (Gradio's
   event only), and ``gradio_gather``: input event -> Gradio's front end sends ``/queue/join``;
+* ``ui_sent``: input event -> the page's fast-path request (``POST /idfy/design``) leaves;
 * ``server_change`` / ``server_details`` / ``server_fast``: the handlers timed in this process.
 
 Goals (issues #4, #13): p95 ≤ 150 ms for numbers and shapes, ≤ 400 ms with the diagram, first render
@@ -101,7 +102,8 @@ def bench_api(url: str, n: int) -> dict[str, Any]:
 
 #: In the page: set the stage-3 width as typing does (an ``input`` event), then time with ``performance.now()``
 #: until the exact parameter count shows in the card, and until the diagram shows the new width (rAF polling).
-#: ``window.__idfyJoin`` (set by :data:`_JOIN_PROBE`) is when Gradio's front end sent the event to the queue.
+#: ``window.__idfyJoin`` (set by :data:`_JOIN_PROBE`) is when Gradio's front end sent the event to the queue,
+#: ``window.__idfySent`` when the page's fast-path request left.
 _TYPE_AND_WAIT = """async ([w, params]) => {
   const box = document.querySelector('#c-stages-2-width input');
   const sub = () => document.querySelector('.idfy-card-params .idfy-card-sub').innerText;
@@ -109,12 +111,14 @@ _TYPE_AND_WAIT = """async ([w, params]) => {
   const until = (ok) => new Promise((done) => { const tick = () => ok() ? done(performance.now() - t0)
     : requestAnimationFrame(tick); tick(); });
   window.__idfyJoin = null;
+  window.__idfySent = null;
   const t0 = performance.now();
   box.value = String(w);
   box.dispatchEvent(new Event('input', {bubbles: true}));
   const numbers = await until(() => sub().startsWith(params));
   const diagram = await until(() => svg().includes('→ ' + w));
-  return [numbers, diagram, window.__idfyJoin === null ? -1 : window.__idfyJoin - t0];
+  const since = (t) => t === null ? -1 : t - t0;
+  return [numbers, diagram, since(window.__idfyJoin), since(window.__idfySent)];
 }"""
 
 #: Records when the page first calls Gradio's queue (``/queue/join``) after a change: the front end's own
@@ -123,9 +127,11 @@ _JOIN_PROBE = """
 const fetch0 = window.fetch;
 window.fetch = function (url, ...rest) {
   if (String(url).includes('/queue/join') && window.__idfyJoin === null) window.__idfyJoin = performance.now();
+  if (String(url).includes('idfy/design') && window.__idfySent === null) window.__idfySent = performance.now();
   return fetch0.call(this, url, ...rest);
 };
 window.__idfyJoin = null;
+window.__idfySent = null;
 """
 
 CHROMIUM_ARGS = [
@@ -161,7 +167,7 @@ def _typing_series(browser: Any, url: str, n: int, start: int, fast: bool) -> di
     page.wait_for_function("() => location.search.includes('cfg=')")
     page.locator("#stage-3 button.label-wrap").first.click()
     base = load_preset("full")
-    out: dict[str, list[float]] = {"numbers": [], "diagram": [], "gather": []}
+    out: dict[str, list[float]] = {"numbers": [], "diagram": [], "gather": [], "sent": []}
     warm = start - 4  # one unrecorded change first: the route's and handlers' first call imports and caches
     page.evaluate(
         _TYPE_AND_WAIT,
@@ -169,11 +175,13 @@ def _typing_series(browser: Any, url: str, n: int, start: int, fast: bool) -> di
     )
     for w in _widths(n, start):
         params = f"{sum(p.numel() for p in build_model(base.set('stages.2.width', w)).parameters()):,}"
-        t_numbers, t_diagram, t_join = page.evaluate(_TYPE_AND_WAIT, [w, params])
+        t_numbers, t_diagram, t_join, t_sent = page.evaluate(_TYPE_AND_WAIT, [w, params])
         out["numbers"].append(t_numbers)
         out["diagram"].append(t_diagram)
         if t_join >= 0:
             out["gather"].append(t_join)
+        if t_sent >= 0:
+            out["sent"].append(t_sent)
         page.wait_for_timeout(150)
     ctx.close()
     return out
@@ -189,6 +197,8 @@ def bench_browser(url: str, n: int) -> dict[str, Any]:
         fast = _typing_series(browser, url, n, 100 + 8 * n, fast=True)
         out["ui_numbers"] = _stats(fast["numbers"])
         out["ui_diagram"] = _stats(fast["diagram"])
+        if fast["sent"]:
+            out["ui_sent"] = _stats(fast["sent"])
         slow = _typing_series(browser, url, n, 100 + 12 * n, fast=False)
         out["gradio_numbers"] = _stats(slow["numbers"])
         out["gradio_diagram"] = _stats(slow["diagram"])
@@ -425,6 +435,7 @@ def _markdown(res: dict[str, Any]) -> str:
         "api_diagram": "gradio_client → /diagram → SVG",
         "ui_numbers": "width typed in the page (input event) → exact params in the card",
         "ui_diagram": "width typed in the page (input event) → diagram shows it",
+        "ui_sent": "… of which: input event → the fast path's request leaves (before Gradio's handlers)",
         "gradio_numbers": "the same with the fast path blocked (Gradio's event only) → params in the card",
         "gradio_diagram": "the same with the fast path blocked → diagram shows it",
         "gradio_gather": "… of which: input event → Gradio's front end sends /queue/join",
@@ -450,8 +461,9 @@ def _markdown(res: dict[str, Any]) -> str:
         "  Part of `/analyze` is the analysis itself (`Report.timings_ms`: build + meta-device trace); the",
         "  rest is Gradio's queue and SSE round trip.",
         "* `ui_*` rows are the page as shipped: a typed change goes to the JSON fast path (`POST /idfy/design`,",
-        "  `idfy/ui/fast_path.py`, called by `static/fast.js`) which answers the summary strip, then the same",
-        "  design's diagram; the Gradio event of the same edit still runs and stays the source of truth (table,",
+        "  `idfy/ui/fast_path.py`, called by `static/fast.js` from the capture-phase input listener) in two",
+        "  requests sent at once: the summary strip, and the same design's diagram; the Gradio event of the",
+        "  same edit still runs and stays the source of truth (table,",
         "  link, charts, errors at the control). `gradio_*` rows are the same page with the fast path blocked",
         "  (what every change cost before). `gradio_gather` is the front end's own work before its request",
         "  leaves (gathering the ~95 control values); `server_*` rows are the handlers timed in-process.",

@@ -215,3 +215,54 @@ def test_the_diagram_drawn_ahead_is_the_one_the_page_gets(monkeypatch: pytest.Mo
     ahead.join(timeout=60)
     assert status == 200 and "<svg" in data["diagram"] and "changed against full" in data["diagram"]
     assert len(renders) == 1
+
+
+#: Records, in the page, when each request to the fast path or to Gradio's queue leaves and when its answer
+#: arrives (``performance.now()``, ms).
+_REQUEST_PROBE = """
+window.__idfyNet = [];
+const fetch0 = window.fetch;
+window.fetch = function (url, opts, ...rest) {
+  const u = String(url);
+  const kind = u.includes('/queue/join') ? 'join'
+    : u.includes('idfy/design') ? ((opts && String(opts.body).includes('"diagram":"')) ? 'diagram' : 'numbers')
+    : null;
+  const p = fetch0.call(this, url, opts, ...rest);
+  if (kind) {
+    const rec = {kind, sent: performance.now(), answered: null};
+    window.__idfyNet.push(rec);
+    p.then(() => { rec.answered = performance.now(); }, () => {});
+  }
+  return p;
+};
+"""
+
+
+def test_a_typed_width_asks_for_numbers_and_diagram_at_once_before_gradios_event(
+    page: Any, app_url: str
+) -> None:
+    """Both fast-path requests leave from the input event itself: before Gradio's front end has gathered
+    its inputs and joined its queue, and the diagram's without waiting for the numbers' answer."""
+    page.add_init_script(_REQUEST_PROBE)
+    page.goto(app_url + "?preset=full")
+    page.wait_for_selector("#diagram svg")
+    page.wait_for_function(
+        "() => location.search.includes('cfg=') && !document.documentElement.classList.contains('idfy-linking')"
+    )
+    button = page.locator("#stage-3").locator("button.label-wrap").first
+    if "open" not in (button.get_attribute("class") or ""):
+        button.click()
+    changed = load_preset("full").set("stages.2.width", 108)
+    expected = f"{sum(p.numel() for p in build_model(changed).parameters()):,}"
+    page.evaluate("() => { window.__idfyNet.length = 0; }")
+    page.locator("#c-stages-2-width").locator("input").first.fill("108")
+    page.wait_for_function(
+        "(x) => (document.querySelector('.idfy-card-params .idfy-card-sub') || {}).innerText.startsWith(x)",
+        arg=expected,
+    )
+    page.wait_for_function("() => window.__idfyNet.filter((r) => r.kind === 'join').length > 0")
+    net = page.evaluate("() => window.__idfyNet")
+    first = {kind: next(r for r in net if r["kind"] == kind) for kind in ("numbers", "diagram", "join")}
+    assert first["numbers"]["sent"] < first["join"]["sent"]
+    assert first["diagram"]["sent"] < first["join"]["sent"]
+    assert first["numbers"]["answered"] is None or first["diagram"]["sent"] <= first["numbers"]["answered"]

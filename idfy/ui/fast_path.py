@@ -16,9 +16,10 @@ through :func:`idfy.ui.controls.values_to_config` (hence ``ModelConfig.from_dict
 the same resolver and limits as every other entry.
 
 With ``"diagram": "stages"`` (or ``blocks`` / ``layers``) the answer also carries the diagram component's
-content (the page asks for it right after the numbers, so they never wait for graphviz). As it sends
-a numbers-only answer, the route starts drawing that design's diagram (at the detail last asked for), so the
-page's diagram request finds it under way or done (:func:`prefetch_diagram`).
+content (the page sends that request together with the numbers-only one, so the numbers never wait for
+graphviz; the two share one analysis). As it sends a numbers-only answer, the route starts drawing that
+design's diagram (at the detail last asked for), so a diagram request finds it under way or done
+(:func:`prefetch_diagram`).
 
 Answer: ``200 {"ok": true, "summary": html, "token": "v1...", "diagram"?: html}`` for a valid design,
 ``200 {"ok": false, "message": one line}`` for an invalid one (the Gradio event marks the control),
@@ -53,7 +54,8 @@ PATH = "/idfy/design"
 MAX_BODY = 16_384
 #: Largest ``base`` text (characters).
 MAX_BASE = 8_192
-#: Analyses this route runs at once; more are answered 429 at once (never queued behind each other).
+#: Analyses this route runs at once (the page's numbers and diagram requests for one edit, plus a diagram still
+#: being drawn for the edit before); more are answered 429 at once (never queued behind each other).
 MAX_CONCURRENT = 3
 _KEYS = frozenset(KEYS)
 _slots = threading.BoundedSemaphore(MAX_CONCURRENT)
