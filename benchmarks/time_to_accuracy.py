@@ -175,6 +175,24 @@ def _keep_rows(res: dict[str, Any], prior: dict[str, Any]) -> None:
     )
 
 
+def _keep_demo_runs(res: dict[str, Any], prior: dict[str, Any]) -> None:
+    """Take the demo's own runs of an earlier result (``--demo-runs-from``) with what describes them (their
+    command, machine, threads, clock, recipe, budget) and the engine-against-bare-loop figure; the model rows
+    stay this run's (run now or merged from logs)."""
+    if "demo_clock" in prior:
+        for key in ("demo_command", "demo_machine", "demo_threads", "demo_clock", "demo_recipe_text"):
+            res[key] = prior[key]
+    else:  # the earlier result ran its demo runs together with its rows
+        res["demo_command"], res["demo_machine"], res["demo_threads"] = (
+            prior["command"], prior["machine"], prior["threads"]
+        )  # fmt: skip
+        res["demo_clock"], res["demo_recipe_text"] = prior["clock"], prior["recipe_text"]
+    res["demo_runs"] = list(prior.get("demo_runs", []))
+    res["demo_budget_s"] = prior["demo_budget_s"]
+    if "overhead" in prior:
+        res["overhead"] = prior["overhead"]
+
+
 def _nominal(rows: list[dict[str, Any]], points: int) -> None:
     """Give each curve point its nominal time: an in-run evaluation starts right after the engine's clock
     passes k / points of the budget (and ends before the next one), so k = floor(clock / interval); the last
@@ -298,8 +316,9 @@ def to_markdown(res: dict[str, Any]) -> str:
         label = f"**{name}**" if name in res["idfy_models"] else name
         lines.append(f"| {label} | {runs[0]['params']:,} | {ips:,.0f} | " + " | ".join(cells) + " |")
     lines += _demo_table_row(res, marks)
-    if res.get("rows_note"):
-        lines += ["", res["rows_note"]]
+    for note in ("rows_note", "demo_runs_note"):
+        if res.get(note):
+            lines += ["", res[note]]
     beats = v.get("idfy_beats_timm", {})
     lines += [
         "",
@@ -416,6 +435,12 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="keep the model rows (and their clock) of an earlier result JSON; run only the demo's own runs",
     )
+    p.add_argument(
+        "--demo-runs-from",
+        type=Path,
+        default=None,
+        help="keep the demo's own runs of an earlier result JSON (with --merge or new model rows)",
+    )
     p.add_argument("--out", type=Path, default=RESULTS)
     args = p.parse_args(argv)
     clock = time.process_time if args.clock == "cpu" else time.perf_counter
@@ -489,6 +514,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.rows_from:
         _keep_rows(res, json.loads(args.rows_from.read_text(encoding="utf-8")))
         args.points = res["eval_points"]
+    if args.demo_runs_from:
+        _keep_demo_runs(res, json.loads(args.demo_runs_from.read_text(encoding="utf-8")))
+        args.demo_budget, args.overhead_steps = 0.0, 0  # run no demo of its own
+        res["demo_runs_note"] = (
+            f"The demo's own runs below are kept from an earlier run ({res['demo_machine']['date']}); the model rows "
+            "above are this run's."
+        )
     for seed in [] if args.merge else args.seeds:
         for name in [] if args.rows_from else args.models:
             row = run_one(name, base.replace(seed=seed, time_budget_s=args.budget), info, clock)
@@ -505,7 +537,7 @@ def main(argv: list[str] | None = None) -> int:
     res["points"] = point_table(res["rows"], res["models"], res["marks"])
     _nominal(res["demo_runs"], TrainConfig().eval_points)
     res["demo_points"] = point_table(
-        res["demo_runs"], [DEMO], [m for m in res["marks"] if m <= args.demo_budget]
+        res["demo_runs"], [DEMO], [m for m in res["marks"] if m <= res["demo_budget_s"]]
     )
     if args.overhead_steps > 0:
         from idfy.data import make_dataset

@@ -65,6 +65,22 @@ def test_rows_from_keeps_the_model_rows_and_adds_the_demo_runs(tmp_path: Path) -
     assert "--rows-from" in md  # the demo's own command is written beside its runs
     res["demo_runs"][0]["images_per_s"] = None  # a run whose budget went to data preparation made no step
     assert "| 0 | " in tta.to_markdown({**res, "demo_runs": [{**res["demo_runs"][0], "steps": 0}]})
+    # the inverse: new model rows (here merged from a run's log) with the demo's runs kept from ``second``
+    log = tmp_path / "rows.log"
+    log.write_text("".join(f"ROW {json.dumps(r)}\n" for r in prior["rows"]))
+    third = tmp_path / "third"
+    argv = ["--quick", "--merge", str(log), "--demo-runs-from", str(second / "time_to_accuracy.json"),
+            "--marks", "2", "4", "--clock", "cpu", "--threads", "1", "--out", str(third)]  # fmt: skip
+    assert tta.main(argv) == 0
+    kept = json.loads((third / "time_to_accuracy.json").read_text())
+    before = json.loads((second / "time_to_accuracy.json").read_text())
+    assert (
+        kept["demo_runs"] == before["demo_runs"]
+        and kept["demo_clock"] == "wall"
+        and kept["rows"] == prior["rows"]
+    )
+    assert "4" in kept["demo_points"]["demo"]
+    assert "its 4 s runs (wall clock, 1 threads)" in (third / "time_to_accuracy.md").read_text()
 
 
 def test_attempt_script_logs_one_line_per_run(tmp_path: Path) -> None:
