@@ -80,3 +80,13 @@ def test_cli_output_into_a_closed_pipe_stops_quietly() -> None:
     finally:
         os.close(write_end)
     assert res.returncode == 141 and b"Traceback" not in res.stderr, res.stderr.decode()[-400:]
+
+
+def test_kept_import_paths_of_moved_modules() -> None:
+    """Scripts written against the flat layout (``idfy.data.folders``, ``idfy.ui.predict_tab``) still import."""
+    from idfy.data.folders import load_user_dataset
+    from idfy.data.formats.loader import load_user_dataset as moved
+    from idfy.ui.predict_tab import load_predictor
+    from idfy.ui.tabs.predict.checkpoints import load_predictor as moved_predictor
+
+    assert load_user_dataset is moved and load_predictor is moved_predictor

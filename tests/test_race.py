@@ -211,3 +211,24 @@ def test_verdict_says_whether_and_by_how_much() -> None:
     v = verdict({"n": 200, "accuracy": 0.1, "loc_accuracy": 0.0}, chance)
     assert v is not None and not v.beat and v.text.startswith("did not beat chance")
     assert verdict({}, chance) is None
+
+
+def test_images_per_s_is_all_images_over_all_training_seconds() -> None:
+    """Log windows differ in steps (the last one is short): the race's speed weighs each by its images, not
+    a plain mean of the windows' rates (a run with twice the steps showed the lower speed before)."""
+    from idfy.train import Start, Step, TrainConfig
+    from idfy.train.race import Standing, _record
+
+    start = object.__new__(Start)  # only the fields _record reads
+    start.num_params, start.train_config = 1000, TrainConfig(batch_size=64)
+    s, speed = Standing(name="demo"), [0.0, 0.0, 0.0]
+    _record(s, speed, start, None)  # type: ignore[arg-type]
+
+    def step(n: int, rate: float) -> Step:
+        return Step(step=n, epoch=0.0, loss=1.0, box_l1=0.0, giou=0.0, cls=1.0, lr=1e-3, images_per_s=rate,
+                    elapsed=float(n))  # fmt: skip
+
+    _record(s, speed, step(10, 100.0), None)  # type: ignore[arg-type]
+    _record(s, speed, step(12, 10.0), None)  # type: ignore[arg-type]
+    # 640 images in 6.4 s, then 128 images in 12.8 s: 768 / 19.2 = 40 images/s (the harmonic mean gave 18.2)
+    assert s.images_per_s == pytest.approx(40.0)

@@ -184,6 +184,6 @@ def few_steps_hint(steps: int, images_per_s: float | None) -> str:
         return ""
     speed = f" at {images_per_s:,.0f} images/s" if images_per_s else ""
     return (
-        f" — only {steps} training steps ran{speed}, too few to learn (the demo needs a few hundred); "
+        f" — only {steps} training steps ran{speed}, too few to learn (the one-minute demo runs about a thousand); "
         "a busy CPU runs fewer steps in the same seconds: free it, or give a longer budget"
     )

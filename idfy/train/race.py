@@ -25,7 +25,6 @@ every run cleanly (final evaluation, checkpoint kept).
 
 from __future__ import annotations
 
-import statistics
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -301,7 +300,7 @@ def _take_turns(
     runs: list[Iterator[Event]], watches: list[Stopwatch], standings: list[Standing], chance: Chance
 ) -> Iterator[Lap]:
     """Drive the runs one event at a time, always the one with the least time used, until all have ended."""
-    speeds: list[list[float]] = [[] for _ in runs]
+    speeds: list[list[float]] = [[0.0, 0.0, 0.0] for _ in runs]  # batch size, images, seconds of each run
     live = list(range(len(runs)))
     while live:
         i = min(live, key=lambda k: (watches[k](), k))  # the run with the least time used goes next
@@ -324,16 +323,18 @@ def _take_turns(
             live.remove(i)
 
 
-def _record(s: Standing, speeds: list[float], ev: Event, chance: Chance) -> None:
-    """Update run ``s`` with one of its events."""
+def _record(s: Standing, speed: list[float], ev: Event, chance: Chance) -> None:
+    """Update run ``s`` with one of its events; ``speed`` is the run's ``[batch size, images, seconds]``."""
     if isinstance(ev, Start):
         s.num_params = ev.num_params
+        speed[0] = ev.train_config.batch_size
     elif isinstance(ev, Step):
+        images = (ev.step - s.step) * speed[0]  # the images of this window (windows differ in steps)
         s.step, s.elapsed = ev.step, ev.elapsed
-        if ev.images_per_s > 0:
-            speeds.append(ev.images_per_s)
-            # windows of equal step counts: the harmonic mean is total images over total time
-            s.images_per_s = statistics.harmonic_mean(speeds)
+        if ev.images_per_s > 0 and images > 0:
+            speed[1] += images
+            speed[2] += images / ev.images_per_s
+            s.images_per_s = speed[1] / speed[2]  # all images over all training seconds
     elif isinstance(ev, Checkpoint):
         if ev.kind == "best":
             s.checkpoint = ev.path
