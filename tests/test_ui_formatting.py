@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from idfy import load_preset
@@ -125,3 +127,12 @@ def test_stage_table_html_marks_changed_cells_and_never_cuts_numbers() -> None:
         fixes=[("c-b", "stage 1 conv", "regular")],
     )
     assert 'data-stale="1"' in strip and "&lt;x&gt;" in strip and 'data-fix-value="regular"' in strip
+
+
+def test_per_stage_comparison_rows_follow_the_network() -> None:
+    """A part only a later design has (the stem of ``full`` after ``seed_model2``) sits in network order."""
+    reports = [(p, analyze(load_preset(p))) for p in ("seed_model2", "full")]
+    page = fmt.compare_stages_html(reports)
+    rows = re.findall(r'<tr><th scope="row">(.*?)</th>', page)
+    assert len(rows) == 6
+    assert rows[0].startswith("stem") and rows[-1] == "head", rows

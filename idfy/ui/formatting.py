@@ -457,14 +457,22 @@ def diagram_grid_html(items: Sequence[tuple[str, str | bytes, str]]) -> str:
     return f'<div class="idfy-grid" style="--cols:{n if n <= 2 else 2}">{"".join(cols)}</div>'
 
 
+def _network_order(name: str) -> tuple[int, int]:
+    """Sort key of a report part in input-to-output order: stem, stages.0, stages.1, …, head_inject, head."""
+    if name.startswith("stages."):
+        return (1, int(name.split(".")[1]))
+    return {"stem": (0, 0), "head_inject": (2, 0), "head": (3, 0)}.get(name, (2, 1))
+
+
 def compare_stages_html(reports: Sequence[tuple[str, Any]]) -> str:
     """Per-stage comparison: one row per part (stem, stage 1, …, head), one column per design with the part's
     output shape and params; cells that differ from the first design are marked ``idfy-changed``."""
-    names = []
+    names: list[str] = []
     for _, r in reports:
         for row in r.stages:
             if row.name not in names:
                 names.append(row.name)
+    names.sort(key=_network_order)  # a part only a later design has goes where the network has it
     head = '<th scope="col">part</th>' + "".join(f'<th scope="col">{html.escape(n)}</th>' for n, _ in reports)
     body = []
     for name in names:
