@@ -132,3 +132,15 @@ def test_progressive_resizing_is_off_with_a_note_for_a_design_that_cannot_take_t
         "progressive resizing off (training at 32×32 throughout): the design cannot run on 16×16"
     )
     assert "\n" not in note and "--size" not in note
+
+
+def test_a_budget_spent_before_the_first_step_is_said_at_start() -> None:
+    """On a busy machine data preparation can take the whole budget: the Start event says so in one line."""
+    tc = TrainConfig(data="shapes", size=32, batch_size=16, time_budget_s=1.0, eval_points=0, sample_every=0,
+                     checkpoint_every=0)  # fmt: skip
+    events = _run(tc, FakeClock(1.0))  # every clock reading is a second later: setup alone spends the budget
+    start = events[0]
+    assert isinstance(start, Start)
+    (note,) = [n for n in start.notes if "data preparation" in n]
+    assert "of the 1 s budget: no time is left to train" in note and "--time" in note
+    assert isinstance(events[-1], Done)

@@ -85,6 +85,13 @@ class Setup(RunState):
         self.test_set = test_set.to(self.device)
         self._setup_model(ckpt)
         notes += [self.low_note] if self.low_note else []
+        spent = self.clock() - self.t_run  # the budget's clock, data preparation included
+        if tc.time_budget_s is not None and not self.resume and spent >= 0.8 * tc.time_budget_s:
+            notes.append(
+                f"data preparation and the model build took {spent:.1f} s of the {tc.time_budget_s:g} s budget: "
+                f"{'no time is' if spent >= tc.time_budget_s else 'little time is'} left to train (the machine may "
+                "be busy); give a longer --time"
+            )
         self._prepare_samples()
         if self.out is not None and self.dist.is_main:
             notes += self._write_run_files()
