@@ -217,11 +217,11 @@ def test_images_per_s_is_all_images_over_all_training_seconds() -> None:
     """Log windows differ in steps (the last one is short): the race's speed weighs each by its images, not
     a plain mean of the windows' rates (a run with twice the steps showed the lower speed before)."""
     from idfy.train import Start, Step, TrainConfig
-    from idfy.train.race import Standing, _record
+    from idfy.train.race import Standing, _record, _Speed
 
     start = object.__new__(Start)  # only the fields _record reads
     start.num_params, start.train_config = 1000, TrainConfig(batch_size=64)
-    s, speed = Standing(name="demo"), [0.0, 0.0, 0.0]
+    s, speed = Standing(name="demo"), _Speed()
     _record(s, speed, start, None)  # type: ignore[arg-type]
 
     def step(n: int, rate: float) -> Step:

@@ -300,7 +300,7 @@ def _take_turns(
     runs: list[Iterator[Event]], watches: list[Stopwatch], standings: list[Standing], chance: Chance
 ) -> Iterator[Lap]:
     """Drive the runs one event at a time, always the one with the least time used, until all have ended."""
-    speeds: list[list[float]] = [[0.0, 0.0, 0.0] for _ in runs]  # batch size, images, seconds of each run
+    speeds = [_Speed() for _ in runs]
     live = list(range(len(runs)))
     while live:
         i = min(live, key=lambda k: (watches[k](), k))  # the run with the least time used goes next
@@ -323,18 +323,27 @@ def _take_turns(
             live.remove(i)
 
 
-def _record(s: Standing, speed: list[float], ev: Event, chance: Chance) -> None:
-    """Update run ``s`` with one of its events; ``speed`` is the run's ``[batch size, images, seconds]``."""
+@dataclass
+class _Speed:
+    """A run's training throughput so far: its batch size, the images trained and the seconds they took."""
+
+    batch_size: int = 0
+    images: float = 0.0
+    seconds: float = 0.0
+
+
+def _record(s: Standing, speed: _Speed, ev: Event, chance: Chance) -> None:
+    """Update run ``s`` (and its throughput ``speed``) with one of its events."""
     if isinstance(ev, Start):
         s.num_params = ev.num_params
-        speed[0] = ev.train_config.batch_size
+        speed.batch_size = ev.train_config.batch_size
     elif isinstance(ev, Step):
-        images = (ev.step - s.step) * speed[0]  # the images of this window (windows differ in steps)
+        images = (ev.step - s.step) * speed.batch_size  # the images of this window (windows differ in steps)
         s.step, s.elapsed = ev.step, ev.elapsed
         if ev.images_per_s > 0 and images > 0:
-            speed[1] += images
-            speed[2] += images / ev.images_per_s
-            s.images_per_s = speed[1] / speed[2]  # all images over all training seconds
+            speed.images += images
+            speed.seconds += images / ev.images_per_s
+            s.images_per_s = speed.images / speed.seconds  # all images over all training seconds
     elif isinstance(ev, Checkpoint):
         if ev.kind == "best":
             s.checkpoint = ev.path
