@@ -10,8 +10,8 @@ itself, so it is painted with the first frame:
 * nothing — :data:`~idfy.ui.tabs.design.results.DEFAULT_PRESET` (``seed_model2``).
 
 A link that cannot be read gets the strip's one-line error instead (the page load shows the same line). The
-numbers are :func:`~idfy.ui.tabs.design.results.results_for`'s, cached by fingerprint, so the page load that
-follows reuses the analysis. ``static/early.js`` keeps the early strip over the spot where Gradio's strip
+strip is :func:`~idfy.ui.tabs.design.results.summary_for`'s (the page's own strip, without the table and YAML the
+page load computes); the analysis is cached by fingerprint, so the page load that follows reuses it. ``static/early.js`` keeps the early strip over the spot where Gradio's strip
 appears and removes it once that one is visible (``static/url.js`` removes it too, at the end of the load
 chain); ``static/early.css`` styles it before Gradio's stylesheets arrive. Its params card carries
 ``elementtiming="idfy-early-params"``, so the browser records when it is painted (Element Timing API).
@@ -63,7 +63,7 @@ def early_strip(query: Mapping[str, str]) -> str:
     traceback)."""
     from idfy.presets import list_presets, preset_config
     from idfy.ui.state import config_from_text
-    from idfy.ui.tabs.design.results import DEFAULT_PRESET, invalid_results, results_for, run_safely
+    from idfy.ui.tabs.design.results import DEFAULT_PRESET, invalid_results, run_safely, summary_for
 
     token, preset = query.get("cfg"), query.get("preset")
 
@@ -74,7 +74,7 @@ def early_strip(query: Mapping[str, str]) -> str:
         else:
             name = preset or DEFAULT_PRESET
             cfg = preset_config(name)
-        return str(results_for(cfg, None, name, None)["summary"])
+        return str(summary_for(cfg, name)["summary"])
 
     return str(run_safely(run, lambda msg: invalid_results(msg, None, None, None)["summary"]))
 
