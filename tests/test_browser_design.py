@@ -254,7 +254,10 @@ def test_deltas_modified_mark_and_reset(page: Any, app_url: str) -> None:
     assert page.locator("[data-delta=params]").inner_text() == "+104 vs seed_model2"
     # the flash fades after 3.5 s by design (a loaded machine can take that long between two reads)
     assert page.locator("[data-flash=params]").text_content() == "+104"
+    # the numbers come from the fast path; the preset state and the table from Gradio's event, which may land later
+    page.wait_for_function("() => document.querySelector('#preset-state').innerText.includes('(modified)')")
     assert "(modified)" in page.locator("#preset-state").inner_text()
+    page.wait_for_function("() => document.querySelector('#stage-table .idfy-changed') !== null")
     assert page.locator("#stage-table .idfy-changed").count() >= 1
     page.wait_for_function(
         "() => document.querySelector('#diagram .idfy-diagram-caption').textContent.includes('changed against')"
