@@ -27,6 +27,7 @@ from idfy.train.chance import Chance, verdict
 from idfy.train.checkpoint import write_error_text
 from idfy.train.config import DEFAULT_PRESET, TrainConfig
 from idfy.train.events import Done, Failed, Start, Step
+from idfy.train.optim import OPTIMIZERS
 from idfy.train.progress import ConsoleProgress
 
 __all__ = ["add_arguments", "run"]
@@ -55,7 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     t.add_argument("--batch-size", type=int, default=None)
     t.add_argument("--lr", type=float, default=None)
     t.add_argument("--weight-decay", type=float, default=None)
-    t.add_argument("--optimizer", choices=["adamw", "sgd"], default=None)
+    t.add_argument("--optimizer", choices=list(OPTIMIZERS), default=None)
     t.add_argument("--schedule", choices=["cosine", "onecycle", "constant"], default=None)
     t.add_argument("--warmup", type=int, default=None, help="warm-up steps")
     t.add_argument("--grad-clip", type=float, default=None, help="clip the gradient norm (0 turns it off)")

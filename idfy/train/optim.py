@@ -12,7 +12,11 @@ import math
 import torch
 from torch import nn
 
-__all__ = ["SCHEDULES", "build_optimizer", "lr_factor", "progress"]
+from idfy.train.muon import MuonAdamW
+
+__all__ = ["OPTIMIZERS", "SCHEDULES", "build_optimizer", "lr_factor", "progress"]
+
+OPTIMIZERS = ("muon", "adamw", "sgd")
 
 SCHEDULES = ("cosine", "onecycle", "constant")
 _FINAL = 0.02  # cosine ends at 2% of the peak learning rate
@@ -24,17 +28,35 @@ _ONECYCLE_END = 1e-3
 def build_optimizer(
     model: nn.Module, kind: str, lr: float, weight_decay: float, momentum: float = 0.9
 ) -> torch.optim.Optimizer:
-    """AdamW or SGD (Nesterov momentum); weight decay only on weights with 2+ dims (not norms/biases)."""
-    decay, no_decay = [], []
-    for p in model.parameters():
-        if p.requires_grad:
-            (decay if p.ndim >= 2 else no_decay).append(p)
-    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    """The run's optimizer; weight decay only on weights of 2+ dims (not norms or biases).
+
+    ``muon``: Muon for every convolution and linear weight but the output layer (the last weight of 2+ dims
+    the model registers), AdamW for that layer, norms and biases, one learning rate (:class:`MuonAdamW`).
+    ``adamw``: AdamW (betas 0.9, 0.99). ``sgd``: SGD with Nesterov ``momentum`` (``momentum`` applies to SGD only).
+
+    Raises:
+        ValueError: an unknown ``kind``.
+    """
+    params = [p for p in model.parameters() if p.requires_grad]
+    if kind == "muon":
+        weights = [p for p in params if p.ndim >= 2]
+        hidden = {id(p) for p in weights[:-1]}
+        rest = [p for p in params if id(p) not in hidden]
+        groups = [
+            {"params": weights[:-1], "muon": True, "weight_decay": weight_decay},
+            {"params": [p for p in rest if p.ndim >= 2], "weight_decay": weight_decay},
+            {"params": [p for p in rest if p.ndim < 2], "weight_decay": 0.0},
+        ]
+        return MuonAdamW([g for g in groups if g["params"]], lr=lr)
+    groups = [
+        {"params": [p for p in params if p.ndim >= 2], "weight_decay": weight_decay},
+        {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0},
+    ]
     if kind == "adamw":
         return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.99))
     if kind == "sgd":
         return torch.optim.SGD(groups, lr=lr, momentum=momentum, nesterov=momentum > 0)
-    raise ValueError(f"optimizer {kind!r}: use 'adamw' or 'sgd'")
+    raise ValueError(f"optimizer {kind!r}: use one of {', '.join(OPTIMIZERS)}")
 
 
 def progress(step: int, total_steps: int | None, elapsed: float, budget_s: float | None) -> float:

@@ -9,6 +9,7 @@ from typing import Any
 import gradio as gr
 
 from idfy.data import describe_datasets
+from idfy.train.optim import OPTIMIZERS
 from idfy.ui.run_view import METRIC_HEADERS, curves_figure, idle_status
 from idfy.ui.run_view import plot as _plot
 from idfy.ui.tabs.train.handlers import dataset_info, model_choices
@@ -63,7 +64,7 @@ def _recipe(demo: TrainSettings) -> dict[str, Any]:
             elem_id="train-budget",
         )
     with gr.Row():
-        c["optimizer"] = gr.Radio(["adamw", "sgd"], value=demo.optimizer, label="optimizer", min_width=120)
+        c["optimizer"] = gr.Radio(list(OPTIMIZERS), value=demo.optimizer, label="optimizer", min_width=120)
         c["lr"] = gr.Number(demo.lr, label="learning rate", minimum=0, min_width=100, elem_id="train-lr")
     # custom values pass to the handler, which accepts "16" and 16 alike and refuses the rest in one line
     # (Gradio's own check would refuse the string its API lists)

@@ -15,6 +15,7 @@ from idfy.data import describe_datasets
 from idfy.presets import list_presets, preset_config
 from idfy.train import config as _engine
 from idfy.train.config import TrainConfig
+from idfy.train.optim import OPTIMIZERS
 from idfy.train.race import MAX_ENTRANTS, Entrant, unique_names
 
 __all__ = [
@@ -187,8 +188,8 @@ def _train_config(settings: TrainSettings) -> TrainConfig:
     batch = int(raw_batch) if raw_batch.is_integer() else -1
     if batch not in batch_sizes():
         raise ValueError(f"batch size: choose one of {', '.join(map(str, batch_sizes()))}")
-    if settings.optimizer not in ("adamw", "sgd"):
-        raise ValueError("optimizer: choose adamw or sgd")
+    if settings.optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer: choose {', '.join(OPTIMIZERS)}")
     base = TrainConfig()
     choices = augmentations(base)
     unknown = [a for a in settings.augment if a not in choices]
