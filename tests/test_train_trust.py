@@ -183,7 +183,7 @@ def test_a_wrong_or_damaged_last_pt_is_refused_in_one_line(run_dir, data64, dama
 def test_resume_with_another_optimizer_is_refused(run_dir, data64) -> None:
     tc = _tc(max_steps=12, optimizer="sgd")
     fail = _failure(list(train(idfy.load_preset("tiny"), tc, out_dir=run_dir, resume=True, data=data64)))
-    assert "was trained with --optimizer adamw; resume with --optimizer adamw" in fail.message
+    assert "was trained with --optimizer muon; resume with --optimizer muon" in fail.message
 
 
 # --------------------------------------------------------------------------- settings that cannot train
