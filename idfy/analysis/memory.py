@@ -50,7 +50,8 @@ _TENSORS_PER_BLOCK = 8
 def training_memory(
     params: int, trainable: int, buffer_bytes: int, act_bytes_per_image: int, batch_size: int
 ) -> dict[str, int]:
-    """Bytes to train a model in fp32 with AdamW at ``batch_size``.
+    """Bytes to train a model in fp32 with AdamW at ``batch_size``: an upper bound for the engine's default
+    Muon + AdamW, which keeps one momentum buffer (not two moments) for the hidden weights.
 
     Returns:
         ``weights`` (parameters + buffers), ``grads`` (trainable parameters), ``optimizer`` (two moments per
