@@ -117,6 +117,17 @@ def test_stop_event_finishes_cleanly_with_a_checkpoint(shapes32, tmp_path) -> No
     assert torch.load(tmp_path / "last.pt", weights_only=True)["step"] == 11
 
 
+def test_a_run_stopped_before_its_first_step_writes_no_best_checkpoint(shapes32, tmp_path) -> None:
+    """Untrained weights are kept as last.pt (the run's state) but never called best.pt."""
+    stop = threading.Event()
+    stop.set()
+    events = list(train(idfy.load_preset("tiny"), tiny_tc(), out_dir=tmp_path, stop=stop, data=shapes32))
+    done = events[-1]
+    assert isinstance(done, Done) and done.step == 0
+    assert (tmp_path / "last.pt").is_file() and not (tmp_path / "best.pt").exists()
+    assert done.checkpoint == str(tmp_path / "last.pt")
+
+
 def test_time_budget_ends_the_run(shapes32) -> None:
     done = list(train(idfy.load_preset("tiny"), tiny_tc(max_steps=None, time_budget_s=0.5), data=shapes32))[
         -1

@@ -57,7 +57,7 @@ class Evaluation(RunState):
         if self.runlog is not None:
             self.runlog.add(ev)
         yield ev
-        if is_best and self.out is not None:
+        if is_best and self.out is not None and self.step > 0:  # untrained weights are never "best"
             yield self._save("best")
 
     @torch.no_grad()
