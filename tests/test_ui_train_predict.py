@@ -659,6 +659,15 @@ def test_example_copies_live_in_a_temporary_folder() -> None:
     assert path.is_relative_to(tempfile.gettempdir())
 
 
+def test_the_demos_data_comes_first_among_the_examples() -> None:
+    """After the default demo (fashion-canvas) its pictures lead the gallery; the rest keep the file's order."""
+    from idfy.train.config import TrainConfig
+
+    datasets = [e.dataset for e in predict_tab.examples()]
+    assert datasets[0] == TrainConfig().data == "fashion-canvas"
+    assert datasets == sorted(datasets, key=lambda d: d != "fashion-canvas") and "shapes" in datasets
+
+
 def test_a_run_at_chance_says_when_it_had_too_few_steps() -> None:
     from idfy.train.chance import FEW_STEPS, few_steps_hint
 

@@ -111,7 +111,11 @@ def run(args: argparse.Namespace, stream: TextIO | None = None) -> int:
         for item in race(entrants, tc, out_dir=out, stop=stop):
             if isinstance(item, RaceStart):
                 budget = f"{tc.time_budget_s:g} s" if tc.time_budget_s else f"{tc.max_steps} steps"
-                wall = f"about {len(names) * tc.time_budget_s:g} s of wall time in all, " if tc.time_budget_s else ""
+                wall = (
+                    f"about {len(names) * tc.time_budget_s:g} s of wall time in all, "
+                    if tc.time_budget_s
+                    else ""
+                )
                 _say(out_stream, f"race: {' vs '.join(names)} on {tc.data} at {tc.size} px, seed {tc.seed}, "
                      f"{budget} of compute each, in turns ({wall}{item.n_train} train / {item.n_test} held-out "
                      "images); times below are each design's own compute")  # fmt: skip

@@ -11,6 +11,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from idfy.train.config import TrainConfig
+
 __all__ = ["EXAMPLES_DIR", "Example", "example_copy", "examples", "known_example"]
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[4] / "assets" / "examples"
@@ -32,7 +34,8 @@ class Example:
 
 @functools.lru_cache(maxsize=1)
 def examples() -> tuple[Example, ...]:
-    """The example images listed in ``assets/examples/examples.json`` (empty when the folder is missing)."""
+    """The example images listed in ``assets/examples/examples.json`` (empty when the folder is missing), those
+    of the Train tab's default data (the demo's) first: a person who ran the demo finds its pictures first."""
     index = EXAMPLES_DIR / "examples.json"
     if not index.is_file():
         return ()
@@ -42,7 +45,8 @@ def examples() -> tuple[Example, ...]:
         if path.is_file():
             box = tuple(float(v) for v in item["box"])
             out.append(Example(path, item["dataset"], item["class_name"], box))  # type: ignore[arg-type]
-    return tuple(out)
+    demo_data = TrainConfig().data
+    return tuple(sorted(out, key=lambda e: e.dataset != demo_data))  # stable: the file's order otherwise
 
 
 @functools.lru_cache(maxsize=1)
