@@ -61,6 +61,14 @@ def test_compare_deltas() -> None:
     ]
     md = c.to_markdown()
     assert md.startswith("| model |") and "tiny" in md and "%" in md
+    cells = [cell.strip() for cell in md.splitlines()[3].split("|")]  # tiny's row: a delta in every number
+    pct = lambda new, old: f"{100 * (new - old) / old:+.1f} %"  # noqa: E731
+    assert cells[3].endswith(f"{pct(other.params_total, ref.params_total)})")
+    assert cells[4].endswith(f"{pct(other.macs, ref.macs)})") and cells[5].endswith(
+        f"{pct(other.macs, ref.macs)})"
+    )
+    mem_ref, mem = c.rows[0]["memory_total"], c.rows[1]["memory_total"]
+    assert mem < mem_ref and cells[6].endswith(f"{pct(mem, mem_ref)})") and "(−" in cells[6]
     json.dumps(c.to_dict())
 
 
