@@ -173,6 +173,7 @@ def main() -> None:
         max_steps=args.steps,
         time_budget_s=None,
         batch_size=args.batch_size,
+        optimizer="adamw",  # the recipe of results/models.json (the engine's own default is muon)
         lr=args.lr,
         eval_every=0,
         sample_every=0,

@@ -10,6 +10,7 @@ from pathlib import Path
 from idfy.presets import load_preset
 from idfy.train import TrainConfig
 from idfy.train.ablate import MACROS, AblationResult, RunFinished, RunStarted, run_ablation
+from idfy.train.optim import OPTIMIZERS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,6 +37,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     budget.add_argument("--epochs", type=int, default=None)
     budget.add_argument("--time", type=float, default=None, help="seconds per run (not reproducible)")
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument(
+        "--optimizer", choices=list(OPTIMIZERS), default="adamw",
+        help="default adamw: the recipe of every committed ablation (the engine's own default is muon)",
+    )  # fmt: skip
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--device", default="auto")
     parser.add_argument(
@@ -54,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
         size=args.size,
         n_train=args.n_train,
         batch_size=args.batch_size,
+        optimizer=args.optimizer,
         lr=args.lr,
         epochs=args.epochs,
         max_steps=steps,
