@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _load() -> object:
-    spec = importlib.util.spec_from_file_location("app_demo", ROOT / "benchmarks" / "app_demo.py")
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["app_demo"] = mod
-    spec.loader.exec_module(mod)
-    return mod
+from bench_scripts import load_benchmark
 
 
 def test_parse_reads_the_apps_own_verdict_and_status() -> None:
     from idfy.train.chance import Chance, verdict
 
-    bench = _load()
+    bench = load_benchmark("app_demo")
     chance = Chance(n=2000, num_classes=10, accuracy=0.106, mean_iou=0.354, loc_accuracy=0.042)
     text = verdict({"n": 2000, "accuracy": 0.83, "mean_iou": 0.87, "loc_accuracy": 0.8245}, chance).text
     status = "time budget reached at step 1,001, 60.4 s after Start — checkpoint kept for the Predict tab"
@@ -31,7 +18,7 @@ def test_parse_reads_the_apps_own_verdict_and_status() -> None:
 
 
 def test_markdown_says_whether_the_goal_was_met() -> None:
-    bench = _load()
+    bench = load_benchmark("app_demo")
     meta = {"date": "d", "machine": "m", "torch": "t", "python": "p"}
 
     def res(accs: list[float]) -> dict:

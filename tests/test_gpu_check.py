@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
+from bench_scripts import load_benchmark
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_torch_thread")]
-
-
-def _load() -> object:
-    spec = importlib.util.spec_from_file_location("gpu_check", ROOT / "benchmarks" / "gpu_check.py")
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["gpu_check"] = mod
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def test_gpu_check_quick_on_cpu(tmp_path: Path) -> None:
@@ -30,7 +18,7 @@ def test_gpu_check_quick_on_cpu(tmp_path: Path) -> None:
         find_fashion_files("train", download=False)
     except FileNotFoundError:
         pytest.skip("the Fashion-MNIST files are not installed")
-    code = _load().main(["--device", "cpu", "--quick", "--out", str(tmp_path)])
+    code = load_benchmark("gpu_check").main(["--device", "cpu", "--quick", "--out", str(tmp_path)])
     res = json.loads((tmp_path / "gpu_check.json").read_text())
     assert res["analysis"]["ok"] and res["analysis"]["device"] == "cpu"
     training = res["training"]

@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
+from bench_scripts import load_benchmark
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_torch_thread")]
 
 
-def _load() -> object:
-    spec = importlib.util.spec_from_file_location(
-        "time_to_accuracy", ROOT / "benchmarks" / "time_to_accuracy.py"
-    )
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["time_to_accuracy"] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def test_quick_run_writes_curves_and_verdicts(tmp_path: Path) -> None:
-    tta = _load()
+    tta = load_benchmark("time_to_accuracy")
     argv = ["--quick", "--models", "demo", "mobilenetv3_small_100", "--budget", "6", "--points", "3",
             "--marks", "2", "4", "6", "--overhead-steps", "10", "--threads", "1", "--out", str(tmp_path)]  # fmt: skip
     assert tta.main(argv) == 0
@@ -45,7 +31,7 @@ def test_quick_run_writes_curves_and_verdicts(tmp_path: Path) -> None:
 def test_rows_from_keeps_the_model_rows_and_adds_the_demo_runs(tmp_path: Path) -> None:
     """``--rows-from`` (benchmarks/run_time_to_accuracy.sh): the earlier rows and their clock stay as they were,
     only the demo's own runs are new, each with the clock and threads they ran under."""
-    tta = _load()
+    tta = load_benchmark("time_to_accuracy")
     first, second = tmp_path / "first", tmp_path / "second"
     argv = ["--quick", "--models", "demo", "--budget", "4", "--points", "2", "--marks", "2", "4",
             "--demo-budget", "0", "--overhead-steps", "0", "--threads", "1", "--clock", "cpu", "--out", str(first)]  # fmt: skip
@@ -84,10 +70,7 @@ def test_rows_from_keeps_the_model_rows_and_adds_the_demo_runs(tmp_path: Path) -
 
 
 def test_attempt_script_logs_one_line_per_run(tmp_path: Path) -> None:
-    spec = importlib.util.spec_from_file_location("tta_attempt", ROOT / "benchmarks" / "tta_attempt.py")
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_benchmark("tta_attempt")
     log = tmp_path / "attempts.log"
     argv = ["stride1", "--set", "stages.0.stride=1", "--tc", "data=shapes", "--tc", "size=32", "--tc", "n_train=64",
             "--tc", "n_test=16", "--tc", "eval_subset=8", "--tc", "batch_size=16", "--budget", "3",
