@@ -165,7 +165,7 @@ def _keep_rows(res: dict[str, Any], prior: dict[str, Any]) -> None:
     res["demo_clock"], res["demo_recipe_text"] = res["clock"], res["recipe_text"]
     for key in ("command", "machine", "threads", "models", "idfy_models", "seeds", "budget_s", "eval_points",
                 "eval_subset", "marks", "recipe", "recipe_text", "recipe_short", "clock", "rows", "overhead",
-                "load_summary"):  # fmt: skip
+                "load_summary", "recipe_note"):  # fmt: skip
         if key in prior:
             res[key] = prior[key]
     res["rows_note"] = (
@@ -316,7 +316,7 @@ def to_markdown(res: dict[str, Any]) -> str:
         label = f"**{name}**" if name in res["idfy_models"] else name
         lines.append(f"| {label} | {runs[0]['params']:,} | {ips:,.0f} | " + " | ".join(cells) + " |")
     lines += _demo_table_row(res, marks)
-    for note in ("rows_note", "demo_runs_note"):
+    for note in ("recipe_note", "rows_note", "demo_runs_note"):
         if res.get(note):
             lines += ["", res[note]]
     beats = v.get("idfy_beats_timm", {})
@@ -374,8 +374,10 @@ def to_markdown(res: dict[str, Any]) -> str:
 def plot(res: dict[str, Any], path: Path) -> None:
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(7.5, 4.2), dpi=100, layout="constrained")
+    fig = Figure(figsize=(9.5, 4.4), dpi=100, layout="constrained")
     ax = fig.subplots()
+    bases = list(dict.fromkeys(name.split(" · ")[0] for name in res["models"]))
+    colours = {b: f"C{i}" for i, b in enumerate(bases)}  # one colour per model, whatever the recipe
     for name in res["models"]:
         runs = [r for r in res["rows"] if r["model"] == name and r.get("curve")]
         if not runs:
@@ -386,11 +388,13 @@ def plot(res: dict[str, Any], path: Path) -> None:
         mean = [100 * statistics.fmean(y) for y in ys]
         std = [100 * (statistics.stdev(y) if len(y) > 1 else 0.0) for y in ys]
         idfy = name in res["idfy_models"]
-        line = ax.plot(
-            xs, mean, marker="o", ms=3, lw=2.2 if idfy else 1.2, ls="-" if idfy else "--", label=name
-        )
-        ax.fill_between(xs, [a - b for a, b in zip(mean, std)], [a + b for a, b in zip(mean, std)],
-                        color=line[0].get_color(), alpha=0.15)  # fmt: skip
+        other = " · " in name  # the same model under --merge-recipe's recipe: faint, no band
+        colour = colours[name.split(" · ")[0]]
+        ax.plot(xs, mean, marker="o", ms=3, lw=2.2 if idfy else 1.2, ls="-" if idfy else "--", label=name,
+                color=colour, alpha=0.4 if other else 1.0)  # fmt: skip
+        if not other:
+            ax.fill_between(xs, [a - b for a, b in zip(mean, std)], [a + b for a, b in zip(mean, std)],
+                            color=colour, alpha=0.15)  # fmt: skip
     demo = [r for r in res["demo_runs"] if r.get("final")]
     if demo:
         ax.scatter([r["wall_s"] for r in demo], [100 * r["final"]["loc_accuracy"] for r in demo], marker="*",
@@ -399,8 +403,27 @@ def plot(res: dict[str, Any], path: Path) -> None:
     ax.axvline(GOAL_S, color="grey", lw=0.8, ls=":")
     ax.set(xlabel="seconds from Start (data and model build included)", ylabel="held-out loc. accuracy (%)",
            ylim=(0, 100), title=f"time to accuracy, {res['recipe_short']}")  # fmt: skip
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the axes, off the curves
     fig.savefig(path)
+
+
+def _merge_recipe(res: dict[str, Any], logs: list[Path], label: str) -> None:
+    """Add the model rows of ``logs`` (the same models under another recipe) as '<model> · label'."""
+    if not logs:
+        return
+    names = list(res["models"])
+    for log in logs:
+        for line in log.read_text(encoding="utf-8").splitlines():
+            if line.startswith("ROW "):
+                row = json.loads(line[4:])
+                if not row.pop("demo", False) and row["model"] in names:
+                    res["rows"].append({**row, "model": f"{row['model']} · {label}"})
+    res["models"] = names + [f"{m} · {label}" for m in names]
+    res["idfy_models"] = res["idfy_models"] + [f"{m} · {label}" for m in res["idfy_models"]]
+    res["recipe_note"] = (
+        f"Rows '· {label}': the same models, seeds and clock under {label} (an earlier run's logs: "
+        f"{', '.join(str(p) for p in logs)}); they count in the comparison below."
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -441,6 +464,16 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="keep the demo's own runs of an earlier result JSON (with --merge or new model rows)",
     )
+    p.add_argument(
+        "--merge-recipe",
+        nargs="+",
+        type=Path,
+        default=[],
+        metavar="LOG",
+        help="with --merge: ROW lines of the same models under another recipe, kept as extra rows "
+        "'<model> · LABEL' that count in the comparison",
+    )
+    p.add_argument("--recipe-label", default="other recipe", help="LABEL of --merge-recipe's rows")
     p.add_argument("--out", type=Path, default=RESULTS)
     args = p.parse_args(argv)
     clock = time.process_time if args.clock == "cpu" else time.perf_counter
@@ -511,6 +544,7 @@ def main(argv: list[str] | None = None) -> int:
                     res["overhead"] = json.loads(line[9:])
         res["seeds"] = sorted({r["seed"] for r in res["rows"]})
         args.overhead_steps = 0
+        _merge_recipe(res, args.merge_recipe, args.recipe_label)
     if args.rows_from:
         _keep_rows(res, json.loads(args.rows_from.read_text(encoding="utf-8")))
         args.points = res["eval_points"]

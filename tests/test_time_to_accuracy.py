@@ -67,6 +67,22 @@ def test_rows_from_keeps_the_model_rows_and_adds_the_demo_runs(tmp_path: Path) -
     )
     assert "4" in kept["demo_points"]["demo"]
     assert "its 4 s runs (wall clock, 1 threads)" in (third / "time_to_accuracy.md").read_text()
+    # the same models under another recipe: extra rows "<model> · LABEL" beside the merged ones, in the verdicts
+    other = tmp_path / "other.log"
+    lower = [{**r, "curve": [{**p, "loc_accuracy": 0.5 * (p["loc_accuracy"] or 0)} for p in r["curve"]]}
+             for r in prior["rows"]]  # fmt: skip
+    other.write_text("".join(f"ROW {json.dumps(r)}\n" for r in lower))
+    fourth = tmp_path / "fourth"
+    argv = ["--quick", "--merge", str(log), "--merge-recipe", str(other), "--recipe-label", "AdamW", "--models", "demo",
+            "--demo-runs-from", str(second / "time_to_accuracy.json"), "--marks", "2", "4", "--clock", "cpu",
+            "--threads", "1", "--out", str(fourth)]  # fmt: skip
+    assert tta.main(argv) == 0
+    both = json.loads((fourth / "time_to_accuracy.json").read_text())
+    assert both["models"] == ["demo", "demo · AdamW"] and both["idfy_models"] == both["models"]
+    assert [r["model"] for r in both["rows"]] == ["demo", "demo · AdamW"]
+    assert both["points"]["demo · AdamW"]["4"]["mean"] == 0.5 * both["points"]["demo"]["4"]["mean"]
+    md = (fourth / "time_to_accuracy.md").read_text()
+    assert "| **demo · AdamW** |" in md and "Rows '· AdamW': the same models" in md
 
 
 def test_attempt_script_logs_one_line_per_run(tmp_path: Path) -> None:
