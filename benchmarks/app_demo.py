@@ -4,7 +4,7 @@ Chromium opening the Train tab, Start pressed without changing anything, the fin
     python benchmarks/app_demo.py --runs 3
 
 For each run: the held-out localization accuracy of the verdict (the full test split), the held-out points the
-page plotted during the run (seconds from Start, loc. accuracy %), the steps and seconds from the status line, and
+page plotted during the run (step, loc. accuracy %), the steps and seconds from the status line, and
 screenshots of the tab in mid-run and at the end (``--out``/app_demo_run<K>_{mid,done}.png). The browser and the
 server share the machine's cores, as they do on a laptop. Writes ``app_demo.json`` and ``app_demo.md`` under ``--out``.
 """
@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("IDFY_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]  # fmt: skip
-#: (x, y) of the plot's held-out localization accuracy trace.
+#: (step, %) of the plot's held-out localization accuracy trace.
 _HELD_OUT = (
     "() => { const g = document.querySelector('#train-curves .js-plotly-plot');"
     " const t = g && g.data ? g.data.find(d => d.name.startsWith('loc. accuracy')) : null;"
@@ -114,14 +114,14 @@ def markdown(res: dict[str, Any]) -> str:
         "",
         "The app started as `make run` starts it (`python app.py`); each run opens the Train tab, presses Start "
         "without changing anything and waits for the verdict. Loc. accuracy: the verdict's (the full held-out "
-        "split); held-out points: what the page plotted during the run (seconds from Start, %).",
+        "split); held-out points: what the page plotted during the run (step, loc. accuracy % on the held-out subset).",
         "",
         "| run | steps | result at (s from Start) | verdict on the page after (s) | loc. acc. | held-out points "
-        "(s, %) | load |",
+        "(step: %) | load |",
         "|---:|---:|---:|---:|---:|---|---|",
     ]
     for r in runs:
-        pts = ", ".join(f"{x:g} s {y:.1f}" for x, y in r["held_out_points"])
+        pts = ", ".join(f"{x:g}: {y:.1f}" for x, y in r["held_out_points"])
         acc = f"{r['loc_accuracy_pct']:.1f} %" if r["loc_accuracy_pct"] is not None else "–"
         lines.append(
             f"| {r['run']} | {r['steps'] or '–'} | {r['result_s_after_start'] or '–'} | {r['verdict_seen_s']} | "

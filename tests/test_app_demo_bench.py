@@ -28,5 +28,5 @@ def test_markdown_says_whether_the_goal_was_met() -> None:
         return {"command": "c", "meta": meta, "chromium": "1", "runs": runs}
 
     met = bench.markdown(res([82.0, 81.0, 83.0]))
-    assert "Mean **82.0 ± 1.0 %** over 3 runs" in met and "— met." in met and "6.1 s 13.2, 12.1 s 64.0" in met
+    assert "Mean **82.0 ± 1.0 %** over 3 runs" in met and "— met." in met and "6.1: 13.2, 12.1: 64.0" in met
     assert "— missed." in bench.markdown(res([79.0, 80.5]))
