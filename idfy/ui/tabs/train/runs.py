@@ -21,7 +21,6 @@ from idfy.train import train
 from idfy.train.config import TrainConfig
 from idfy.train.events import Done, Failed
 from idfy.train.race import load_data, race
-from idfy.ui.background import in_background
 from idfy.ui.jobs import REGISTRY, JobError, JobRegistry, Ticket
 from idfy.ui.race_view import RaceView
 from idfy.ui.run_view import RunView
@@ -149,7 +148,7 @@ def _train_when_free(
     if tc.time_budget_s is not None:  # the budget counts the data preparation, as in the CLI
         tc = tc.replace(time_budget_s=max(1.0, tc.time_budget_s - view.prep_s))
     run_dir = registry.new_run_dir(session)
-    events = in_background(train(cfg, tc, out_dir=run_dir, stop=ticket.stop, data=data), name="idfy-train")
+    events = train(cfg, tc, out_dir=run_dir, stop=ticket.stop, data=data)
     try:
         yield from _follow(events, view, ticket, lambda done: _keep_checkpoint(registry, session, view, done))
     finally:
@@ -251,7 +250,7 @@ def _race_when_free(
     if not (yield from _wait_then_prepare(ticket, view, registry, _race_out)):
         return
     run_dir = registry.new_run_dir(session)
-    items = in_background(race(entrants, tc, out_dir=run_dir, stop=ticket.stop), name="idfy-race")
+    items = race(entrants, tc, out_dir=run_dir, stop=ticket.stop)
     last = time.monotonic()
     try:
         for item in items:
