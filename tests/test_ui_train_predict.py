@@ -714,3 +714,65 @@ def test_keyed_handlers_map_names_to_components() -> None:
     assert inspect.isgeneratorfunction(stream) and list(stream(2)) == [{a: 0, b: 0}, {a: 1, b: -1}]
     with pytest.raises(KeyError, match="'a'"):
         keyed(one, {"b": b})(1)
+
+
+# --------------------------------------------------------------------------- the app's threads and prepared data
+@pytest.mark.parametrize(
+    ("cores", "env", "want"),
+    [(2, {}, 1), (1, {}, 1), (8, {}, 7), (2, {"IDFY_THREADS": "2"}, 2), (8, {"OMP_NUM_THREADS": "4"}, None),
+     (8, {"IDFY_THREADS": "3", "OMP_NUM_THREADS": "4"}, 3)],
+)  # fmt: skip
+def test_the_app_leaves_a_core_to_the_page(cores: int, env: dict[str, str], want: int | None) -> None:
+    from idfy.ui.app import app_threads
+
+    assert app_threads(cores, env) == want
+
+
+@pytest.mark.parametrize("bad", ["0", "two", "-1", "1.5"])
+def test_a_bad_thread_count_is_one_line(bad: str) -> None:
+    from idfy.ui.app import app_threads
+
+    with pytest.raises(ValueError, match=r"IDFY_THREADS=.*give a whole number of threads, 1 or more"):
+        app_threads(2, {"IDFY_THREADS": bad})
+
+
+def test_prepared_data_is_built_once_and_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    from idfy.train.config import TrainConfig
+    from idfy.ui.tabs.train import prepared
+
+    calls: list[tuple] = []
+
+    def fake_load(tc: TrainConfig) -> tuple[str, str]:
+        calls.append((tc.data, tc.size))
+        return f"train-{tc.data}-{tc.size}", f"test-{tc.data}-{tc.size}"
+
+    monkeypatch.setattr(prepared, "load_data", fake_load)
+    prepared.clear()
+    a, b, c = (TrainConfig(data="shapes", size=s) for s in (32, 48, 64))
+    prepared.prepare_ahead(a).join()
+    (data, _), (again, waited) = prepared.prepared_data(a), prepared.prepared_data(a)
+    assert data == again == ("train-shapes-32", "test-shapes-32") and calls == [("shapes", 32)] and waited < 1
+    prepared.prepared_data(a.replace(lr=0.5, batch_size=8))  # settings the images do not depend on
+    assert len(calls) == 1
+    prepared.prepared_data(a.replace(seed=1))  # the training split's canvases depend on the seed
+    assert len(calls) == 2
+    prepared.prepared_data(b)
+    prepared.prepared_data(c)  # KEEP = 2: the oldest (a) goes
+    n = len(calls)
+    prepared.prepared_data(a)
+    assert len(calls) == n + 1
+    prepared.clear()
+
+
+def test_data_that_cannot_be_prepared_ahead_is_reported_by_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    from idfy.train.config import TrainConfig
+    from idfy.ui.tabs.train import prepared
+
+    def missing(tc: TrainConfig) -> None:
+        raise FileNotFoundError("Fashion-MNIST files not found")
+
+    monkeypatch.setattr(prepared, "load_data", missing)
+    prepared.clear()
+    prepared.prepare_ahead(TrainConfig()).join()  # logged, not raised in the thread
+    with pytest.raises(FileNotFoundError, match="not found"):
+        prepared.prepared_data(TrainConfig())

@@ -19,6 +19,7 @@ import dataclasses
 import html
 import importlib
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -182,10 +183,49 @@ def launch_kwargs(host: str = "127.0.0.1", port: int | None = 7860) -> dict[str,
     }
 
 
+def app_threads(cores: int | None = None, env: Mapping[str, str] | None = None) -> int | None:
+    """Torch CPU threads for the app's work (training above all): one core fewer than the machine has, at least
+    one, so that the page, its browser and the server keep a core; None when ``OMP_NUM_THREADS`` is set (the
+    person's choice stands) or ``IDFY_THREADS`` gives the number.
+
+    Why: the app binds 127.0.0.1, so its browser runs on the same machine. On 2 cores the demo's two OpenMP
+    threads then wait on each other whenever the browser takes a core: 480-740 steps in the minute against 741
+    with one thread (``benchmarks/results/app_demo.md``).
+
+    Raises:
+        ValueError: ``IDFY_THREADS`` is not a whole number >= 1.
+    """
+    env = os.environ if env is None else env
+    if env.get("IDFY_THREADS"):
+        raw = env["IDFY_THREADS"]
+        if not raw.isdigit() or int(raw) < 1:
+            raise ValueError(f"IDFY_THREADS={raw!r}: give a whole number of threads, 1 or more")
+        return int(raw)
+    if env.get("OMP_NUM_THREADS"):
+        return None
+    if cores is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, cores - 1)
+
+
+def _prepare_demo_data() -> None:
+    """The Train tab's default run's data, prepared in the background while the page loads
+    (:mod:`idfy.ui.tabs.train.prepared`)."""
+    from idfy.ui.tabs.train.prepared import prepare_ahead
+    from idfy.ui.tabs.train.settings import TrainSettings, make_configs
+
+    prepare_ahead(make_configs(TrainSettings())[1])
+
+
 def launch(
     host: str = "127.0.0.1", port: int = 7860, *, block: bool = True, quiet: bool = False
 ) -> tuple[gr.Blocks, str]:
-    """Build and serve the explorer; returns ``(demo, local_url)`` (after the server stops when ``block``)."""
+    """Build and serve the explorer; returns ``(demo, local_url)`` (after the server stops when ``block``).
+    Sets torch's CPU threads to :func:`app_threads` first."""
+    threads = app_threads()
+    if threads is not None and not torch.cuda.is_available():
+        torch.set_num_threads(threads)
     demo = build_app()
+    _prepare_demo_data()
     _, url, _ = demo.launch(prevent_thread_lock=not block, quiet=quiet, **launch_kwargs(host, port))
     return demo, url

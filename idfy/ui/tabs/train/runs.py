@@ -20,11 +20,12 @@ from idfy.config import ConfigError
 from idfy.train import train
 from idfy.train.config import TrainConfig
 from idfy.train.events import Done, Failed
-from idfy.train.race import load_data, race
+from idfy.train.race import race
 from idfy.ui.jobs import REGISTRY, JobError, JobRegistry, Ticket
 from idfy.ui.race_view import RaceView
 from idfy.ui.run_view import RunView
 from idfy.ui.run_view import plot as _plot
+from idfy.ui.tabs.train.prepared import prepared_data
 from idfy.ui.tabs.train.settings import TrainSettings, label, make_configs, make_race
 
 __all__ = ["INTERNAL_ERROR", "RACE_OUTPUTS", "REFRESH_S", "RUN_OUTPUTS", "run_race", "run_training"]
@@ -138,13 +139,11 @@ def _train_when_free(
     """Wait in line, load the data (its preparation counts toward the budget), then train and follow the events."""
     if not (yield from _wait_then_prepare(ticket, view, registry, _run_out)):
         return
-    t_prep = time.monotonic()
-    try:
-        data = load_data(tc)  # the engine's own data, built here so its preparation time is known
+    try:  # the engine's own data, kept or built here so its preparation time is known
+        data, view.prep_s = prepared_data(tc)
     except (ConfigError, ValueError, FileNotFoundError) as e:
         view.fail(str(e))
         return
-    view.prep_s = time.monotonic() - t_prep
     if tc.time_budget_s is not None:  # the budget counts the data preparation, as in the CLI
         tc = tc.replace(time_budget_s=max(1.0, tc.time_budget_s - view.prep_s))
     run_dir = registry.new_run_dir(session)
@@ -249,8 +248,13 @@ def _race_when_free(
     """Wait in line, then race and follow the race's items onto ``view``."""
     if not (yield from _wait_then_prepare(ticket, view, registry, _race_out)):
         return
+    try:
+        data, _ = prepared_data(tc)
+    except (ConfigError, ValueError, FileNotFoundError) as e:  # settings or data refused
+        view.fail(str(e))
+        return
     run_dir = registry.new_run_dir(session)
-    items = race(entrants, tc, out_dir=run_dir, stop=ticket.stop)
+    items = race(entrants, tc, out_dir=run_dir, stop=ticket.stop, data=data)
     last = time.monotonic()
     try:
         for item in items:
