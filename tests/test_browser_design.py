@@ -359,9 +359,11 @@ def test_a_typed_width_updates_the_numbers_without_gradios_queue(page: Any, app_
     node = page.locator("#diagram g.node", has=page.locator("title", has_text="stages/2/blocks")).first
     # the inspector works on the diagram the fast path put there; with Gradio's queue blocked its pending mask
     # can lie over the diagram, so the click is dispatched to the node rather than aimed at the screen
+    node.wait_for(state="attached", timeout=60_000)  # a loaded CI machine: the SVG's nodes can come late
     node.dispatch_event("click")
     page.wait_for_function(
-        "() => ((document.querySelector('#diagram .idfy-inspector') || {}).innerText || '').includes('104')"
+        "() => ((document.querySelector('#diagram .idfy-inspector') || {}).innerText || '').includes('104')",
+        timeout=60_000,
     )
     page.unroute("**/queue/join*")
 
