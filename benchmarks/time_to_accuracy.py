@@ -289,7 +289,7 @@ def to_markdown(res: dict[str, Any]) -> str:
         "# Time to accuracy",
         "",
         f"Command: `{res['command']}`  ",
-        f"Date: {m['date']}; machine: {m['machine']}; torch {m['torch']} ({res['threads']} threads), "
+        f"Date: {m['date']}; machine: {m['machine']}; torch {m['torch']} ({res['threads']} thread{'s' if res['threads'] != 1 else ''}), "
         f"timm {m['timm']}, Python {m['python']}  ",
         f"Load (1-minute average, before → after each run): {res['load_summary']}. Other processes shared the "
         "cores: absolute numbers are pessimistic; the models ran interleaved, so the comparison is fair.",

@@ -112,7 +112,7 @@ def run(args: argparse.Namespace, stream: TextIO | None = None) -> int:
             if isinstance(item, RaceStart):
                 budget = f"{tc.time_budget_s:g} s" if tc.time_budget_s else f"{tc.max_steps} steps"
                 wall = (
-                    f"about {len(names) * tc.time_budget_s:g} s of wall time in all, "
+                    f"at least {len(names) * tc.time_budget_s:g} s of wall time in all, "
                     if tc.time_budget_s
                     else ""
                 )

@@ -54,9 +54,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     t.add_argument("--epochs", type=int, default=None)
     t.add_argument("--max-steps", type=int, default=None)
     t.add_argument("--batch-size", type=int, default=None)
-    t.add_argument("--lr", type=float, default=None)
+    t.add_argument(
+        "--lr", type=float, default=None, help="peak learning rate (default 0.01, shared by Muon and AdamW)"
+    )
     t.add_argument("--weight-decay", type=float, default=None)
-    t.add_argument("--optimizer", choices=list(OPTIMIZERS), default=None)
+    t.add_argument("--optimizer", choices=list(OPTIMIZERS), default=None,
+                   help="muon (default): Muon for the conv and linear weights, AdamW for the output layer, norms and "
+                   "biases; adamw; sgd (Nesterov)")  # fmt: skip
     t.add_argument("--schedule", choices=["cosine", "onecycle", "constant"], default=None)
     t.add_argument("--warmup", type=int, default=None, help="warm-up steps")
     t.add_argument("--grad-clip", type=float, default=None, help="clip the gradient norm (0 turns it off)")

