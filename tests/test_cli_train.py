@@ -183,3 +183,19 @@ def test_a_damaged_or_foreign_checkpoint_is_one_line_in_every_command(
     err = capsys.readouterr().err
     assert err.startswith(f"error: {bad}: ") and err.count("\n") == 1, err
     assert not any(s in err for s in ("Traceback", "weights_only", "\x1b", "torch.serialization")), err
+
+
+@pytest.mark.parametrize(
+    ("flags", "want"),
+    [([], ("muon", 1e-2)), (["--optimizer", "sgd"], ("sgd", 0.1)), (["--optimizer", "adamw"], ("adamw", 5e-3)),
+     (["--optimizer", "sgd", "--lr", "0.02"], ("sgd", 0.02))],
+)  # fmt: skip
+def test_an_optimizer_without_lr_gets_its_measured_rate(flags: list[str], want: tuple[str, float]) -> None:
+    import argparse
+
+    from idfy.commands.train import _train_config, add_arguments
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    tc = _train_config(parser.parse_args(flags))
+    assert (tc.optimizer, tc.lr) == want

@@ -776,3 +776,14 @@ def test_data_that_cannot_be_prepared_ahead_is_reported_by_the_run(monkeypatch: 
     prepared.prepare_ahead(TrainConfig()).join()  # logged, not raised in the thread
     with pytest.raises(FileNotFoundError, match="not found"):
         prepared.prepared_data(TrainConfig())
+
+
+@pytest.mark.parametrize(("optimizer", "lr"), [("muon", 1e-2), ("adamw", 5e-3), ("sgd", 0.1)])
+def test_picking_an_optimizer_suggests_its_measured_learning_rate(optimizer: str, lr: float) -> None:
+    from idfy.train.config import TrainConfig
+    from idfy.ui.tabs.train import handlers
+
+    assert handlers.optimizer_lr(optimizer) == {"lr": lr}
+    assert handlers.optimizer_lr(TrainConfig().optimizer) == {
+        "lr": TrainConfig().lr
+    }  # the default pair agrees

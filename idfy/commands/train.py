@@ -27,7 +27,7 @@ from idfy.train.chance import Chance, verdict
 from idfy.train.checkpoint import write_error_text
 from idfy.train.config import DEFAULT_PRESET, TrainConfig
 from idfy.train.events import Done, Failed, Start, Step
-from idfy.train.optim import OPTIMIZERS
+from idfy.train.optim import OPTIMIZERS, SUGGESTED_LR
 from idfy.train.progress import ConsoleProgress
 
 __all__ = ["add_arguments", "run"]
@@ -55,7 +55,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     t.add_argument("--max-steps", type=int, default=None)
     t.add_argument("--batch-size", type=int, default=None)
     t.add_argument(
-        "--lr", type=float, default=None, help="peak learning rate (default 0.01, shared by Muon and AdamW)"
+        "--lr",
+        type=float,
+        default=None,
+        help="peak learning rate (default: the one measured for --optimizer: muon 0.01, adamw 0.005, sgd 0.1)",
     )
     t.add_argument("--weight-decay", type=float, default=None)
     t.add_argument("--optimizer", choices=list(OPTIMIZERS), default=None,
@@ -106,6 +109,8 @@ def _train_config(args: argparse.Namespace) -> TrainConfig:
     if args.train_config:
         base = TrainConfig.from_yaml(Path(args.train_config).read_text(encoding="utf-8"))
     changes = {k: getattr(args, k) for k in _TRAIN_FLAGS if getattr(args, k) is not None}
+    if "optimizer" in changes and "lr" not in changes and not args.train_config:
+        changes["lr"] = SUGGESTED_LR[changes["optimizer"]]  # the rate measured for that optimizer
     if "grad_clip" in changes and changes["grad_clip"] <= 0:
         changes["grad_clip"] = None
     limits = ("time_budget_s", "epochs", "max_steps")

@@ -14,9 +14,13 @@ from torch import nn
 
 from idfy.train.muon import MuonAdamW
 
-__all__ = ["OPTIMIZERS", "SCHEDULES", "build_optimizer", "lr_factor", "progress"]
+__all__ = ["OPTIMIZERS", "SCHEDULES", "SUGGESTED_LR", "build_optimizer", "lr_factor", "progress"]
 
 OPTIMIZERS = ("muon", "adamw", "sgd")
+#: The peak learning rate each optimizer starts from, as measured for it (batch 64, cosine, warm-up 50):
+#: Muon + AdamW 1e-2 and AdamW 5e-3 in the demo's minute (time_to_accuracy_attempts.md rows 39 and 6),
+#: SGD 0.1 (Nesterov 0.9) in ``benchmarks/fashion_long.py``'s long runs.
+SUGGESTED_LR = {"muon": 1e-2, "adamw": 5e-3, "sgd": 0.1}
 
 SCHEDULES = ("cosine", "onecycle", "constant")
 _FINAL = 0.02  # cosine ends at 2% of the peak learning rate

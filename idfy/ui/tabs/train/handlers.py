@@ -12,6 +12,7 @@ import gradio as gr
 from idfy.data import describe_datasets
 from idfy.presets import list_presets
 from idfy.train.config import TrainConfig
+from idfy.train.optim import SUGGESTED_LR
 from idfy.ui.jobs import REGISTRY
 from idfy.ui.tabs.train.runs import run_race, run_training
 from idfy.ui.tabs.train.settings import (
@@ -30,6 +31,7 @@ __all__ = [
     "from_compare",
     "lock",
     "model_choices",
+    "optimizer_lr",
     "race_mode",
     "start_race",
     "start_training",
@@ -140,6 +142,12 @@ def budget_default(kind: str) -> dict[str, Any]:
     if kind == "steps":
         return {"budget": gr.update(value=tc.max_steps or 300, label="budget (steps)", maximum=MAX_STEPS)}
     return {"budget": gr.update(value=tc.time_budget_s or 60, label="budget (seconds)", maximum=MAX_SECONDS)}
+
+
+def optimizer_lr(optimizer: str) -> dict[str, Any]:
+    """The learning rate measured for ``optimizer`` (:data:`idfy.train.optim.SUGGESTED_LR`), put in the field when
+    the person picks another optimizer (they can still type their own)."""
+    return {"lr": SUGGESTED_LR.get(optimizer, TrainConfig().lr)}
 
 
 def race_mode(race_with: list[str] | None) -> dict[str, Any]:

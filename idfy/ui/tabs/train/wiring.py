@@ -49,6 +49,8 @@ def wire(c: dict[str, Any], ctx: TabContext) -> None:
     """Connect the Train tab's components ``c`` (see :func:`~idfy.ui.tabs.train.layout.layout`)."""
     c["dataset"].change(keyed(h.dataset_info, c), c["dataset"], c["dataset_info"], **PAGE_ONLY)
     c["budget_kind"].change(keyed(h.budget_default, c), c["budget_kind"], c["budget"], **PAGE_ONLY)
+    # .input: a person's pick only (a restored or programmatic value keeps its learning rate)
+    c["optimizer"].input(keyed(h.optimizer_lr, c), c["optimizer"], c["lr"], **PAGE_ONLY)
     c["race_with"].change(
         keyed(h.race_mode, c), c["race_with"], _pick(c, ("start", "race_start", "budget")), **PAGE_ONLY
     )
