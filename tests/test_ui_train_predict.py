@@ -787,3 +787,23 @@ def test_picking_an_optimizer_suggests_its_measured_learning_rate(optimizer: str
     assert handlers.optimizer_lr(TrainConfig().optimizer) == {
         "lr": TrainConfig().lr
     }  # the default pair agrees
+
+
+@pytest.mark.slow
+def test_a_process_that_launches_the_app_and_ends_at_once_exits_cleanly() -> None:
+    """The demo's data is still being rendered when such a process ends (a script, a benchmark): it waits for it
+    rather than aborting at exit (a daemon thread in torch gave 'terminate called without an active exception')."""
+    import subprocess
+    import sys
+
+    from conftest import free_port
+
+    code = (
+        "from idfy.ui.app import launch\n"
+        f"demo, _ = launch('127.0.0.1', {free_port()}, block=False, quiet=True)\n"
+        "import time; time.sleep(1)\n"  # the rendering is under way
+        "demo.close()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-500:]
+    assert "terminate called" not in done.stderr

@@ -55,7 +55,7 @@ def prepared_data(tc: TrainConfig) -> tuple[tuple[Any, Any], float]:
 
 
 def prepare_ahead(tc: TrainConfig) -> threading.Thread:
-    """Prepare ``tc``'s data in a daemon thread (a failure is logged: the run will report it when it asks)."""
+    """Prepare ``tc``'s data in a background thread (a failure is logged: the run will report it when it asks)."""
 
     def work() -> None:
         try:
@@ -63,7 +63,9 @@ def prepare_ahead(tc: TrainConfig) -> threading.Thread:
         except Exception:  # the data may be missing here; Start says so in one line
             log.info("the demo's data could not be prepared ahead", exc_info=True)
 
-    thread = threading.Thread(target=work, name="idfy-prepare-data", daemon=True)
+    # not a daemon: a process that ends while the images are being rendered waits for them (seconds) instead of
+    # tearing down torch's threads under it (an abort at exit)
+    thread = threading.Thread(target=work, name="idfy-prepare-data", daemon=False)
     thread.start()
     return thread
 
