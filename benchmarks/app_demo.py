@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,24 +24,16 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _browser import CHROMIUM, CHROMIUM_ARGS, free_port
 from _meta import machine_info
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = os.environ.get("IDFY_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]  # fmt: skip
 #: (step, %) of the plot's held-out localization accuracy trace.
 _HELD_OUT = (
     "() => { const g = document.querySelector('#train-curves .js-plotly-plot');"
     " const t = g && g.data ? g.data.find(d => d.name.startsWith('loc. accuracy')) : null;"
     " return t ? [Array.from(t.x), Array.from(t.y)] : [[], []]; }"
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _wait_for(url: str, seconds: float) -> None:
@@ -144,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     from playwright.sync_api import sync_playwright
 
     args.out.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}/"
     env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False")
     server = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port)], cwd=ROOT, env=env,

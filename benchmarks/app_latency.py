@@ -26,7 +26,6 @@ import json
 import os
 import platform
 import shlex
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,11 +38,11 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _browser import CHROMIUM, CHROMIUM_ARGS, free_port  # noqa: E402
 from _meta import cpu_model  # noqa: E402
 
 from idfy import build_model, load_preset  # noqa: E402
 
-CHROMIUM = os.environ.get("IDFY_CHROMIUM", "/usr/bin/chromium")
 GOALS_MS = {
     "api_analyze": 150,
     "ui_numbers": 150,
@@ -51,12 +50,6 @@ GOALS_MS = {
     "ui_diagram": 400,
     "first_render": 1000,
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _stats(ms: list[float]) -> dict[str, float]:
@@ -133,14 +126,6 @@ window.fetch = function (url, ...rest) {
 window.__idfyJoin = null;
 window.__idfySent = null;
 """
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def _first_render(browser: Any, url: str) -> dict[str, float]:
@@ -553,7 +538,7 @@ def main() -> None:
     from idfy.ui.app import launch
 
     machine = _machine()  # before the server starts: the load average says how busy the machine was
-    demo, url = launch("127.0.0.1", _free_port(), block=False, quiet=True)
+    demo, url = launch("127.0.0.1", free_port(), block=False, quiet=True)
     try:
         results = bench_api(url, args.n)
         results.update(bench_handlers(args.n))
