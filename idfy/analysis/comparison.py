@@ -45,14 +45,13 @@ class Comparison:
             "| stage outputs (C×H×W) |"
         )
         lines = [head, "|" + "---|" * 8]
-        first = self.rows[0] if self.rows else {}
         for i, r in enumerate(self.rows):
             dp = _fmt_delta(r.get("delta_params"), r.get("delta_params_pct"), human_count) if i else ""
             dm = _fmt_delta(r.get("delta_macs"), r.get("delta_macs_pct"), human_count) if i else ""
-            df = _delta_against(r.get("flops"), first.get("flops"), human_count) if i else ""
+            df = _fmt_delta(r.get("delta_flops"), r.get("delta_flops_pct"), human_count) if i else ""
             mem = human_bytes(r["memory_total"]) if r.get("memory_total") is not None else MISSING
             if i and r.get("memory_total") is not None:
-                mem += _delta_against(r["memory_total"], first.get("memory_total"), human_bytes)
+                mem += _fmt_delta(r.get("delta_memory_total"), r.get("delta_memory_total_pct"), human_bytes)
             shapes = " → ".join(shape_text(s) for s in r.get("stage_out_shapes", [])) or MISSING
             lines.append(
                 f"| {r['name']} | {r['kind']} | {human_count(r['params'])}{dp} | {human_count(r['macs'])}{dm} | "
@@ -64,13 +63,6 @@ class Comparison:
         )
         lines.append(f"{self.conventions['flops']} Deltas (in brackets) are against the first row.")
         return "\n".join(lines)
-
-
-def _delta_against(value: float | None, ref: float | None, fmt: Any) -> str:
-    """`` (+Δ, +p %)`` of ``value`` against ``ref`` (empty when either is missing)."""
-    if value is None or ref is None:
-        return ""
-    return _fmt_delta(value - ref, 100 * (value - ref) / ref if ref else None, fmt)
 
 
 def _fmt_delta(delta: float | None, pct: float | None, fmt: Any) -> str:

@@ -42,20 +42,16 @@ def build_optimizer(
         ValueError: an unknown ``kind``.
     """
     params = [p for p in model.parameters() if p.requires_grad]
-    if kind == "muon":
-        weights = [p for p in params if p.ndim >= 2]
-        hidden = {id(p) for p in weights[:-1]}
-        rest = [p for p in params if id(p) not in hidden]
+    weights = [p for p in params if p.ndim >= 2]
+    vectors = {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}
+    if kind == "muon":  # weights[-1]: the output layer
         groups = [
             {"params": weights[:-1], "muon": True, "weight_decay": weight_decay},
-            {"params": [p for p in rest if p.ndim >= 2], "weight_decay": weight_decay},
-            {"params": [p for p in rest if p.ndim < 2], "weight_decay": 0.0},
+            {"params": weights[-1:], "weight_decay": weight_decay},
+            vectors,
         ]
         return MuonAdamW([g for g in groups if g["params"]], lr=lr)
-    groups = [
-        {"params": [p for p in params if p.ndim >= 2], "weight_decay": weight_decay},
-        {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0},
-    ]
+    groups = [{"params": weights, "weight_decay": weight_decay}, vectors]
     if kind == "adamw":
         return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.99))
     if kind == "sgd":
