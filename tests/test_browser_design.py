@@ -135,6 +135,7 @@ def test_an_error_far_down_the_controls_shows_next_to_its_field(
     open_design(page, app_url, "?preset=full")
     open_accordion(page, "stage-3")
     field = page.locator("#c-stages-2-dense-reduction")  # a sub-stream option of the last stage
+    field.wait_for(state="attached")  # the opened accordion's controls can come late on a loaded machine
     # scrolled until the field sits at the bottom edge of what the user sees (the column scrolls on its own
     # at 1440 px, the page at 800 px)
     page.evaluate(
