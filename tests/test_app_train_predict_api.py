@@ -92,7 +92,7 @@ def test_train_then_predict_in_the_same_session(client: Any) -> None:
     assert metrics["headers"][0] == "class" and metrics["data"][0][0] == "all"
     assert Path(ckpt).name == "idfy-tiny-shapes-32px-step20.pt" and Path(ckpt).stat().st_size > 10_000
 
-    summary, overlay, probs, stages, data = client.predict(
+    summary, overlay, probs, stages, note, data = client.predict(
         handle_file(str(STAR)), "latest from Train", None, api_name="/predict"
     )
     assert 'data-state="ok"' in summary and "latest from Train" in summary
@@ -100,6 +100,7 @@ def test_train_then_predict_in_the_same_session(client: Any) -> None:
     assert len(data["tuple_pixels"]) == 5 and data["image_size"] == [128, 128]
     assert probs["label"] == data["class_name"]
     assert any(item["caption"].startswith("stage 1 · injected") for item in stages)
+    assert "the image re-injected there (S1: stem, stage 1" in note  # tiny injects at the stem and stage 1
 
     # the downloaded checkpoint works as an upload too, in another session
     from gradio_client import Client
@@ -203,7 +204,7 @@ def test_uploaded_checkpoint_and_a_file_that_is_not_an_image(
     assert 'data-state="ok"' in summary and overlay and len(data["tuple"]) == 5
     bad = tmp_path / "photo.png"
     bad.write_text("not really a picture")
-    summary, overlay, _probs, stages, data = client.predict(
+    summary, overlay, _probs, stages, _note, data = client.predict(
         handle_file(str(bad)), "uploaded .pt", ckpt, api_name="/predict"
     )
     assert 'data-state="err"' in summary and "photo.png: not an image" in summary

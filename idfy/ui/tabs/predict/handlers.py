@@ -1,6 +1,6 @@
 """The Predict tab's handlers: an image and a checkpoint in, ``{name: value}`` out — the summary card (class,
 score, the seed's 5-tuple in pixels and normalized, warnings, notes), the overlay, the class probabilities,
-what each stage sees and the prediction as JSON."""
+what each stage sees (and a note on what that is for the checkpoint's design) and the prediction as JSON."""
 
 from __future__ import annotations
 
@@ -19,15 +19,16 @@ from idfy.provenance import at_chance, foreign_image
 from idfy.ui.jobs import REGISTRY, JobRegistry
 from idfy.ui.tabs.predict.checkpoints import LATEST, UPLOADED, resolve_checkpoint
 from idfy.ui.tabs.predict.examples import Example, example_copy, examples, known_example
-from idfy.ui.tabs.predict.pictures import overlay, stage_gallery
+from idfy.ui.tabs.predict.pictures import overlay, stage_gallery, stage_note
 
 __all__ = ["OUTPUTS", "pick_example", "predict", "predict_image", "summary_html", "uploaded_checkpoint"]
 
 log = logging.getLogger("idfy.ui")
 
 INTERNAL_ERROR = "the prediction failed unexpectedly (the details are in the server log)"
-#: What a prediction shows: summary card, overlay, class probabilities, stage views, the prediction as JSON.
-OUTPUTS = ("summary", "overlay", "probs", "stages", "json")
+#: What a prediction shows: summary card, overlay, class probabilities, stage views, the note on what the stage
+#: views show for the checkpoint's design, the prediction as JSON.
+OUTPUTS = ("summary", "overlay", "probs", "stages", "note", "json")
 
 
 def card(kind: str, message: str) -> str:
@@ -99,8 +100,16 @@ def summary_html(
     )
 
 
-def _nothing(card: str) -> dict[str, Any]:
-    return {"summary": card, "overlay": None, "probs": None, "stages": [], "json": None}
+def _nothing(card: str, note: str | None = None) -> dict[str, Any]:
+    """No prediction: the card says why; the stage note is the checkpoint's when one was loaded."""
+    return {
+        "summary": card,
+        "overlay": None,
+        "probs": None,
+        "stages": [],
+        "note": note or stage_note(None),
+        "json": None,
+    }
 
 
 def predict_image(
@@ -115,8 +124,10 @@ def predict_image(
 
     Returns:
         ``{name: value}`` for every name of :data:`OUTPUTS`: ``summary`` (HTML card), ``overlay`` (PIL image),
-        ``probs`` ({class: probability}), ``stages`` ([(stage picture, caption)]), ``json`` (JSON-ready dict);
-        on a problem the summary says what to do and the rest is empty.
+        ``probs`` ({class: probability}), ``stages`` ([(stage picture, caption)]), ``note`` (HTML: what the stage
+        views show for the checkpoint's design, :func:`~idfy.ui.tabs.predict.pictures.stage_note`), ``json``
+        (JSON-ready dict); on a problem the summary says what to do, the note is the loaded checkpoint's (the
+        general one without a checkpoint) and the rest is empty.
     """
     try:
         try:
@@ -126,13 +137,16 @@ def predict_image(
         except ValueError as e:
             return _nothing(card("err", str(e)))
         src = _ckpt_text(where, loaded.info)
+        note = stage_note(loaded.predictor.cfg)
         if not image_path:
-            return _nothing(card("info", f"Checkpoint ready ({src}). Upload an image or pick an example."))
+            return _nothing(
+                card("info", f"Checkpoint ready ({src}). Upload an image or pick an example."), note
+            )
         name = Path(image_path).name
         try:
             decoded = decode_image(image_path, channels=3)  # one safe decode, with notes on conversions
         except ImageError as e:
-            return _nothing(card("err", str(e)))
+            return _nothing(card("err", str(e)), note)
         with loaded.lock:
             pred = loaded.predictor.predict(decoded.image)
         truth = known_example(image_path)
@@ -146,6 +160,7 @@ def predict_image(
             "overlay": overlay(decoded.image, pred, truth),
             "probs": dict(pred.probs),
             "stages": stage_gallery(pred),
+            "note": note,
             "json": data,
         }
     except Exception:  # never a traceback in the page

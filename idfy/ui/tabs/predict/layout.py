@@ -12,6 +12,7 @@ from idfy.data import IMAGE_EXTENSIONS
 from idfy.ui.tabs.predict.checkpoints import LATEST, UPLOADED
 from idfy.ui.tabs.predict.examples import examples
 from idfy.ui.tabs.predict.handlers import card
+from idfy.ui.tabs.predict.pictures import stage_note
 
 __all__ = ["SUMMARY_CSS_PATH", "inputs", "layout", "results", "stage_views"]
 
@@ -98,13 +99,10 @@ def results() -> dict[str, Any]:
 
 
 def stage_views() -> dict[str, Any]:
-    """What each stage sees: a gallery of the re-injected images and feature maps."""
-    gr.HTML(
-        '<div class="predict-note">what each stage sees <span>— the image re-injected there (S1), the mean of '
-        "its feature maps and its four strongest channels (each on its own colour scale)</span></div>",
-        js_on_load=None,
-    )
+    """What each stage sees: a note on what is shown (it follows the checkpoint's design, see
+    :func:`~idfy.ui.tabs.predict.pictures.stage_note`) over a gallery of the re-injected images and feature maps."""
     return {
+        "note": gr.HTML(stage_note(None), js_on_load=None, elem_id="predict-stage-note"),
         "stages": gr.Gallery(
             label="what each stage sees",
             show_label=False,
@@ -115,7 +113,7 @@ def stage_views() -> dict[str, Any]:
             interactive=False,
             buttons=["fullscreen"],
             elem_id="predict-stages",
-        )
+        ),
     }
 
 

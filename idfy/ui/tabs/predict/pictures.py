@@ -4,6 +4,7 @@ each stage sees (the re-injected image, the mean feature map, the strongest chan
 from __future__ import annotations
 
 import functools
+import html
 from typing import Any
 
 import numpy as np
@@ -11,11 +12,12 @@ from matplotlib import colormaps
 from PIL import Image, ImageDraw
 
 from idfy.analysis.units import shape_text
+from idfy.config import ModelConfig
 from idfy.predict import draw_overlay
 from idfy.ui.formatting import part_label
 from idfy.ui.tabs.predict.examples import Example
 
-__all__ = ["overlay", "stage_gallery"]
+__all__ = ["injection_places", "overlay", "stage_gallery", "stage_note"]
 
 _TRUTH = (34, 197, 94)
 _VIEW_SIDE = 132
@@ -62,6 +64,33 @@ def _mosaic(maps: np.ndarray, side: int = _VIEW_SIDE) -> Image.Image:
     for i, t in enumerate(tiles):
         out.paste(t, ((i % cols) * (w + gap), (i // cols) * (h + gap)))
     return out
+
+
+def injection_places(cfg: ModelConfig) -> list[str]:
+    """Where ``cfg`` re-injects the image (S1), in forward order, named as the stage views name them
+    (:class:`idfy.predict.StageView`): ``stem``, ``stages.{i}``, ``head_inject``; empty for a design without
+    injection."""
+    places = ["stem"] if cfg.stem is not None and cfg.inject.stem else []
+    places += [f"stages.{i}" for i, st in enumerate(cfg.stages) if st.inject]
+    return places + (["head_inject"] if cfg.inject.head else [])
+
+
+def stage_note(cfg: ModelConfig | None) -> str:
+    """The note over the stage views (HTML) for the checkpoint's design ``cfg``: the re-injected image is named
+    only where the design injects it; ``None`` (no checkpoint yet) says it is shown where a design injects."""
+    maps = "the mean of its feature maps and its four strongest channels (each on its own colour scale)"
+    if cfg is None:
+        text = f"— {maps}, and the image re-injected there where the checkpoint's design does so (S1)"
+    else:
+        places = injection_places(cfg)
+        text = (
+            f"— the image re-injected there (S1: {', '.join(part_label(p) for p in places)}), {maps}"
+            if places
+            else f"— {maps}; this design re-injects no image (S1)"
+        )
+    return (
+        f'<div class="predict-note">what each stage sees <span>{html.escape(text, quote=False)}</span></div>'
+    )
 
 
 def stage_gallery(prediction: Any) -> list[tuple[Image.Image, str]]:
