@@ -5,6 +5,7 @@ the final table, the CLI, and the chance level and verdict."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from pathlib import Path
@@ -19,7 +20,18 @@ from idfy.data import make_dataset
 from idfy.train.chance import Chance, chance_of, verdict
 from idfy.train.config import TrainConfig
 from idfy.train.events import Done, Eval, Step
-from idfy.train.race import Entrant, Lap, RaceDone, RaceStart, Stopwatch, race, unique_names
+from idfy.train.race import (
+    SPEED_LABEL,
+    SPEED_NOTE,
+    Entrant,
+    Lap,
+    RaceDone,
+    RaceStart,
+    Stopwatch,
+    format_speed,
+    race,
+    unique_names,
+)
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -131,7 +143,7 @@ def test_final_table_has_deltas_against_the_first_and_the_chance_row(data: tuple
     assert headers == [
         "design",
         "steps",
-        "images/s",
+        "training images/s",
         "accuracy",
         "IoU",
         "loc. acc.",
@@ -157,6 +169,12 @@ def test_cli_race_prints_lines_and_a_table(tmp_path: Path, capsys: pytest.Captur
     assert "Δ vs first" in out and "reference" in out and "beat chance" in out  # the verdict lines
     saved = json.loads((tmp_path / "r" / "race.json").read_text())
     assert [r["name"] for r in saved["runs"]] == ["tiny", "tiny #2"]
+    # the table's speed is the library's (race.json's), under its label, with the line that says what it is
+    assert SPEED_LABEL in out and SPEED_NOTE in out
+    cells = {c[0]: c for c in (re.split(r"\s{2,}", line) for line in out.splitlines()) if len(c) >= 3}
+    assert cells["design"][2] == SPEED_LABEL
+    for run in saved["runs"]:
+        assert run["images_per_s"] > 0 and cells[run["name"]][2] == format_speed(run["images_per_s"])
     assert all(Path(r["checkpoint"]).is_file() for r in saved["runs"])
 
 
@@ -232,3 +250,44 @@ def test_images_per_s_is_all_images_over_all_training_seconds() -> None:
     _record(s, speed, step(12, 10.0), None)  # type: ignore[arg-type]
     # 640 images in 6.4 s, then 128 images in 12.8 s: 768 / 19.2 = 40 images/s (the harmonic mean gave 18.2)
     assert s.images_per_s == pytest.approx(40.0)
+
+
+def test_the_live_status_and_the_final_table_show_one_speed(data: tuple[Any, Any]) -> None:
+    """The app's status line reads each design's speed from the library's laps; at the end of the race it is
+    the final table's number (before, a plain mean of the last windows' speeds differed from it)."""
+    from idfy.ui.race_view import RaceView
+
+    cfgs = [Entrant("tiny", load_preset("tiny")), Entrant("tiny_tuned", load_preset("tiny_tuned"))]
+    view = RaceView([e.name for e in cfgs], "race", max_steps=5)
+    last: dict[int, Lap] = {}
+    for item in race(cfgs, _tc(max_steps=5, batch_size=8), data=data):
+        view.apply(item)
+        if isinstance(item, Lap):
+            last[item.index] = item
+    done = view.done
+    assert done is not None and [s.state for s in done.standings] == ["done", "done"]
+    headers, rows = view.table()
+    col = headers.index(SPEED_LABEL)
+    status, lines = view.status_html(), dict((n, t) for n, _, t in view.rows())
+    assert SPEED_NOTE in status  # what the number is, on the status line too
+    for i, s in enumerate(done.standings):
+        assert s.images_per_s is not None and s.images_per_s > 0
+        assert last[i].images_per_s == view.speeds[i] == s.images_per_s  # one quantity, from the library
+        shown = format_speed(s.images_per_s)
+        assert rows[i][col] == shown and f"{shown} {SPEED_LABEL}" in lines[s.name]
+
+
+def test_a_lap_carries_the_runs_speed_so_far(data: tuple[Any, Any]) -> None:
+    """Every lap's speed is its run's images so far over its training seconds so far (None before a step)."""
+    cfgs = [Entrant("a", load_preset("tiny")), Entrant("b", load_preset("tiny"))]
+    laps = _laps(list(race(cfgs, _tc(max_steps=3), data=data)))
+    for i in (0, 1):
+        mine = [lap for lap in laps if lap.index == i]
+        first_step = next(k for k, lap in enumerate(mine) if isinstance(lap.event, Step))
+        assert all(lap.images_per_s is None for lap in mine[:first_step])
+        images = seconds = 0.0
+        for lap in mine[first_step:]:
+            if isinstance(lap.event, Step):
+                images += 16  # log_every=1: one batch of 16 per window
+                seconds += 16 / lap.event.images_per_s
+            assert lap.images_per_s == pytest.approx(images / seconds)

@@ -1,5 +1,6 @@
 """``python -m idfy race A B ...``: train 2–4 designs on the same data, seed and time budget, in turns, and print a
-live line per held-out evaluation and a final table (accuracy, IoU, images/s, Δ against the first, chance).
+live line per held-out evaluation and a final table (accuracy, IoU, training images/s — the speed the app's race
+shows, :data:`idfy.train.race.SPEED_NOTE` — Δ against the first, chance).
 
 Each design gets ``--time`` seconds of its own compute (:mod:`idfy.train.race`), so the race takes about that many
 seconds per design. Ctrl-C ends every run cleanly (final evaluation, checkpoints kept); a second Ctrl-C aborts.
@@ -23,6 +24,7 @@ from idfy.train.progress import format_metrics
 from idfy.train.race import (
     MAX_ENTRANTS,
     MIN_ENTRANTS,
+    SPEED_NOTE,
     Entrant,
     Lap,
     RaceDone,
@@ -139,6 +141,7 @@ def run(args: argparse.Namespace, stream: TextIO | None = None) -> int:
                 headers, rows = item.table()
                 _say(out_stream, "")
                 _say(out_stream, format_table(headers, rows))
+                _say(out_stream, SPEED_NOTE)
                 for s in item.standings:
                     if s.verdict is not None:
                         _say(out_stream, f"{s.name}: {s.verdict.text}")

@@ -42,18 +42,28 @@ from idfy.train.setup import make_data
 __all__ = [
     "MAX_ENTRANTS",
     "MIN_ENTRANTS",
+    "SPEED_LABEL",
+    "SPEED_NOTE",
     "Entrant",
     "Lap",
     "RaceDone",
     "RaceStart",
     "Standing",
     "Stopwatch",
+    "format_speed",
     "load_data",
     "race",
     "unique_names",
 ]
 
 MIN_ENTRANTS, MAX_ENTRANTS = 2, 4
+#: The name of a run's speed (:attr:`Standing.images_per_s`, :attr:`Lap.images_per_s`) wherever a race shows it.
+SPEED_LABEL = "training images/s"
+#: What that speed is, in one line (the CLI prints it under the table; the app shows it on the status line).
+SPEED_NOTE = (
+    f"{SPEED_LABEL}: every image a design trained on over the seconds its training steps took on its own clock "
+    "(evaluations, samples and checkpoints not counted)"
+)
 
 
 @dataclass(frozen=True)
@@ -79,16 +89,26 @@ class RaceStart:
 
 @dataclass
 class Lap:
-    """One training event of run ``index`` (its position in :attr:`RaceStart.names`)."""
+    """One training event of run ``index`` (its position in :attr:`RaceStart.names`).
+
+    ``images_per_s``: the run's speed so far, after this event — the same number as its
+    :attr:`Standing.images_per_s` (:data:`SPEED_NOTE`); None before its first :class:`~idfy.train.events.Step`.
+    """
 
     index: int
     name: str
     event: Event
+    images_per_s: float | None = None
 
 
 @dataclass
 class Standing:
-    """Where one run ended: ``state`` is ``done``, ``stopped`` or ``failed``; fractions in [0, 1]."""
+    """Where one run ended: ``state`` is ``done``, ``stopped`` or ``failed``; fractions in [0, 1].
+
+    ``images_per_s``: every image the run trained on over the seconds its training steps took on its own
+    stopwatch (:data:`SPEED_NOTE`); None before its first :class:`~idfy.train.events.Step`. The live laps carry
+    the same number (:attr:`Lap.images_per_s`).
+    """
 
     name: str
     state: str = "running"
@@ -120,9 +140,10 @@ class RaceDone:
     reason: str = "done"  # or "stopped"
 
     def table(self) -> tuple[list[str], list[list[Any]]]:
-        """(headers, rows) of the final table: accuracy, IoU, localization accuracy, images/s and Δ of the
-        headline metric against the first run (percentage points), plus the chance level as the last row."""
-        headers = ["design", "steps", "images/s", "accuracy", "IoU", "loc. acc.", "Δ vs first", "vs chance"]
+        """(headers, rows) of the final table: accuracy, IoU, localization accuracy, speed (:data:`SPEED_LABEL`,
+        :func:`format_speed`) and Δ of the headline metric against the first run (percentage points), plus the
+        chance level as the last row."""
+        headers = ["design", "steps", SPEED_LABEL, "accuracy", "IoU", "loc. acc.", "Δ vs first", "vs chance"]
         first = self.standings[0].score if self.standings else None
         rows: list[list[Any]] = []
         for i, s in enumerate(self.standings):
@@ -132,7 +153,7 @@ class RaceDone:
                 [
                     s.name if s.state != "failed" else f"{s.name} (failed)",
                     s.step,
-                    "—" if s.images_per_s is None else f"{s.images_per_s:,.0f}",
+                    format_speed(s.images_per_s),
                     _pct(m.get("accuracy")),
                     "—" if m.get("mean_iou") is None else f"{float(m['mean_iou']):.3f}",
                     _pct(m.get("loc_accuracy")),
@@ -172,6 +193,12 @@ class RaceDone:
                 for s in self.standings
             ],
         }
+
+
+def format_speed(images_per_s: float | None) -> str:
+    """A run's speed as every race view prints it: whole images per second with thousands separators
+    (``1,234``); ``—`` for None."""
+    return "—" if images_per_s is None else f"{images_per_s:,.0f}"
 
 
 def _pct(v: Any) -> str:
@@ -317,7 +344,7 @@ def _take_turns(
             live.remove(i)
             continue
         _record(standings[i], speeds[i], ev, chance)
-        yield Lap(index=i, name=standings[i].name, event=ev)
+        yield Lap(index=i, name=standings[i].name, event=ev, images_per_s=standings[i].images_per_s)
         if isinstance(ev, (Done, Failed)):
             runs[i].close()
             live.remove(i)

@@ -16,7 +16,7 @@ from PIL import Image
 
 from idfy.train.chance import Chance
 from idfy.train.events import Done, Eval, Failed, Samples, Start, Step
-from idfy.train.race import Lap, RaceDone, RaceStart
+from idfy.train.race import SPEED_LABEL, SPEED_NOTE, Lap, RaceDone, RaceStart, format_speed
 from idfy.ui.formatting import fmt_pct
 from idfy.ui.jobs import ordinal
 from idfy.viz.figure import chance_traces, curves_layout, subplot_title
@@ -104,6 +104,7 @@ class RaceView:
     samples: list[Samples | None] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     finished: list[bool] = field(default_factory=list)
+    speeds: list[float | None] = field(default_factory=list)  # the library's, per design (Lap.images_per_s)
     done: RaceDone | None = None
     files: list[str] = field(default_factory=list)
     samples_changed: bool = False
@@ -116,6 +117,7 @@ class RaceView:
         self.samples = [None] * n
         self.failed = [""] * n
         self.finished = [False] * n
+        self.speeds = [None] * n
 
     def apply(self, item: Any) -> bool:
         """Take one race item; True when the page should be refreshed now."""
@@ -129,6 +131,8 @@ class RaceView:
         if not isinstance(item, Lap):
             return False
         i, ev = item.index, item.event
+        if item.images_per_s is not None:
+            self.speeds[i] = item.images_per_s
         if isinstance(ev, Start):
             self.starts[i] = ev
             return False
@@ -198,7 +202,9 @@ class RaceView:
         return self.message
 
     def rows(self) -> list[tuple[str, str, str]]:
-        """(design, colour, one line of numbers) per design."""
+        """(design, colour, one line of numbers) per design: step, its own training seconds, its speed (the
+        library's :attr:`~idfy.train.race.Lap.images_per_s`: at the end the final table's number) and its latest
+        held-out headline metric."""
         out = []
         key = self.chance.key if self.chance is not None else "loc_accuracy"
         for i, name in enumerate(self.names):
@@ -213,9 +219,8 @@ class RaceView:
                     f"{st.elapsed:.1f} s"
                     + (f" of its {self.budget_s:g} s budget" if self.budget_s else " trained")
                 )
-                speeds = [s.images_per_s for s in self.steps[i][-5:] if s.images_per_s > 0]
-                if speeds:
-                    parts.append(f"{sum(speeds) / len(speeds):,.0f} images/s")
+                if self.speeds[i] is not None:  # the number the final table shows (Standing.images_per_s)
+                    parts.append(f"{format_speed(self.speeds[i])} {SPEED_LABEL}")
             if self.evals[i] and not self.failed[i]:
                 m = self.evals[i][-1].metrics
                 if key in m:
@@ -230,8 +235,8 @@ class RaceView:
         if self.state in ("racing", "stopping", "done", "stopped"):
             bar = f'<div class="bar"><div style="width:{100 * self.progress():.1f}%"></div></div>'
         runs = "".join(
-            f'<div class="run"><span class="dot" style="background:{c}"></span><b>{html.escape(n)}</b> '
-            f"{html.escape(text)}</div>"
+            f'<div class="run" title="{html.escape(SPEED_NOTE)}"><span class="dot" style="background:{c}"></span>'
+            f"<b>{html.escape(n)}</b> {html.escape(text)}</div>"
             for n, c, text in self.rows()
         )
         verdicts = ""
