@@ -90,6 +90,114 @@ def test_build_optimizer_muon_splits_the_demo_model() -> None:
     assert sorted(n for g in groups for n in g[0]) == sorted(names.values())
 
 
+def _split(model: nn.Module) -> list[tuple[list[str], bool, float]]:
+    """build_optimizer(model, "muon")'s groups as (parameter names, Muon?, weight decay)."""
+    opt = build_optimizer(model, "muon", lr=1e-2, weight_decay=0.05)
+    names = {id(p): n for n, p in model.named_parameters()}
+    return [([names[id(p)] for p in g["params"]], g["muon"], g["weight_decay"]) for g in opt.param_groups]
+
+
+def _check_partition(model: nn.Module, groups: list[tuple[list[str], bool, float]]) -> None:
+    """Every trainable parameter in exactly one group, no frozen one in any."""
+    grouped = [n for g in groups for n in g[0]]
+    assert sorted(grouped) == sorted(n for n, p in model.named_parameters() if p.requires_grad)
+    assert len(grouped) == len(set(grouped))
+
+
+class _Tokens(nn.Module):
+    """Embedding, a layer-scale matrix and a position embedding (2-D parameters of no convolution or linear
+    module), a Conv1d, a Linear subclass, and the classifier registered *before* another Linear."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(50, 16)
+        self.pos = nn.Parameter(torch.zeros(1, 8, 16))
+        self.mix = nn.Conv1d(16, 16, 3, padding=1)
+        self.classifier = nn.Linear(16, 5)
+        self.scale = nn.Parameter(torch.ones(1, 16))  # layer scale, 2-D
+        self.proj = nn.modules.linear.NonDynamicallyQuantizableLinear(16, 16)  # a subclass of nn.Linear
+
+    def get_classifier(self) -> nn.Module:
+        return self.classifier
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        x = self.embed(tokens) + self.pos
+        x = self.mix(x.transpose(1, 2)).transpose(1, 2) * self.scale
+        return self.classifier(self.proj(x).mean(1))
+
+
+class _NoClassifier(nn.Module):
+    """No get_classifier: a conv, a linear, then a LayerNorm with 3-D parameters and an embedding."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+        self.fc = nn.Linear(8, 4)
+        self.tail = nn.Sequential(nn.LayerNorm((4, 1, 1)), nn.Embedding(3, 4))
+
+
+def test_muon_takes_only_conv_and_linear_weights() -> None:
+    """Embedding, position embedding and layer scale (2-D) go to the decayed AdamW group, not to Muon; the
+    classifier, registered before another Linear, is the output layer (get_classifier), not that Linear."""
+    model = _Tokens()
+    groups = _split(model)
+    muon, adamw, vectors = groups
+    assert muon == (["mix.weight", "proj.weight"], True, 0.05)
+    assert adamw == (["pos", "scale", "embed.weight", "classifier.weight"], False, 0.05)
+    assert vectors == (["mix.bias", "classifier.bias", "proj.bias"], False, 0.0)
+    _check_partition(model, groups)
+    model(torch.randint(0, 50, (2, 8))).sum().backward()
+    build_optimizer(model, "muon", lr=1e-2, weight_decay=0.05).step()  # every group takes a step
+
+
+def test_without_get_classifier_the_last_conv_or_linear_weight_is_the_output_layer() -> None:
+    """No get_classifier, or one without parameters: the last convolution or linear weight registered is the
+    output layer, not the last 2-D parameter."""
+    model = _NoClassifier()
+    assert _split(model) == [
+        (["conv.weight"], True, 0.05),
+        (["fc.weight", "tail.0.weight", "tail.0.bias", "tail.1.weight"], False, 0.05),
+        (["conv.bias", "fc.bias"], False, 0.0),
+    ]
+
+    pruned = _Tokens()  # get_classifier gives a module without parameters (a head pruned to nn.Identity)
+    pruned.get_classifier = nn.Identity  # type: ignore[method-assign]
+    muon, adamw, _ = _split(pruned)
+    assert muon[0] == ["mix.weight", "classifier.weight"]
+    assert adamw[0] == ["pos", "scale", "embed.weight", "proj.weight"]
+
+
+def test_a_classifier_of_two_modules_and_frozen_or_tied_weights() -> None:
+    """get_classifier may return a tuple (timm's distilled models): both layers go to AdamW. Frozen parameters
+    are in no group; a linear weight tied to an embedding is the embedding's too and goes to AdamW."""
+    model = _Tokens()
+    model.get_classifier = lambda: (model.classifier, model.proj)  # type: ignore[method-assign]
+    model.mix.weight.requires_grad_(False)
+    model.classifier.bias.requires_grad_(False)
+    model.tied = nn.Linear(16, 50, bias=False)
+    model.tied.weight = model.embed.weight
+    model.extra = nn.Linear(16, 16, bias=False)
+    groups = _split(model)
+    assert groups == [
+        (["extra.weight"], True, 0.05),
+        (["pos", "scale", "embed.weight", "classifier.weight", "proj.weight"], False, 0.05),
+        (["mix.bias", "proj.bias"], False, 0.0),
+    ]
+    _check_partition(model, groups)
+
+
+def test_a_timm_baseline_splits_by_its_classifier() -> None:
+    """timm's resnet18 as the time-to-accuracy benchmark builds it: Muon for every convolution, AdamW for
+    fc (its get_classifier), as the former last-weight rule gave."""
+    import timm
+
+    model = timm.create_model("resnet18", pretrained=False, in_chans=1, num_classes=14)
+    muon, out_layer, vectors = _split(model)
+    convs = [n + ".weight" for n, m in model.named_modules() if isinstance(m, nn.Conv2d)]
+    assert muon == (convs, True, 0.05) and out_layer == (["fc.weight"], False, 0.05)
+    assert vectors[0] == [n for n, p in model.named_parameters() if p.ndim < 2]
+
+
 @pytest.mark.parametrize("kind", OPTIMIZERS)
 def test_each_optimizer_fits_a_small_problem(kind: str) -> None:
     """Twenty steps on one fixed batch bring the demo model's loss well down (a regression to random targets)."""

@@ -32,6 +32,7 @@ class TrainConfig:
     with ``deterministic=True`` (the learning rate of a time-budgeted run depends on the clock).
     ``warmup``: steps of linear warm-up (``cosine`` / ``constant``). ``batch_size`` is the global batch
     (split across processes under torchrun). ``amp`` (bf16 autocast) applies on CUDA only, ``channels_last`` everywhere.
+    ``momentum`` is SGD's (Nesterov) only: Muon keeps its own 0.95 and AdamW its betas (0.9, 0.99).
     ``augment``: random horizontal flips; ``translate``: random shifts of up to this fraction of the side;
     ``erase``: probability of random erasing per image (0 turns each off). ``low_res``: progressive resizing
     (Howard's fast.ai DAWNBench entry, 2018; Tan & Le, EfficientNetV2, 2021): the first ``low_res_until`` of the

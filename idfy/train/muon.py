@@ -23,12 +23,14 @@ from collections.abc import Iterable
 from typing import Any
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 from torch.optim.adamw import adamw
 
-__all__ = ["MuonAdamW", "orthogonalize"]
+__all__ = ["MUON_MODULES", "MuonAdamW", "muon_param_groups", "orthogonalize"]
 
 _NS_COEFFICIENTS = (3.4445, -4.7750, 2.0315)  # Jordan et al.'s quintic: steepest slope at zero
+#: The modules whose ``weight`` Muon trains (subclasses included, e.g. timm's ``Conv2dSame``).
+MUON_MODULES: tuple[type[nn.Module], ...] = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
 
 
 def orthogonalize(g: Tensor, steps: int = 5, eps: float = 1e-7) -> Tensor:
@@ -54,9 +56,66 @@ def orthogonalize(g: Tensor, steps: int = 5, eps: float = 1e-7) -> Tensor:
     return x.T if tall else x
 
 
+def _output_layer(model: nn.Module) -> set[int]:
+    """The ids of the output layer's trainable parameters: those of ``model.get_classifier()`` (a module, or
+    a tuple of modules as timm's distilled models return) when it holds any, else the last convolution or
+    linear ``weight`` the model registers; empty when the model has neither."""
+    get_classifier = getattr(model, "get_classifier", None)
+    if callable(get_classifier):
+        head = get_classifier()
+        heads = head if isinstance(head, (tuple, list)) else (head,)
+        ids = {id(p) for h in heads if isinstance(h, nn.Module) for p in h.parameters() if p.requires_grad}
+        if ids:
+            return ids
+    last = [id(w) for w in _module_weights(model) if w.requires_grad]
+    return set(last[-1:])
+
+
+def _module_weights(model: nn.Module) -> list[nn.Parameter]:
+    """The ``weight`` parameter of every :data:`MUON_MODULES` module, in registration order (a weight under a
+    parametrization is no longer the module's own parameter and is left out)."""
+    found = (
+        dict(m.named_parameters(recurse=False)).get("weight")
+        for m in model.modules()
+        if isinstance(m, MUON_MODULES)
+    )
+    return [w for w in found if w is not None]
+
+
+def muon_param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
+    """``model``'s trainable parameters as :class:`MuonAdamW`'s groups, each parameter in exactly one.
+
+    1. Muon (``"muon": True``, decayed): the ``weight`` of every convolution and linear module
+       (:data:`MUON_MODULES`, subclasses included) with 2+ dims, except the output layer's and any that
+       another kind of module also holds (a linear weight tied to an embedding).
+    2. AdamW with ``weight_decay``: every other parameter of 2+ dims: the output layer's weights,
+       embeddings, position embeddings, layer scales, any parameter of 2+ dims of another kind of module.
+    3. AdamW without weight decay: every parameter of fewer than 2 dims (norms, biases, the output layer's
+       bias).
+
+    The output layer is ``model.get_classifier()`` (timm's contract, which :class:`idfy.IdfyNet` follows) when
+    it holds trainable parameters, else the last convolution or linear weight the model registers. Frozen
+    parameters (``requires_grad=False``) are in no group; empty groups are dropped. Within a group, parameters
+    keep ``model.parameters()``'s order.
+    """
+    params = [p for p in model.parameters() if p.requires_grad]
+    others = {
+        id(p) for m in model.modules() if not isinstance(m, MUON_MODULES) for p in m.parameters(recurse=False)
+    }
+    excluded = _output_layer(model) | others
+    muon = {id(w) for w in _module_weights(model) if w.ndim >= 2 and id(w) not in excluded}
+    groups = [
+        {"params": [p for p in params if id(p) in muon], "muon": True, "weight_decay": weight_decay},
+        {"params": [p for p in params if p.ndim >= 2 and id(p) not in muon], "weight_decay": weight_decay},
+        {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0},
+    ]
+    return [g for g in groups if g["params"]]
+
+
 class MuonAdamW(torch.optim.Optimizer):
-    """One optimizer, two update rules: Muon for the parameter groups with ``"muon": True`` (weights of 2+ dims),
-    AdamW for the others (``"muon": False``: norms, biases, the output layer).
+    """One optimizer, two update rules: Muon for the parameter groups with ``"muon": True`` (convolution and
+    linear weights), AdamW for the others (``"muon": False``: norms, biases, the output layer, embeddings).
+    :func:`muon_param_groups` splits a model's parameters this way.
 
     Every group shares ``lr`` (set per step by the engine's schedule) and ``weight_decay`` (decoupled, as AdamW;
     give 0 in the groups that should not decay). Muon's step on a weight of shape (A, B, ...) is scaled by

@@ -12,7 +12,7 @@ import math
 import torch
 from torch import nn
 
-from idfy.train.muon import MuonAdamW
+from idfy.train.muon import MuonAdamW, muon_param_groups
 
 __all__ = ["OPTIMIZERS", "SCHEDULES", "SUGGESTED_LR", "build_optimizer", "lr_factor", "progress"]
 
@@ -32,26 +32,27 @@ _ONECYCLE_END = 1e-3
 def build_optimizer(
     model: nn.Module, kind: str, lr: float, weight_decay: float, momentum: float = 0.9
 ) -> torch.optim.Optimizer:
-    """The run's optimizer; weight decay only on weights of 2+ dims (not norms or biases).
+    """The run's optimizer over ``model``'s trainable parameters (frozen ones are left out); weight decay
+    only on parameters of 2+ dims (not norms or biases).
 
-    ``muon``: Muon for every convolution and linear weight but the output layer (the last weight of 2+ dims
-    the model registers), AdamW for that layer, norms and biases, one learning rate (:class:`MuonAdamW`).
-    ``adamw``: AdamW (betas 0.9, 0.99). ``sgd``: SGD with Nesterov ``momentum`` (``momentum`` applies to SGD only).
+    ``muon``: :class:`MuonAdamW` with one learning rate: Muon for the ``weight`` of every convolution and
+    linear module (``nn.Conv1d/2d/3d``, ``nn.Linear`` and their subclasses) but the output layer; AdamW for
+    the rest: the output layer (``model.get_classifier()`` when the model has it and it holds parameters,
+    else the last convolution or linear weight the model registers), embeddings and other parameters of 2+
+    dims (decayed), norms and biases (not decayed): :func:`idfy.train.muon.muon_param_groups`.
+    ``adamw``: AdamW (betas 0.9, 0.99). ``sgd``: SGD with Nesterov ``momentum``.
+    ``momentum`` is SGD's only: Muon keeps its own 0.95 and AdamW its betas.
 
     Raises:
         ValueError: an unknown ``kind``.
     """
+    if kind == "muon":
+        return MuonAdamW(muon_param_groups(model, weight_decay), lr=lr)
     params = [p for p in model.parameters() if p.requires_grad]
-    weights = [p for p in params if p.ndim >= 2]
-    vectors = {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}
-    if kind == "muon":  # weights[-1]: the output layer
-        groups = [
-            {"params": weights[:-1], "muon": True, "weight_decay": weight_decay},
-            {"params": weights[-1:], "weight_decay": weight_decay},
-            vectors,
-        ]
-        return MuonAdamW([g for g in groups if g["params"]], lr=lr)
-    groups = [{"params": weights, "weight_decay": weight_decay}, vectors]
+    groups = [
+        {"params": [p for p in params if p.ndim >= 2], "weight_decay": weight_decay},
+        {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0},
+    ]
     if kind == "adamw":
         return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.99))
     if kind == "sgd":
