@@ -764,6 +764,41 @@ def test_prepared_data_is_built_once_and_kept(monkeypatch: pytest.MonkeyPatch) -
     prepared.clear()
 
 
+def test_prepared_data_is_keyed_by_the_settings_it_is_built_from(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One source of truth: the key is the run's DataSpec, and the data are built from that value alone."""
+    from idfy.data import DataSpec
+    from idfy.train import setup
+    from idfy.train.config import TrainConfig
+    from idfy.ui.tabs.train import prepared
+
+    base = TrainConfig(data="shapes", size=32)
+    key = prepared._key(base)
+    assert isinstance(key, DataSpec) and key == prepared._key(TrainConfig(data="shapes", size=32))
+    assert hash(key) == hash(prepared._key(TrainConfig(data="shapes", size=32)))
+    # settings the images do not depend on
+    assert prepared._key(base.replace(lr=0.5, batch_size=8, optimizer="sgd", time_budget_s=5)) == key
+    changes = {"name": {"data": "fashion-canvas"}, "size": {"size": 48}, "seed": {"seed": 1},
+               "data_dir": {"data_dir": "/elsewhere"}, "n_train": {"n_train": 10}, "n_test": {"n_test": 10}}  # fmt: skip
+    # every data setting is tried
+    assert sorted(changes) == sorted(f.name for f in dataclasses.fields(DataSpec))
+    keys = {name: prepared._key(base.replace(**change)) for name, change in changes.items()}
+    assert all(k != key for k in keys.values()) and len(set(keys.values())) == len(changes)
+
+    seen: list[tuple[str, dict[str, Any]]] = []
+    monkeypatch.setattr(
+        "idfy.data.splits.make_dataset", lambda name, **kw: seen.append((name, kw)) or kw["split"]
+    )
+    tc = base.replace(n_train=10, n_test=5, seed=3)
+    assert setup.make_data(tc) == ("train", "test")  # what a run builds ...
+    spec = prepared._key(tc)
+    common = {"size": spec.size, "seed": spec.seed, "data_dir": spec.data_dir}
+    assert seen == [  # ... is made of the key's values, and of nothing else
+        (spec.name, {"split": "train", "n": spec.n_train, **common}),
+        (spec.name, {"split": "test", "n": spec.n_test, **common}),
+    ]
+    assert (spec.name, spec.size, spec.seed, spec.n_train, spec.n_test) == ("shapes", 32, 3, 10, 5)
+
+
 def test_data_that_cannot_be_prepared_ahead_is_reported_by_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
     from idfy.train.config import TrainConfig
     from idfy.ui.tabs.train import prepared

@@ -16,6 +16,7 @@ from .orientation import orient_box
 from .pixels import pixels_to_uint8
 from .registry import describe_datasets, list_datasets, make_dataset
 from .shapes import SHAPE_CLASSES, render_shapes
+from .splits import DataSpec
 
 __all__ = [
     "FASHION_CLASSES",
@@ -23,6 +24,7 @@ __all__ = [
     "SHAPE_CLASSES",
     "USER_FORMATS",
     "ClassMismatchError",
+    "DataSpec",
     "DecodedImage",
     "ImageError",
     "ImageSet",

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from idfy.config import ConfigError, ModelConfig
-from idfy.data import ImageSet, iterate_batches, make_dataset
+from idfy.data import DataSpec, ImageSet, iterate_batches
 from idfy.data.classes import align_classes
 from idfy.device import resolve_device
 from idfy.model import build_model
@@ -38,7 +38,7 @@ from idfy.train.optim import build_optimizer
 from idfy.train.runlog import RunLog
 from idfy.train.state import RunState
 
-__all__ = ["Setup", "make_data"]
+__all__ = ["Setup", "data_spec", "make_data"]
 
 log = logging.getLogger(__name__)
 
@@ -320,9 +320,14 @@ def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def data_spec(tc: TrainConfig) -> DataSpec:
+    """``tc``'s data settings (its data, size, seed, data folder and split sizes): all that :func:`make_data`
+    builds from, so also the key of data built once and kept."""
+    return DataSpec(
+        name=tc.data, size=tc.size, seed=tc.seed, data_dir=tc.data_dir, n_train=tc.n_train, n_test=tc.n_test
+    )
+
+
 def make_data(tc: TrainConfig) -> tuple[Any, Any]:
-    """``(train_set, test_set)`` ImageSets for ``tc`` (its data, size, seed, sizes and data folder)."""
-    kw = {"size": tc.size, "seed": tc.seed, "data_dir": tc.data_dir}
-    train_set = make_dataset(tc.data, split="train", n=tc.n_train, **kw)
-    test_set = make_dataset(tc.data, split="test", n=tc.n_test, **kw)
-    return train_set, test_set
+    """``(train_set, test_set)`` ImageSets for ``tc``, built from :func:`data_spec` alone."""
+    return data_spec(tc).build()

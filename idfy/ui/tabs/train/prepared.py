@@ -4,7 +4,8 @@ Rendering the demo's 12,000 fashion-canvas images at 64 px takes 4-5 s of one co
 minute, which counts from Start. The app prepares the demo's data while the page loads (:func:`prepare_ahead`)
 and keeps the last :data:`KEEP` datasets, so Start goes straight to training; a run that finds its data still
 being prepared waits for it, and that wait counts against its budget as preparing would. Only built-in data
-reaches this (the tab offers no paths), whose images depend only on the settings in the key.
+reaches this (the tab offers no paths), whose images depend only on the settings in the key: the run's
+:class:`~idfy.data.DataSpec` (:func:`idfy.train.setup.data_spec`), the very value the data are built from.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ import time
 from collections import OrderedDict
 from typing import Any
 
+from idfy.data import DataSpec
 from idfy.train.config import TrainConfig
 from idfy.train.race import load_data
+from idfy.train.setup import data_spec
 
 __all__ = ["KEEP", "clear", "prepare_ahead", "prepared_data"]
 
@@ -25,11 +28,13 @@ log = logging.getLogger("idfy.ui")
 #: Datasets kept (the demo's fashion-canvas: about 150 MB of uint8 images).
 KEEP = 2
 _LOCK = threading.Lock()
-_KEPT: OrderedDict[tuple[Any, ...], tuple[Any, Any]] = OrderedDict()
+_KEPT: OrderedDict[DataSpec, tuple[Any, Any]] = OrderedDict()
 
 
-def _key(tc: TrainConfig) -> tuple[Any, ...]:
-    return (tc.data, tc.data_dir, tc.size, tc.n_train, tc.n_test, tc.seed)
+def _key(tc: TrainConfig) -> DataSpec:
+    """The data settings ``tc``'s data are built from (:func:`idfy.train.setup.make_data` builds from this value
+    alone, so a new data setting is part of the key by construction)."""
+    return data_spec(tc)
 
 
 def prepared_data(tc: TrainConfig) -> tuple[tuple[Any, Any], float]:
