@@ -26,7 +26,7 @@ from idfy.conv_kinds import conv_kind
 if TYPE_CHECKING:  # the config imports this module; the plan reads configs, it never builds them
     from idfy.config import ConvSpec, ModelConfig
 
-__all__ = ["BlockPlan", "LayerStep", "ModelPlan", "StagePlan", "conv_out", "model_plan"]
+__all__ = ["BlockPlan", "LayerStep", "ModelPlan", "StagePlan", "conv_out", "injection_places", "model_plan"]
 
 Shape = tuple[int, int, int]
 
@@ -182,6 +182,15 @@ def _stage(
         out_shape=out,
         layers=tuple(layers),
     )
+
+
+def injection_places(cfg: ModelConfig) -> list[str]:
+    """Where ``cfg`` re-injects the image (S1), in forward order, named as the stage views name them
+    (:class:`idfy.predict.StageView`, the module names of :mod:`idfy.model`): ``stem``, ``stages.{i}``, ``head_inject``; empty for a design without
+    injection."""
+    places = ["stem"] if cfg.stem is not None and cfg.inject.stem else []
+    places += [f"stages.{i}" for i, st in enumerate(cfg.stages) if st.inject]
+    return places + (["head_inject"] if cfg.inject.head else [])
 
 
 def model_plan(cfg: ModelConfig) -> ModelPlan:

@@ -11,10 +11,11 @@ import pytest
 import torch
 
 from idfy import build_model, load_preset
+from idfy.plan import injection_places
 from idfy.predict import Predictor
 from idfy.ui.formatting import part_label
 from idfy.ui.tabs import predict as predict_tab
-from idfy.ui.tabs.predict.pictures import injection_places, stage_note
+from idfy.ui.tabs.predict.pictures import stage_note
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = sorted((ROOT / "assets" / "examples").glob("*.png"))[0]

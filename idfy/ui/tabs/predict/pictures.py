@@ -13,11 +13,12 @@ from PIL import Image, ImageDraw
 
 from idfy.analysis.units import shape_text
 from idfy.config import ModelConfig
+from idfy.plan import injection_places
 from idfy.predict import draw_overlay
 from idfy.ui.formatting import part_label
 from idfy.ui.tabs.predict.examples import Example
 
-__all__ = ["injection_places", "overlay", "stage_gallery", "stage_note"]
+__all__ = ["overlay", "stage_gallery", "stage_note"]
 
 _TRUTH = (34, 197, 94)
 _VIEW_SIDE = 132
@@ -64,15 +65,6 @@ def _mosaic(maps: np.ndarray, side: int = _VIEW_SIDE) -> Image.Image:
     for i, t in enumerate(tiles):
         out.paste(t, ((i % cols) * (w + gap), (i // cols) * (h + gap)))
     return out
-
-
-def injection_places(cfg: ModelConfig) -> list[str]:
-    """Where ``cfg`` re-injects the image (S1), in forward order, named as the stage views name them
-    (:class:`idfy.predict.StageView`): ``stem``, ``stages.{i}``, ``head_inject``; empty for a design without
-    injection."""
-    places = ["stem"] if cfg.stem is not None and cfg.inject.stem else []
-    places += [f"stages.{i}" for i, st in enumerate(cfg.stages) if st.inject]
-    return places + (["head_inject"] if cfg.inject.head else [])
 
 
 def stage_note(cfg: ModelConfig | None) -> str:
