@@ -221,11 +221,23 @@ def launch(
     host: str = "127.0.0.1", port: int = 7860, *, block: bool = True, quiet: bool = False
 ) -> tuple[gr.Blocks, str]:
     """Build and serve the explorer; returns ``(demo, local_url)`` (after the server stops when ``block``).
-    Sets torch's CPU threads to :func:`app_threads` first."""
+    Sets torch's CPU threads to :func:`app_threads` first. Unless ``quiet``, prints one line with the address
+    (:func:`startup_line`); Gradio's own start-up lines are never printed: they advise ``share=True``, a
+    public link, which idfy does not make (it works offline and binds 127.0.0.1 by default)."""
     threads = app_threads()
     if threads is not None and not torch.cuda.is_available():
         torch.set_num_threads(threads)
     demo = build_app()
     _prepare_demo_data()
-    _, url, _ = demo.launch(prevent_thread_lock=not block, quiet=quiet, **launch_kwargs(host, port))
+    _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, **launch_kwargs(host, port))
+    if not quiet:
+        print(startup_line(url), flush=True)
+    if block:
+        demo.block_thread()
     return demo, url
+
+
+def startup_line(url: str) -> str:
+    """``"idfy explorer on http://127.0.0.1:7860 (Ctrl+C stops it)"``: the line printed once the server
+    listens, ``url`` being Gradio's local URL."""
+    return f"idfy explorer on {url.rstrip('/')} (Ctrl+C stops it)"
