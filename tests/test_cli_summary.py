@@ -27,6 +27,20 @@ def test_summary_seed_model2(capsys: pytest.CaptureFixture[str]) -> None:
     assert "fvcore's 'flop' convention" in out and "FLOPs = 2 × MACs" in out
 
 
+def test_summary_table_terms_are_spelled_out_under_it(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["summary", "full", "--device", "cpu"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header = next(line for line in lines if line.startswith("part"))
+    assert "RF px" in header and "jump" in header and "act b=1" in header
+    assert any(line.split()[-4].endswith("+g") for line in lines if line.startswith("stages."))
+    total = next(i for i, line in enumerate(lines) if line.startswith("total"))
+    note = "\n".join(lines[total + 1 : total + 4])
+    assert all(line.startswith("  ") for line in lines[total + 1 : total + 4])  # never read as a table row
+    for words in ("RF: receptive field in input pixels (Araujo et al. 2019)", "jump: output stride",
+                  "+g: a global operation", "act b=1: activation memory for one image (batch 1, fp32)"):  # fmt: skip
+        assert words in note, words
+
+
 def test_summary_json_and_diagram(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     svg, png = tmp_path / "d.svg", tmp_path / "d.png"
     assert main(["summary", "tiny", "--size", "96", "--json", "--device", "cpu", "--diagram", str(svg)]) == 0

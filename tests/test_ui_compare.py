@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from idfy import load_preset
-from idfy.ui.tabs.compare import _diff_note, log_ticks
+from idfy.ui.tabs.compare import _diff_note, _unsplit_percent, log_ticks, on_compare
 
 
 def test_log_ticks_are_few_and_1_2_5() -> None:
@@ -22,3 +22,14 @@ def test_changes_are_written_in_plain_words_with_their_params() -> None:
     assert "input scale: 1.0 → 10.0" in note and "stage 1 conv kind: regular → group" in note
     assert "stages." not in note and "conv.kind" not in note and "{" not in note
     assert _diff_note(seed, seed) == "same options as the first design"
+
+
+def test_table_percentages_keep_their_sign_on_the_line() -> None:
+    """A narrow column wraps "227 M (+240 %)" between the count and its change, never inside the change."""
+    current = load_preset("tiny").to_yaml()
+    table = on_compare(["seed_model2", "small"], True, {}, current)["table"]["value"]
+    cells = [cell for row in table for cell in row[1:5]]
+    assert any("\u00a0%)" in cell for cell in cells)
+    assert not any(" %)" in cell for cell in cells)
+    assert [row[0] for row in table][:2] == ["seed_model2 (reference)", "small"]  # names as they were
+    assert _unsplit_percent(5) == 5 and _unsplit_percent("4.85 M (=)") == "4.85 M (=)"

@@ -11,6 +11,7 @@ from idfy.analysis import Report, analyze, human_bytes, human_count
 from idfy.analysis.units import shape_text
 from idfy.presets import load_preset
 from idfy.viz.diagram import diagram, render
+from idfy.viz.terms import short
 
 _FORMATS = ("svg", "png", "pdf", "dot")
 
@@ -62,6 +63,7 @@ def format_report(r: Report, description: str = "") -> str:
             f"{s.params:>12,}{human_count(s.macs):>10}{rf:>9}{s.jump:>6}{human_bytes(s.act_bytes):>11}"
         )
     lines.append(f"{'total':<52}{r.params_total:>12,}{human_count(r.macs):>10}")
+    lines += table_footnote()
     lines.append("")
     paths = " · ".join(f"{k} {v:,}" for k, v in r.params_by_path.items() if v)
     lines.append(f"params   {r.params_total:,} ({r.params_trainable:,} trainable); by path: {paths}")
@@ -84,6 +86,16 @@ def format_report(r: Report, description: str = "") -> str:
         lines.append(f"  {r.conventions[key]}")
     lines.append(f"  not counted by the MAC counter (zero cost): {', '.join(r.uncounted_ops) or 'none'}")
     return "\n".join(lines)
+
+
+def table_footnote() -> list[str]:
+    """The lines under the per-stage table that spell out its short column terms (``RF px``, ``+g``,
+    ``jump``, ``act b=1``; :mod:`idfy.viz.terms`), each line indented so it never reads as a table row."""
+    return [
+        "  " + " · ".join(short(t) for t in ("RF", "jump")),
+        "  " + short("+g"),
+        "  " + short("act b=1"),
+    ]
 
 
 def _latency_lines(lat: dict) -> list[str]:

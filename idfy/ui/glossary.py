@@ -2,7 +2,8 @@
 
 Each description says what the option does and where it comes from: a seed item of the design brief (S1–S13,
 see :data:`SEED_ITEMS`) or a paper (He et al. 2016 for the residual-unit orders, Cao et al. 2019 for GCNet,
-Han et al. 2020 for GhostNet, Yu & Koltun 2016 for dilated convolutions).
+Han et al. 2020 for GhostNet, Yu & Koltun 2016 for dilated convolutions, Parmar et al. 2022 for antialiased
+resizing). The diagram's and the text summary's abbreviations are spelled out in :mod:`idfy.viz.terms`.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ FIELDS: dict[str, str] = {
     "stem.width": "Output channels of the stem convolution.",
     "stem.kernel": "Kernel size of the stem convolution (k×k).",
     "stem.stride": "Stride 2 halves the image size in the stem; 1 keeps it.",
-    "stem.conv.kind": "Which convolution the stem uses (regular, dilated, group, sparse or ghost; S7).",
+    "stem.conv.kind": "Which convolution the stem uses (regular, dilated, group, sparse = grouped + dilated, or ghost; S7).",
     "stem.conv.groups": "Channel groups of the stem convolution; must divide its input and output channels.",
     "stem.conv.dilation": "Gap between kernel taps of the stem convolution (1 = none).",
     "stem.conv.ghost_ratio": "GhostNet ratio: 1 in this many output channels comes from a full convolution.",
@@ -45,7 +46,7 @@ FIELDS: dict[str, str] = {
     "stages.*.depth": "Residual units (blocks) stacked in this stage.",
     "stages.*.stride": "Stride 2 halves height and width at the start of the stage (S12); 1 keeps them (S10).",
     "stages.*.down": "How the stage halves the map: average pooling (S5), max pooling, or a stride-2 conv.",
-    "stages.*.conv.kind": "Which 3×3 convolution the residual units use (S7).",
+    "stages.*.conv.kind": "Which 3×3 convolution the residual units use (S7); sparse = grouped + dilated, not a sparse-tensor conv.",
     "stages.*.conv.groups": "Channel groups; must divide the stage's input and output channels.",
     "stages.*.conv.dilation": "Gap between kernel taps (dilated / atrous conv): wider view, same weights.",
     "stages.*.conv.ghost_ratio": "GhostNet ratio: 1 in this many output channels comes from a full convolution.",
@@ -65,7 +66,7 @@ FIELDS: dict[str, str] = {
     "inject.stem": "Concatenate the original image after the stem too (S1a).",
     "inject.head": "Concatenate the original image before the head (S1c).",
     "inject.mode": "How the image is resized for injection; the seed asks for bicubic (S1d).",
-    "inject.antialias": "Smooth the image before shrinking it (avoids aliasing).",
+    "inject.antialias": "Antialiased resize ('aa' in the diagram): shrinking, each pixel averages all it covers instead of sampling a few, so no aliasing (as PIL; Parmar et al. 2022).",
     "inject.project": "Map the injected image through a 1×1 conv instead of adding its raw channels.",
     "head.kind": "Flatten + FC layers (seed Models 1 and 2) or a stack of 1×1 convs then pooling (S6).",
     "head.widths": "Hidden layer widths of the head, e.g. '128, 64' (the outputs are added after them).",
@@ -80,7 +81,7 @@ CHOICES: dict[str, dict[str, str]] = {
         "regular": "plain 3×3 convolution",
         "dilated": "3×3 with gaps between taps: a wider view for the same weights (Yu & Koltun 2016)",
         "group": "channels split into groups convolved separately: fewer weights (S1a, S7)",
-        "sparse": "group and dilated at once: the seed's sparse early connectivity (S1a)",
+        "sparse": "grouped + dilated at once (sparse connectivity, not a sparse-tensor conv): the seed's S1a",
         "ghost": "half the channels from a cheap depthwise conv of the other half (GhostNet, Han et al. 2020)",
     },
     "down": {

@@ -2,7 +2,8 @@
 
 * :mod:`idfy.viz.diagram`: the Graphviz diagram of a design (:func:`idfy.viz.diagram.diagram`, also
   ``idfy.diagram``), built by :mod:`~idfy.viz.builder` from :mod:`~idfy.viz.graph`'s nodes, written by
-  :mod:`~idfy.viz.dot` and compared by :mod:`~idfy.viz.diff`;
+  :mod:`~idfy.viz.dot` and compared by :mod:`~idfy.viz.diff`; :mod:`~idfy.viz.terms` spells out the short
+  terms it and the text summary print (legend lines, tooltips, the summary's footnote);
 * :mod:`idfy.viz.curves`: a run's training curves from its metrics records (plotly JSON for the app, PNG for
   the run folder), with the plotly layout pieces in :mod:`~idfy.viz.figure`;
 * :mod:`idfy.viz.samples`: the sample-predictions grid (PIL image, PNG bytes).

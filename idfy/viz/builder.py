@@ -13,6 +13,7 @@ from idfy.viz.graph import (
     Graph,
     Node,
     conv_text,
+    conv_tooltip,
     cost_text,
     layer_title,
     node_id,
@@ -20,6 +21,7 @@ from idfy.viz.graph import (
     plain,
     shape_text,
 )
+from idfy.viz.terms import full, terms_in
 
 __all__ = ["Builder", "build_graph"]
 
@@ -36,10 +38,14 @@ class Builder:
     # -- helpers
     def image_edge(self, dst: str, shape: tuple[int, ...] | None) -> None:
         inj = self.cfg.inject
-        mode = inj.mode + (" aa" if inj.antialias and inj.mode != "area" else "")
+        aa = inj.antialias and inj.mode != "area"
+        mode = inj.mode + (" aa" if aa else "")
         same = shape is not None and tuple(shape[1:]) == tuple(self.cfg.input.size)
         label = f"{shape_text(shape)} {'(full size)' if same else mode}"
-        self.g.edge("image", dst, label, "image")
+        resized = "" if same else f" resized to {shape_text(shape)} ({inj.mode} interpolation)"
+        tip = f"the input image{resized}, concatenated to the channels here (S1)"
+        tip += f" · {full('aa')}" if aa and not same else ""
+        self.g.edge("image", dst, label, "image", tip)
 
     def injection(self, module: str, cluster: str | None, prev: str, prev_shape: str) -> tuple[str, str]:
         """An image-CAT node (+ its projection) fed by ``prev``; returns (last node id, its output shape)."""
@@ -77,7 +83,8 @@ class Builder:
             title = layer_title(s.kind, conv)
             node_kind = kind if conv is not None or kind == "head" else "layer"
             cost = cost_text(self.r, name)
-            nid = self.g.add(Node(node_id(name), title, node_kind, [name], cost), cluster)
+            tip = full("g d s") if "g d s" in terms_in([title]) else ""
+            nid = self.g.add(Node(node_id(name), title, node_kind, [name], cost, tooltip=tip), cluster)
             self.g.edge(prev, nid, prev_shape)
             prev, prev_shape = nid, shape_text(s.out_shape)
         return prev, prev_shape
@@ -102,7 +109,8 @@ class Builder:
         else:
             spec = [f"{conv_text(st.conv, st.kernel)} s{st.stride} → {st.width}", "norm · act"]
             cost = cost_text(self.r, "stem.conv", "stem.norm", "stem.act")
-            self.g.add(Node("stem", "stem conv", "stem", spec, cost), "cluster_stem")
+            tip = conv_tooltip(st.conv, st.kernel)
+            self.g.add(Node("stem", "stem conv", "stem", spec, cost, tooltip=tip), "cluster_stem")
             self.g.edge(prev, "stem", prev_shape)
             prev, prev_shape = "stem", out_shape_text(self.r, "stem.act")
         if self.cfg.inject.stem:
@@ -141,7 +149,10 @@ class Builder:
         if self.plan.stages[i].strided_conv:
             spec.append("↓2: stride-2 first conv + 1×1 s2 shortcut")
         title = f"{sc.depth} × residual block" if sc.depth > 1 else "residual block"
-        nid = self.g.add(Node(node_id(name), title, sc.conv.kind, spec, cost_text(self.r, name)), cluster)
+        tip = conv_tooltip(sc.conv, self.cfg.block.kernel)
+        nid = self.g.add(
+            Node(node_id(name), title, sc.conv.kind, spec, cost_text(self.r, name), tooltip=tip), cluster
+        )
         self.g.edge(prev, nid, prev_shape)
         return nid, out_shape_text(self.r, name)
 
@@ -166,6 +177,7 @@ class Builder:
                     sc.conv.kind,
                     spec,
                     cost_text(self.r, f"{name}.branch"),
+                    tooltip=conv_tooltip(sc.conv, self.cfg.block.kernel),
                 ),
                 cluster,
             )

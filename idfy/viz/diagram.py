@@ -13,7 +13,9 @@ What is drawn (top to bottom):
 * sub-streams (S2: Gaussian, dense GCNet / FC) as parallel branches merging at a CAT node (S3);
 * at ``blocks`` / ``layers`` detail, every residual block with its shortcut and its ``+`` node;
 * edges carry tensor shapes (C×H×W), nodes their parameters and MACs; colours follow the block kind and
-  a legend cluster explains them.
+  a legend cluster explains them, and the abbreviations the labels use (``aa``, ``sparse conv``, ``g4`` /
+  ``d2``, ``RF``: :mod:`idfy.viz.terms`); in the SVG, hovering a conv node or an image edge shows its terms
+  in full (Graphviz ``tooltip``).
 
 ``detail``: ``stages`` (compact: one node per stage part), ``blocks`` (one node per residual block) or
 ``layers`` (one node per layer of the stem, the residual branches and the head: conv, norm, activation, ...;
@@ -37,11 +39,14 @@ from idfy.viz.graph import DETAILS
 __all__ = ["DETAILS", "config_diff", "diagram", "diagram_diff", "render"]
 
 
-def diagram(cfg: ModelConfig, detail: str = "stages", report: Report | None = None) -> graphviz.Digraph:
+def diagram(
+    cfg: ModelConfig, detail: str = "stages", report: Report | None = None, *, selectable: bool = False
+) -> graphviz.Digraph:
     """The design as a ``graphviz.Digraph`` (render it with :func:`render`).
 
     Args:
         detail: ``stages`` | ``blocks`` | ``layers``.
         report: an :func:`analyze` report of ``cfg`` to reuse (else one is made, cached).
+        selectable: for a page where clicking a node picks it: the legend explains the picked node's glow.
     """
-    return to_dot(build_graph(cfg, detail, report))
+    return to_dot(build_graph(cfg, detail, report), selectable=selectable)

@@ -59,12 +59,15 @@ def _place(node_id: str) -> str:
     return f"stage {int(parts[1]) + 1} " if parts[0] == "stages" and parts[1:2] and parts[1].isdigit() else ""
 
 
-def diagram_diff(a: ModelConfig, b: ModelConfig, detail: str = "stages") -> graphviz.Digraph:
+def diagram_diff(
+    a: ModelConfig, b: ModelConfig, detail: str = "stages", *, selectable: bool = False
+) -> graphviz.Digraph:
     """``b``'s diagram with what changed against ``a`` marked.
 
     Nodes whose own options changed are outlined red, nodes whose shapes or costs changed as a consequence
     orange; nodes and edges ``a`` does not have are green. The caption lists the changed options
-    (``config_diff``) and the parts ``a`` had that ``b`` lost.
+    (``config_diff``) and the parts ``a`` had that ``b`` lost. ``selectable``: as for
+    :func:`idfy.viz.diagram.diagram` (the legend explains the picked node's glow).
     """
     ga, gb = build_graph(a, detail, None), build_graph(b, detail, None)
     shapes_a = _incoming(ga)
@@ -90,7 +93,9 @@ def diagram_diff(a: ModelConfig, b: ModelConfig, detail: str = "stages") -> grap
     caption = _wrap(
         [f"changes vs {plain(a.name)}:", *lines] if lines else [f"changes vs {plain(a.name)}: none"]
     )
-    return to_dot(gb, outline=outline, new_edges=new_edges, caption=caption, diff_legend=True)
+    return to_dot(
+        gb, outline=outline, new_edges=new_edges, caption=caption, diff_legend=True, selectable=selectable
+    )
 
 
 def _wrap(items: list[str], width: int = 110) -> str:

@@ -1,5 +1,6 @@
 """Graphviz output: a :class:`~idfy.viz.graph.Graph` as a ``graphviz.Digraph`` (HTML-like node labels,
-clusters, edge styles, a legend of the kinds present) and :func:`render` to SVG / PNG / PDF bytes.
+clusters, edge styles, hover tooltips that spell out the labels' terms, a legend of the kinds and terms
+present) and :func:`render` to SVG / PNG / PDF bytes.
 """
 
 from __future__ import annotations
@@ -8,7 +9,8 @@ import html
 
 import graphviz
 
-from idfy.viz.graph import ADDED, CHANGED, FONT, KNOCK_ON, ORANGE, Graph, Node, node_style
+from idfy.viz.graph import ADDED, CHANGED, FONT, KNOCK_ON, ORANGE, SELECTED, Graph, Node, node_style
+from idfy.viz.terms import full, short, terms_in
 
 __all__ = ["render", "to_dot"]
 
@@ -33,6 +35,8 @@ _EDGE_STYLE = {
 
 
 def _glyph(text: str) -> str:
+    if text.startswith("glow"):
+        return "○"
     return "- - -" if ("image" in text or "shortcut" in text) else "——"
 
 
@@ -42,11 +46,14 @@ def _legend(
     extra: list[tuple[str, str]],
     below: str | None = None,
     columns: int = 3,
+    terms: tuple[str, ...] = (),
 ) -> None:
     """A ``cluster_legend`` holding one wide, short table node: a colour swatch per node kind present, then
-    edge / outline keys given as (colour, text). With ``below`` (the graph's last node) an invisible edge
-    ranks the legend under it, at the bottom of the drawing, where no edge runs: placed freely, Graphviz
-    may put it beside the stem, across the re-injected image's edges."""
+    edge / outline keys given as (colour, text), then one line per abbreviation in ``terms`` (keys of
+    :data:`idfy.viz.terms.TERMS`; the legend's tooltip gives them in full, with their sources). With
+    ``below`` (the graph's last node) an invisible edge ranks the legend under it, at the bottom of the
+    drawing, where no edge runs: placed freely, Graphviz may put it beside the stem, across the re-injected
+    image's edges."""
     cells = []
     for k in kinds:
         fill, text = node_style(k)
@@ -60,10 +67,16 @@ def _legend(
             f'<td align="left"><font point-size="9" color="{color}">{html.escape(text)}</font></td>'
         )
     rows = ["<tr>" + "".join(cells[i : i + columns]) + "</tr>" for i in range(0, len(cells), columns)]
+    span = 2 * min(columns, max(1, len(cells)))
+    rows += [
+        f'<tr><td colspan="{span}" align="left"><font point-size="9">{html.escape(short(t))}</font></td></tr>'
+        for t in terms
+    ]
     table = '<<table border="0" cellspacing="2" cellpadding="1">' + "".join(rows) + "</table>>"
+    tip = {"tooltip": " | ".join(full(t) for t in terms)} if terms else {}
     with dot.subgraph(name="cluster_legend") as lg:
         lg.attr(label="legend", fontsize="10", style="rounded", color="#999999", fontname=FONT)
-        lg.node("legend", table, shape="plaintext", style="", margin="0")
+        lg.node("legend", table, shape="plaintext", style="", margin="0", **tip)
     if below is not None:
         dot.edge(below, "legend", style="invis")
 
@@ -74,11 +87,14 @@ def _emit(target: graphviz.Digraph, node: Node, outline: dict[str, str]) -> None
         attrs.update(width="0.3", height="0.3", margin="0.02")
     if node.id in outline:
         attrs.update(color=outline[node.id], penwidth="3")
+    if node.tooltip:
+        attrs["tooltip"] = node.tooltip
     target.node(node.id, _label(node), **attrs)
 
 
-def _edge_keys(g: Graph, diff_legend: bool) -> list[tuple[str, str]]:
-    """The legend's (colour, text) keys for the edge kinds present and, for a diff, the outlines."""
+def _edge_keys(g: Graph, diff_legend: bool, selectable: bool = False) -> list[tuple[str, str]]:
+    """The legend's (colour, text) keys for the edge kinds present, for a diff the outlines and, for a page
+    where a node can be picked, the glow that marks it."""
     extra = []
     if any(e.kind == "image" for e in g.edges):
         extra.append((ORANGE, "re-injected image (resized)"))
@@ -92,7 +108,16 @@ def _edge_keys(g: Graph, diff_legend: bool) -> list[tuple[str, str]]:
             (KNOCK_ON, "outline: shape / cost changed"),
             (ADDED, "added"),
         ]
+    if selectable:
+        extra.append((SELECTED, "glow: the node picked (details beside)"))
     return extra
+
+
+def _used_terms(g: Graph) -> tuple[str, ...]:
+    """The abbreviations the drawing's labels use (:func:`idfy.viz.terms.terms_in`)."""
+    texts = [n.title for n in g.nodes.values()] + [s for n in g.nodes.values() for s in n.spec]
+    texts += [e.label for e in g.edges] + [label for label, _ in g.clusters.values()]
+    return tuple(terms_in(texts))
 
 
 def to_dot(
@@ -102,11 +127,14 @@ def to_dot(
     new_edges: set[tuple[str, str]] | None = None,
     caption: str = "",
     diff_legend: bool = False,
+    selectable: bool = False,
 ) -> graphviz.Digraph:
     """``g`` as a Digraph: nodes outside clusters, then each cluster, then the edges and the legend.
 
     ``outline``: node id -> outline colour; ``new_edges``: (src, dst) pairs drawn as added; ``caption``: a
-    line under the title; ``diff_legend``: explain the outline colours (for :func:`~idfy.viz.diff.diagram_diff`).
+    line under the title; ``diff_legend``: explain the outline colours (for :func:`~idfy.viz.diff.diagram_diff`);
+    ``selectable``: the drawing goes to a page where clicking a node picks it (the Design tab), so the legend
+    explains the glow (:data:`~idfy.viz.graph.SELECTED`) that marks the picked node.
     """
     outline = outline or {}
     dot = graphviz.Digraph(
@@ -146,10 +174,12 @@ def to_dot(
             attrs["constraint"] = "false"
         if new_edges and (e.src, e.dst) in new_edges:
             attrs.update(color=ADDED, fontcolor=ADDED, penwidth="2.2")
+        if e.tooltip:
+            attrs["tooltip"] = e.tooltip
         dot.edge(e.src, e.dst, label=(" " + e.label + " ") if e.label else "", **attrs)
     kinds = list(dict.fromkeys(n.kind for n in g.nodes.values() if n.kind not in ("output",)))
     last = "output" if "output" in g.nodes else (next(reversed(g.nodes)) if g.nodes else None)
-    _legend(dot, kinds, _edge_keys(g, diff_legend), below=last)
+    _legend(dot, kinds, _edge_keys(g, diff_legend, selectable), below=last, terms=_used_terms(g))
     return dot
 
 

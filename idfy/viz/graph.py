@@ -12,6 +12,7 @@ from idfy.analysis import Report, human_count, units
 from idfy.config import ConvSpec
 from idfy.conv_kinds import conv_kind, uses
 from idfy.substreams import dense_kind
+from idfy.viz.terms import TERMS, full
 
 __all__ = [
     "DETAILS",
@@ -20,6 +21,7 @@ __all__ = [
     "Graph",
     "Node",
     "conv_text",
+    "conv_tooltip",
     "cost_text",
     "layer_title",
     "node_id",
@@ -62,13 +64,16 @@ ORANGE = "#e07a10"
 CHANGED = "#d62728"
 KNOCK_ON = "#ff9900"
 ADDED = "#2ca02c"
+#: The glow around the node the page's inspector shows (drawn by the page's stylesheet, idfy/ui/theme.css, on
+#: top of the node's own outline; the legend's "glow" key): a blue that no fill, edge or outline colour is near.
+SELECTED = "#2563eb"
 FONT = "Helvetica"
 
 
 @dataclass
 class Node:
     """A diagram node. ``spec``: the config-level description (compared by :func:`idfy.viz.diff.diagram_diff`);
-    ``cost``: params / MACs (numbers only)."""
+    ``cost``: params / MACs (numbers only); ``tooltip``: hover text that spells out its terms (SVG)."""
 
     id: str
     title: str
@@ -76,6 +81,7 @@ class Node:
     spec: list[str] = field(default_factory=list)
     cost: str = ""
     shape: str = "box"
+    tooltip: str = ""
 
 
 @dataclass
@@ -84,6 +90,7 @@ class Edge:
     dst: str
     label: str = ""
     kind: str = "main"  # main | image | stream | skip
+    tooltip: str = ""
 
 
 @dataclass
@@ -99,8 +106,8 @@ class Graph:
             self.clusters[cluster][1].append(node.id)
         return node.id
 
-    def edge(self, src: str, dst: str, label: str = "", kind: str = "main") -> None:
-        self.edges.append(Edge(src, dst, label, kind))
+    def edge(self, src: str, dst: str, label: str = "", kind: str = "main", tooltip: str = "") -> None:
+        self.edges.append(Edge(src, dst, label, kind, tooltip))
 
 
 def node_id(module_name: str) -> str:
@@ -136,6 +143,20 @@ def conv_text(spec: ConvSpec, kernel: int) -> str:
     if uses(spec.kind, "ghost_ratio"):
         bits.append(f"ratio {spec.ghost_ratio}")
     return f"{spec.kind} conv " + " ".join(bits)
+
+
+def conv_tooltip(spec: ConvSpec, kernel: int) -> str:
+    """Hover text for a node drawn with :func:`conv_text`: what its conv kind is (the term spelled out when
+    :data:`idfy.viz.terms.TERMS` has it, as for ``sparse conv``, else the kind's registry summary) and what its
+    ``g`` / ``d`` tokens mean."""
+    term = f"{spec.kind} conv"
+    parts = [full(term) if term in TERMS else f"{term}: {conv_kind(spec.kind).summary}"]
+    if spec.eff_groups > 1:
+        parts.append(f"g{spec.eff_groups}: {spec.eff_groups} channel groups")
+    d = spec.eff_dilation
+    if d > 1 and kernel > 1:
+        parts.append(f"d{d}: dilation {d} (taps {d} pixels apart)")
+    return " · ".join(parts)
 
 
 def layer_title(kind: str, conv: tuple[int, int, int, int] | None) -> str:

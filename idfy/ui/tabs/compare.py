@@ -30,6 +30,9 @@ DEFAULT_DESIGNS = ["seed_model2", "small", CURRENT]
 #: Zoom buttons of each diagram in the grid (the gr.HTML's ``js_on_load``).
 ZOOM_JS_PATH = Path(__file__).resolve().parents[1] / "static" / "compare_zoom.js"
 MAX_DESIGNS = 4
+#: The side-by-side table's height limit: its 7 rows at most (4 designs, 3 timm rows) fit at 800 px, so that no
+#: row hides in an inner scroll box (its columns are measured from their content: theme.css).
+TABLE_MAX_HEIGHT = 760
 #: Batch of ``Report.memory`` (``analyze``'s default ``batch_size``), which ``compare`` rows carry.
 REPORT_BATCH = 32
 
@@ -105,6 +108,12 @@ def _with_log_ticks(figure: fmt.Figure) -> fmt.Figure:
     return figure
 
 
+def _unsplit_percent(cell: Any) -> Any:
+    """A table cell whose percentages keep their sign on the same line: ``"(+240 %)"`` gets a no-break space
+    before ``%`` (a narrow column otherwise wraps it as ``"(+240"`` / ``"%)"``); other values unchanged."""
+    return cell.replace(" %)", "\u00a0%)") if isinstance(cell, str) else cell
+
+
 def _short(value: Any) -> str:
     text = str(value)
     return text if len(text) <= 40 else text[:37] + "…"
@@ -123,6 +132,7 @@ def _comparison(
     cfgs = [resolve_design(r, saved, current_yaml).replace(name=_label(r)) for r in chosen]
     comparison = compare_designs(cfgs, baselines=bool(baselines))
     headers, rows = fmt.compare_table(comparison.rows)
+    rows = [[_unsplit_percent(cell) for cell in row] for row in rows]
     items = [(cfgs[0].name, _diagram_svg(cfgs[0], None), "first design: the reference for the deltas")]
     items += [(c.name, _diagram_svg(c, cfgs[0]), _diff_note(cfgs[0], c)) for c in cfgs[1:]]
     return {
@@ -208,8 +218,7 @@ def layout() -> dict[str, Any]:
         interactive=False,
         wrap=True,
         elem_id="compare-table",
-        max_height=460,
-        column_widths=["18%", "11%", "12%", "11%", "12%", "12%", "24%"],
+        max_height=TABLE_MAX_HEIGHT,
     )
     c["stages"] = gr.HTML("", elem_id="compare-stages", padding=False)
     c["figure"] = gr.Plot(show_label=False, elem_id="compare-figure")

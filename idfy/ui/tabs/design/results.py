@@ -65,16 +65,21 @@ def _analyze(cfg: ModelConfig, *, latency: bool = False, batch_size: int = 32) -
 
 
 @functools.lru_cache(maxsize=128)
-def diagram_svg(cfg: ModelConfig, detail: str = "stages", against: ModelConfig | None = None) -> str:
+def diagram_svg(
+    cfg: ModelConfig, detail: str = "stages", against: ModelConfig | None = None, selectable: bool = False
+) -> str:
     """SVG text of ``cfg``'s diagram at ``detail`` (cached per config); with ``against`` (the preset) what
-    differs from it is outlined (:func:`idfy.viz.diff.diagram_diff`)."""
+    differs from it is outlined (:func:`idfy.viz.diff.diagram_diff`); ``selectable``: for the Design tab,
+    where a clicked node is marked, which its legend explains."""
     if detail not in DIAGRAM_DETAILS:
         raise ConfigError(
             f"diagram detail must be one of {', '.join(DIAGRAM_DETAILS)} (got {short_repr(detail)})"
         )
     if against is not None:
-        return render(diagram_diff(against, cfg, detail=detail), fmt="svg").decode()
-    return render(diagram(cfg, detail=detail, report=_analyze(cfg)), fmt="svg").decode()
+        return render(diagram_diff(against, cfg, detail=detail, selectable=selectable), fmt="svg").decode()
+    return render(
+        diagram(cfg, detail=detail, report=_analyze(cfg), selectable=selectable), fmt="svg"
+    ).decode()
 
 
 @functools.lru_cache(maxsize=32)
@@ -322,7 +327,7 @@ def diagram_for(cfg: ModelConfig, detail: str, preset: str | None) -> tuple[str,
     base = _preset_config(preset)
     against = base if base is not None and _changes(base, cfg) else None
     key = ("diagram", cfg.fingerprint(), detail, against.fingerprint() if against is not None else None)
-    svg = _once(key, lambda: diagram_svg(cfg, detail, against))
+    svg = _once(key, lambda: diagram_svg(cfg, detail, against, selectable=True))
     caption = f"{cfg.name} · {detail}" + (f" · outlined: changed against {preset}" if against else "")
     return fmt.diagram_html(svg, caption, nodes=node_info(cfg, report, svg)), svg
 
