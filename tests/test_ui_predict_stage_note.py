@@ -4,7 +4,6 @@ with the stage views the library collects, and the handler sends the loaded chec
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,12 +21,7 @@ EXAMPLE = sorted((ROOT / "assets" / "examples").glob("*.png"))[0]
 INJECTED = "the image re-injected there"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 def test_demo_injects_nothing_and_its_note_says_so() -> None:
