@@ -3,8 +3,10 @@
 Muon (Jordan et al., 2024, "Muon: an optimizer for hidden layers in neural networks"; Bernstein & Newhouse,
 2024, "Old optimizer, new norm") replaces each weight matrix's momentum by the nearest semi-orthogonal matrix,
 computed with a few Newton–Schulz iterations, so that every direction of the update moves the layer by the
-same amount. A convolution's weight (out × in × kh × kw) is treated as the out × (in·kh·kw) matrix it applies
-to each patch. The first and last layers of a network are usually left to AdamW (Jordan et al.); here the
+same amount. A convolution's weight (out × in/groups × kh × kw) is treated as the out × (in/groups·kh·kw)
+matrix it applies to each patch; a grouped or depthwise convolution's groups are orthogonalized together as one
+such matrix, not block by block. Transposed convolutions (in × out/groups × kh × kw) are not in the list and go
+to AdamW. The first and last layers of a network are usually left to AdamW (Jordan et al.); here the
 output layer is; the stem is not (in the demo it gains from Muon: row 41 of
 ``benchmarks/results/time_to_accuracy_attempts.md``, 79.8 against 78.5 % loc. accuracy in a minute).
 
@@ -94,7 +96,8 @@ def muon_param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, A
        bias).
 
     The output layer is ``model.get_classifier()`` (timm's contract, which :class:`idfy.IdfyNet` follows) when
-    it holds trainable parameters, else the last convolution or linear weight the model registers. Frozen
+    it holds trainable parameters, else the last convolution or linear weight the model registers (so a model
+    whose output layer was removed, ``reset_classifier(0)``, gives its last hidden layer to AdamW). Frozen
     parameters (``requires_grad=False``) are in no group; empty groups are dropped. Within a group, parameters
     keep ``model.parameters()``'s order.
     """
@@ -126,7 +129,11 @@ class MuonAdamW(torch.optim.Optimizer):
         lr: learning rate of both rules.
         weight_decay: decoupled weight decay.
         momentum: Muon's momentum (Nesterov), 0.95 as published.
-        betas, eps: AdamW's.
+        betas, eps: the AdamW rule's, (0.9, 0.99) and 1e-8 by default (the engine's AdamW uses the same betas;
+            PyTorch's own default is (0.9, 0.999)).
+
+    Muon's momentum buffer has its weight's dtype (a bfloat16 weight keeps a bfloat16 buffer); the iteration
+    itself always runs in float32.
         ns_steps: Newton–Schulz iterations per Muon step.
 
     Raises:
