@@ -151,3 +151,10 @@ def _box(d: str) -> tuple[float, float, float, float]:
     nums = [float(x) for x in re.findall(r"-?\d+(?:\.\d+)?", d)]
     xs, ys = nums[::2], nums[1::2]
     return min(xs), min(ys), max(xs), max(ys)
+
+
+def test_kinds_drawn_alike_share_one_legend_key() -> None:
+    """``full`` has two dense sub-stream kinds (gc, fc) drawn in the same colour: one legend line for both."""
+    src = legend(diagram(load_preset("full")).source)
+    fill, text = dense_kinds()[0].colour, dense_kinds()[0].legend
+    assert src.count(text) == 1 and src.count(f'bgcolor="{fill}"') == 1

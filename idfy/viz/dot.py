@@ -55,8 +55,7 @@ def _legend(
     drawing, where no edge runs: placed freely, Graphviz may put it beside the stem, across the re-injected
     image's edges."""
     cells = []
-    for k in kinds:
-        fill, text = node_style(k)
+    for fill, text in dict.fromkeys(node_style(k) for k in kinds):  # kinds drawn alike share one key
         cells.append(
             f'<td bgcolor="{fill}" border="1" width="18" style="rounded"> </td>'
             f'<td align="left"><font point-size="9">{html.escape(text)}</font></td>'
