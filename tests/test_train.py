@@ -99,7 +99,9 @@ def test_events_order_eval_samples_checkpoints(shapes32, tmp_path) -> None:
         assert (tmp_path / name).is_file(), name
     rows = (tmp_path / "metrics.csv").read_text().splitlines()
     assert rows[0].startswith("step,epoch") and len(rows) == 1 + 2 + 2  # header, 2 steps, 2 evals
-    assert events[-1].checkpoint == str(tmp_path / "best.pt")
+    done = events[-1]  # the checkpoint handed on holds the final weights, which done.metrics measured
+    assert done.checkpoint == str(tmp_path / "last.pt") and done.best_checkpoint == str(tmp_path / "best.pt")
+    assert torch.load(done.checkpoint, weights_only=True)["step"] == done.step == 20
 
 
 def test_stop_event_finishes_cleanly_with_a_checkpoint(shapes32, tmp_path) -> None:

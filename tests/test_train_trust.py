@@ -64,15 +64,35 @@ def _failure(events: list) -> Failed:
 # --------------------------------------------------------------------------- resume positions
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize(
-    ("batch_size", "n", "words"),
+    ("batch_size", "n", "words", "fix"),
     [
-        (32, 64, "an epoch has 2 batches, so batch 2 does not exist"),
-        (64, 64, "an epoch has 1 batch, so batch 2 does not exist"),
-        (8, 64, "an epoch has 8 batches, so batch 2 would continue with other images"),
-        (16, 32, "32 training images an epoch has 2 batches, so batch 2 does not exist"),
+        (32, 64, "an epoch has 2 batches, so batch 2 does not exist", "resume with --batch-size 16, or"),
+        (64, 64, "an epoch has 1 batch, so batch 2 does not exist", "resume with --batch-size 16, or"),
+        (8, 64, "an epoch has 8 batches, so batch 2 would continue with other images", "--batch-size 16, or"),
+        # the same batch size, a smaller training set: the data is what differs, not the batch size
+        (
+            16,
+            32,
+            "32 training images an epoch has 2 batches, so batch 2 does not exist",
+            "resume with the training data it was saved with (64 training images, not 32), or",
+        ),
+        # both differ
+        (
+            8,
+            24,
+            "an epoch has 3 batches",
+            "resume with --batch-size 16 and the training data it was saved with",
+        ),
+        # a training set smaller than the batch: the batch size was lowered to it, only the data differs
+        (
+            16,
+            8,
+            "with batch size 8 and 8 training images",
+            "resume with the training data it was saved with (64",
+        ),
     ],
 )
-def test_a_resume_whose_position_does_not_exist_is_refused(run_dir, batch_size, n, words) -> None:
+def test_a_resume_whose_position_does_not_exist_is_refused(run_dir, batch_size, n, words, fix) -> None:
     data = (
         make_dataset("shapes", split="train", size=32, n=n),
         make_dataset("shapes", split="test", size=32, n=8),
@@ -82,7 +102,25 @@ def test_a_resume_whose_position_does_not_exist_is_refused(run_dir, batch_size, 
     assert fail.message.startswith(
         f"{run_dir / 'last.pt'} was saved at batch 2 of an epoch of 4 batches (batch size 16); "
     )
-    assert words in fail.message and "resume with --batch-size 16 and the same data" in fail.message
+    assert words in fail.message and fix in fail.message
+    if batch_size == 16:
+        assert "--batch-size" not in fail.message.split(": ")[-1]  # the hint never names the batch size given
+
+
+@pytest.mark.timeout(300)
+def test_a_resume_hint_from_a_file_without_its_training_set_size(run_dir) -> None:
+    """Files written before last.pt stored its number of training images: the epoch's length still tells a
+    smaller training set from another batch size."""
+    _resave(run_dir / "last.pt", lambda r: r.pop("train_images"))
+    data = (
+        make_dataset("shapes", split="train", size=32, n=32),
+        make_dataset("shapes", split="test", size=32, n=8),
+    )
+    tc = _tc(batch_size=16, max_steps=12)
+    fail = _failure(list(train(idfy.load_preset("tiny"), tc, out_dir=run_dir, resume=True, data=data)))
+    assert fail.message.endswith(
+        "so batch 2 does not exist: resume with the training data it was saved with, or restart without --resume"
+    )
 
 
 @pytest.mark.timeout(300)
@@ -108,7 +146,24 @@ def test_resume_batch_hang_case_through_the_cli(tmp_path, capsys) -> None:
         f"failed at step 0: {tmp_path / 'last.pt'} was saved at batch 6 of an epoch of 8 batches (batch size 32);"
         in out
     )
-    assert "resume with --batch-size 32" in out
+    assert "resume with --batch-size 32, or restart without --resume" in out
+
+
+@pytest.mark.timeout(300)
+def test_a_resume_with_another_n_train_names_the_training_set_not_the_batch_size(tmp_path, capsys) -> None:
+    """The same --batch-size 32, but --n-train 128 instead of 256: the hint names --n-train 256."""
+    common = ["train", "--preset", "tiny", "--data", "shapes", "--size", "32", "--n-test", "32", "--no-bar",
+              "--batch-size", "32", "--out", str(tmp_path)]  # fmt: skip
+    assert main([*common, "--n-train", "256", "--max-steps", "6", "--checkpoint-every", "6"]) == 0
+    capsys.readouterr()
+    code = main([*common, "--n-train", "128", "--max-steps", "12", "--resume"])
+    out = capsys.readouterr().out
+    assert code == 1 and "resumed" not in out
+    assert (
+        f"{tmp_path / 'last.pt'} was saved at batch 6 of an epoch of 8 batches (batch size 32); with batch "
+        "size 32 and 128 training images an epoch has 4 batches, so batch 6 does not exist: resume with "
+        "--n-train 256 (256 training images, not 128), or restart without --resume"
+    ) in out
 
 
 # --------------------------------------------------------------------------- structurally wrong last.pt

@@ -8,7 +8,8 @@ without unpickling arbitrary objects::
     model_config ModelConfig as YAML text  train_config  TrainConfig as a dict
     model        state_dict                optimizer / schedule   state dicts (None in a weights-only file)
     rng          {"torch", "cuda", "python", "numpy", "data"} generator states as uint8/int64 tensors
-    step, epoch, batch_in_epoch, steps_per_epoch, batch_size, elapsed_s, best_score, metrics, classes, task
+    step, epoch, batch_in_epoch, steps_per_epoch, batch_size, train_images, elapsed_s, best_score, best_step,
+    metrics, classes, task
 
 Writing serializes in memory first, then fills a temporary file in the target folder, flushes and fsyncs
 it and ``os.replace``-s it over the destination: a crash (or ``kill -9``) leaves the old file or the new

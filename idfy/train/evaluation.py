@@ -106,8 +106,10 @@ class Evaluation(RunState):
             "batch_in_epoch": self.batch_in_epoch,
             "steps_per_epoch": self.spe,
             "batch_size": self.tc.batch_size,
+            "train_images": len(self.train_set),
             "elapsed_s": self._elapsed(),
             "best_score": list(self.best_score) if self.best_score is not None else None,
+            "best_step": self.best_step,
             "metrics": self.last_metrics,
             "classes": self.classes,
             "task": self.task,
@@ -117,6 +119,8 @@ class Evaluation(RunState):
 
     def _save(self, kind: str) -> Checkpoint:
         assert self.out is not None
+        if kind == "best":
+            self.best_step = self.step
         path = save_checkpoint(self.out / f"{kind}.pt", self._state(full=kind == "last"))
         if kind == "best":
             self.best_path = path

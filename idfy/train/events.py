@@ -101,9 +101,13 @@ class Checkpoint:
 class Done:
     """The run finished. ``reason``: ``"budget"``, ``"epochs"``, ``"max_steps"`` or ``"stopped"``.
 
-    ``metrics``: the final held-out evaluation; ``model``: the trained network (eval mode, on its device);
-    ``checkpoint``: the best checkpoint written (None without an output folder); ``classes``: the class names
-    (``Predictor.from_model(done.model, done.classes)`` predicts with the trained network).
+    ``metrics``: the final evaluation on the full held-out split, of the final weights (those of ``step``);
+    ``model``: that network (eval mode, on its device); ``checkpoint``: the file holding those same weights,
+    ``last.pt`` of ``step`` (None without an output folder), so evaluating it gives ``metrics``;
+    ``best_checkpoint`` / ``best_step``: ``best.pt``, the weights that scored best on the held-out subset
+    during the run, and their step (None when no evaluation after a step was best or nothing was written);
+    ``classes``: the class names (``Predictor.from_model(done.model, done.classes)`` predicts with the trained
+    network).
     """
 
     step: int
@@ -114,6 +118,8 @@ class Done:
     checkpoint: str | None = None
     model: nn.Module | None = field(default=None, repr=False)
     classes: list[str] = field(default_factory=list)
+    best_checkpoint: str | None = None
+    best_step: int | None = None
 
 
 @dataclass

@@ -227,19 +227,23 @@ class Loop(Evaluation):
         yield from self._evaluate()
         if self.sample_batch is not None:
             yield self._samples()
+        final: str | None = None  # the file handed on: the weights the final metrics measured (last.pt)
         if self.out is not None:
-            yield self._save("last")
+            saved = self._save("last")
+            final = saved.path
+            yield saved
             if self.runlog is not None:
                 self.runlog.write_plots(self.last_samples)
         self.module.eval()
-        best = self.best_path or (self.out / "last.pt" if self.out is not None else None)
         yield Done(
             step=self.step,
             reason=reason,
             metrics=self.last_metrics,
             elapsed=self._elapsed(),
             out_dir=str(self.out) if self.out is not None else None,
-            checkpoint=str(best) if best is not None else None,
+            checkpoint=final,
             model=self.module,
             classes=self.classes,
+            best_checkpoint=str(self.best_path) if self.best_path is not None else None,
+            best_step=self.best_step if self.best_path is not None else None,
         )

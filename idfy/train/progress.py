@@ -53,13 +53,28 @@ class ConsoleProgress:
             self._close()
             self._line(
                 f"done: {ev.reason} after {ev.step} steps in {ev.elapsed:.1f} s | {format_metrics(ev.metrics)}"
-                + (f" | best: {ev.checkpoint}" if ev.checkpoint else "")
+                + (f" | checkpoint (step {ev.step}): {ev.checkpoint}" if ev.checkpoint else "")
             )
+            if (line := self.best_line(ev)) is not None:
+                self._line(line)
             if (line := self.verdict_line(ev)) is not None:
                 self._line(line)
         elif isinstance(ev, Failed):
             self._close()
             self._line(f"failed at step {ev.step}: {ev.message}")
+
+    @staticmethod
+    def best_line(ev: Done) -> str | None:
+        """``also kept: the best on the held-out subset, step N (not the weights measured above): PATH`` when
+        ``best.pt`` holds other weights than the final checkpoint (whose metrics the done line shows); None
+        otherwise."""
+        if ev.best_checkpoint is None or ev.best_step == ev.step:
+            return None
+        at = f", step {ev.best_step}" if ev.best_step is not None else ""
+        return (
+            f"also kept: the best on the held-out subset{at} (not the weights measured above): "
+            f"{ev.best_checkpoint}"
+        )
 
     def verdict_line(self, ev: Done) -> str | None:
         """``verdict: beat chance by …`` (or why not, with the too-few-steps hint) for the run's final metrics."""

@@ -108,6 +108,11 @@ class Standing:
     ``images_per_s``: every image the run trained on over the seconds its training steps took on its own
     stopwatch (:data:`SPEED_NOTE`); None before its first :class:`~idfy.train.events.Step`. The live laps carry
     the same number (:attr:`Lap.images_per_s`).
+
+    Checkpoints (paths; None when not written): ``checkpoint`` is the run's final one
+    (:attr:`~idfy.train.events.Done.checkpoint`), the weights of ``step`` that ``metrics`` measured, set when the
+    run ends; ``best_checkpoint`` / ``best_step``: ``best.pt``, the best on the held-out subset during the run;
+    ``last_checkpoint`` / ``last_step``: the newest ``last.pt`` written (a failed run's latest state).
     """
 
     name: str
@@ -118,7 +123,10 @@ class Standing:
     images_per_s: float | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
     checkpoint: str | None = None
+    best_checkpoint: str | None = None
+    best_step: int | None = None
     last_checkpoint: str | None = None
+    last_step: int | None = None
     message: str = ""
     verdict: Verdict | None = None
 
@@ -171,7 +179,8 @@ class RaceDone:
         return headers, rows
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary (``race.json``)."""
+        """JSON-ready summary (``race.json``); each run's ``checkpoint`` holds the weights its ``metrics`` measured
+        (see :class:`Standing`)."""
         return {
             "reason": self.reason,
             "chance": self.chance.to_dict(),
@@ -185,6 +194,8 @@ class RaceDone:
                     "images_per_s": s.images_per_s,
                     "metrics": {k: v for k, v in s.metrics.items() if k != "per_class"},
                     "checkpoint": s.checkpoint,
+                    "best_checkpoint": s.best_checkpoint,
+                    "best_step": s.best_step,
                     "last_checkpoint": s.last_checkpoint,
                     "message": s.message,
                     "beat_chance": None if s.verdict is None else s.verdict.beat,
@@ -373,13 +384,13 @@ def _record(s: Standing, speed: _Speed, ev: Event, chance: Chance) -> None:
             s.images_per_s = speed.images / speed.seconds  # all images over all training seconds
     elif isinstance(ev, Checkpoint):
         if ev.kind == "best":
-            s.checkpoint = ev.path
+            s.best_checkpoint, s.best_step = ev.path, ev.step
         else:
-            s.last_checkpoint = ev.path
+            s.last_checkpoint, s.last_step = ev.path, ev.step
     elif isinstance(ev, Done):
         s.state = "stopped" if ev.reason == "stopped" else "done"
         s.step, s.elapsed, s.metrics = ev.step, ev.elapsed, dict(ev.metrics)
-        s.checkpoint = ev.checkpoint or s.checkpoint
+        s.checkpoint = ev.checkpoint  # the final weights, which ``metrics`` measured
         s.verdict = verdict(ev.metrics, chance)
     elif isinstance(ev, Failed):
         s.state, s.message = "failed", ev.message

@@ -230,24 +230,57 @@ class Setup(RunState):
         )
 
     def _check_position(self, ckpt: dict[str, Any]) -> None:
-        """A mid-epoch position must exist, and mean the same images, with this run's batch size and data."""
+        """A mid-epoch position must exist, and mean the same images, with this run's batch size and data.
+
+        Raises:
+            ValueError: it does not; one line naming what differs (the batch size, the training set or both)
+                and the settings that restore it.
+        """
         at = ckpt["batch_in_epoch"]
         saved_tc = ckpt.get("train_config") or {}
         bs0 = ckpt.get("batch_size") or saved_tc.get("batch_size")
         spe0 = ckpt.get("steps_per_epoch")
-        bs, spe = self.tc.batch_size, self.spe
+        bs, spe, n = self.tc.batch_size, self.spe, len(self.train_set)
         if at == 0 or (at < spe and spe0 in (None, spe) and bs0 in (None, bs)):
             return
+        n0 = ckpt.get("train_images")
+        n0 = n0 if _is_count(n0) else None
+        lowered = bs0 is not None and bs == n < bs0  # the batch size was lowered to a smaller training set
+        other_bs = bs0 is not None and bs0 != bs and not lowered
+        if n0 is not None:
+            other_data = n0 != n
+        elif bs0 is not None and spe0 is not None:
+            other_data = n // bs0 != spe0  # the epoch it was saved in cannot be cut from these images
+        else:  # an older file: what differs is unknown, the hint names both
+            other_data = False
+        fixes = [f"--batch-size {bs0}"] if other_bs else []
+        if other_data:
+            fixes.append(self._data_fix(saved_tc, n0, n))
+        if not fixes:
+            fixes.append("the batch size and training data it was saved with")
         epoch = f"an epoch of {spe0} batches" if spe0 else "an epoch"
         was = f" (batch size {bs0})" if bs0 else ""
-        fix = f"resume with --batch-size {bs0} and the same data" if bs0 else "resume with the same settings"
         gone = "does not exist" if at >= spe else "would continue with other images"
         batches = "batch" if spe == 1 else "batches"
         raise ValueError(
             f"{ckpt['path']} was saved at batch {at} of {epoch}{was}; with batch size {bs} and "
-            f"{len(self.train_set)} training images an epoch has {spe} {batches}, so batch {at} {gone}: "
-            f"{fix}, or restart without --resume"
+            f"{n} training images an epoch has {spe} {batches}, so batch {at} {gone}: "
+            f"resume with {' and '.join(fixes)}, or restart without --resume"
         )
+
+    def _data_fix(self, saved_tc: dict[str, Any], n0: int | None, n: int) -> str:
+        """How to get back the training set a checkpoint was saved with: the data settings that differ from
+        this run's (``--data``, ``--data-dir``, ``--n-train``), or the same training data when none does."""
+        flags = {"data": "--data", "data_dir": "--data-dir", "n_train": "--n-train"}
+        parts = []
+        for name, flag in flags.items():
+            if name not in saved_tc or saved_tc[name] == getattr(self.tc, name):
+                continue
+            parts.append(f"without {flag}" if saved_tc[name] is None else f"{flag} {saved_tc[name]}")
+        count = f" ({n0} training images, not {n})" if n0 is not None else ""
+        if parts:
+            return f"{' '.join(parts)}{count}"
+        return f"the training data it was saved with{count}"
 
     def _restore(self, ckpt: dict[str, Any]) -> None:
         """Model, optimizer, position and RNG states from a verified last.pt (``load_checkpoint(resume=True)``).
@@ -286,6 +319,8 @@ class Setup(RunState):
         self.last_metrics = ckpt.get("metrics") or {}
         if self.out is not None and (self.out / "best.pt").is_file():
             self.best_path = self.out / "best.pt"
+            best_step = ckpt.get("best_step")  # absent in files written before it was stored
+            self.best_step = best_step if _is_count(best_step) else None
         self.last_good = (self.step, Path(ckpt["path"]))
         try:
             restore_rng(ckpt["rng"], self.gen)
@@ -312,6 +347,10 @@ class Setup(RunState):
             self.sample_batch = next(
                 iterate_batches(sub, k, shuffle=False, channels=self.feed_channels, size=self.size)
             )
+
+
+def _is_count(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
 
 
 def _seed_everything(seed: int) -> None:

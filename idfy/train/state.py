@@ -93,6 +93,7 @@ class RunState:
         self.last_metrics: dict[str, Any] = {}
         self.last_samples: Samples | None = None
         self.best_path: Path | None = None
+        self.best_step: int | None = None  # the step of the weights in best_path
         self.last_good: tuple[int, Path] | None = None
         self.runlog: RunLog | None = None
         self.reason: str | None = None

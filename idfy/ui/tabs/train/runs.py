@@ -20,7 +20,7 @@ from idfy.config import ConfigError
 from idfy.train import train
 from idfy.train.config import TrainConfig
 from idfy.train.events import Done, Failed
-from idfy.train.race import race
+from idfy.train.race import Standing, race
 from idfy.ui.jobs import REGISTRY, JobError, JobRegistry, Ticket
 from idfy.ui.race_view import RaceView
 from idfy.ui.run_view import RunView
@@ -66,8 +66,8 @@ def _clear_kept(folder: Path) -> None:
 
 
 def _keep_checkpoint(registry: JobRegistry, session: str, view: RunView, done: Done) -> None:
-    """Copy the run's checkpoint next to the session (a descriptive name, replacing older ones) and remember it
-    as the session's latest for the Predict tab."""
+    """Copy the run's final checkpoint (the weights its final metrics measured) next to the session, named with
+    that step and replacing older ones, and remember it as the session's latest for the Predict tab."""
     if not done.checkpoint or not Path(done.checkpoint).is_file():
         return
     s = view.settings
@@ -202,25 +202,29 @@ def _race_out(view: RaceView, final: bool = False) -> dict[str, Any]:
 
 
 def _keep_race(registry: JobRegistry, session: str, view: RaceView, settings: TrainSettings) -> None:
-    """Copy every run's checkpoint (best, else last) next to the session; the winner's becomes the Predict
-    tab's latest."""
+    """Copy every run's checkpoint next to the session, each named with the step of the weights inside: a run
+    that ended its final one (the weights its row's metrics measured), a failed run its newest file. The winner's
+    becomes the Predict tab's latest."""
     if view.done is None:
         return
     folder = registry.session_dir(session)
     _clear_kept(folder)
     kept: list[tuple[Any, Path]] = []
+    scored: list[tuple[Any, Path]] = []
     for i, s in enumerate(view.done.standings):
-        src = s.checkpoint or s.last_checkpoint
-        if not src or not Path(src).is_file():
+        found = _race_file(s)
+        if found is None:
             continue
+        src, step = found
         dest = (
             folder
-            / f"idfy-race{i + 1}-{_slug(f'{s.name}-{settings.dataset}')}-{settings.size}px-step{s.step}.pt"
+            / f"idfy-race{i + 1}-{_slug(f'{s.name}-{settings.dataset}')}-{settings.size}px-step{step}.pt"
         )
         shutil.copyfile(src, dest)
         kept.append((s, dest))
+        if s.score is not None and src == s.checkpoint:  # its metrics measured the weights in this file
+            scored.append((s, dest))
     view.files = [str(d) for _, d in kept]
-    scored = [(s, d) for s, d in kept if s.score is not None]
     if not scored:
         return
     best, dest = max(scored, key=lambda sd: sd[0].score or 0.0)
@@ -239,6 +243,16 @@ def _keep_race(registry: JobRegistry, session: str, view: RaceView, settings: Tr
             "chance": view.chance.to_dict() if view.chance is not None else None,
         },
     )
+
+
+def _race_file(s: Standing) -> tuple[str, int] | None:
+    """The file to keep of race run ``s`` and the step of its weights: the final checkpoint of a run that ended,
+    else (a failed run) its newest ``last.pt``, else its ``best.pt``; None when none exists."""
+    candidates = [(s.checkpoint, s.step), (s.last_checkpoint, s.last_step), (s.best_checkpoint, s.best_step)]
+    for path, step in candidates:
+        if path and step is not None and Path(path).is_file():
+            return path, step
+    return None
 
 
 def _race_when_free(
