@@ -100,14 +100,14 @@ def test_load_refuses_foreign_and_broken_files(tmp_path) -> None:
     torch.save({"weights": torch.zeros(2)}, tmp_path / "other.pt")
     with pytest.raises(ValueError, match="not an idfy checkpoint"):
         load_checkpoint(tmp_path / "other.pt")
-    with pytest.raises(FileNotFoundError, match=r"holds no best\.pt"):
+    with pytest.raises(FileNotFoundError, match=r"holds no last\.pt or best\.pt"):
         resolve_checkpoint(tmp_path)
     with pytest.raises(FileNotFoundError, match="does not exist"):
         resolve_checkpoint(tmp_path / "nope.pt")
-    save_checkpoint(tmp_path / "last.pt", {"step": 2})
-    assert resolve_checkpoint(tmp_path) == tmp_path / "last.pt"
     save_checkpoint(tmp_path / "best.pt", {"step": 1})
     assert resolve_checkpoint(tmp_path) == tmp_path / "best.pt"
+    save_checkpoint(tmp_path / "last.pt", {"step": 2})  # the final weights, which the final metrics describe
+    assert resolve_checkpoint(tmp_path) == tmp_path / "last.pt"
 
 
 def _final(events) -> Done:

@@ -27,7 +27,9 @@ __all__ = ["add_arguments", "run"]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "checkpoint", metavar="RUN_OR_CKPT", help="a run folder (best.pt, else last.pt) or a .pt file"
+        "checkpoint",
+        metavar="RUN_OR_CKPT",
+        help="a run folder (its last.pt: the final weights; else best.pt) or a .pt file",
     )
     parser.add_argument(
         "--data", default=None, help="dataset (default: the one the checkpoint was trained on)"

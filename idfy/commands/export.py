@@ -9,7 +9,9 @@ __all__ = ["add_arguments", "run"]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "checkpoint", metavar="RUN_OR_CKPT", help="a run folder (best.pt, else last.pt) or a .pt file"
+        "checkpoint",
+        metavar="RUN_OR_CKPT",
+        help="a run folder (its last.pt: the final weights; else best.pt) or a .pt file",
     )
     parser.add_argument("--onnx", metavar="PATH", help="write an ONNX graph (dynamic batch) and check it")
     parser.add_argument(

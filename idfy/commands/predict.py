@@ -20,7 +20,7 @@ __all__ = ["add_arguments", "run"]
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("images", nargs="+", metavar="IMAGE", help="image files (PNG, JPEG, ...)")
     parser.add_argument("--checkpoint", "-c", required=True, metavar="RUN_OR_CKPT",
-                        help="a run folder (best.pt, else last.pt) or a .pt file")  # fmt: skip
+                        help="a run folder (its last.pt: the final weights; else best.pt) or a .pt file")  # fmt: skip
     parser.add_argument("--out", default="predictions", help="folder for <name>.overlay.png and <name>.json")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--top", type=int, default=3, help="also print the top-k class probabilities")

@@ -99,17 +99,19 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
 
 
 def resolve_checkpoint(run_or_ckpt: str | Path) -> Path:
-    """A checkpoint file, or a run folder (``best.pt`` preferred, then ``last.pt``) -> the file's path.
+    """A checkpoint file, or a run folder -> the file's path. In a folder, ``last.pt`` first: at the end of a run
+    it holds the final weights, those its final metrics (``summary.json``, the done line) were measured on;
+    ``best.pt`` (the best evaluation on the held-out subset during the run) when there is no ``last.pt``.
 
     Raises:
         FileNotFoundError: nothing usable there (the message says what was looked for).
     """
     p = Path(run_or_ckpt).expanduser()
     if p.is_dir():
-        for name in ("best.pt", "last.pt"):
+        for name in ("last.pt", "best.pt"):
             if (p / name).is_file():
                 return p / name
-        raise FileNotFoundError(f"run folder {str(p)!r} holds no best.pt or last.pt; has it trained yet?")
+        raise FileNotFoundError(f"run folder {str(p)!r} holds no last.pt or best.pt; has it trained yet?")
     if p.is_file():
         return p
     raise FileNotFoundError(f"checkpoint {str(p)!r} does not exist; give a .pt file or a run folder")
@@ -121,7 +123,7 @@ def load_checkpoint(
     """Load a checkpoint (file or run folder) with ``weights_only=True`` and verify it (module docstring).
 
     Args:
-        path: a ``.pt`` file or a run folder (``best.pt`` first).
+        path: a ``.pt`` file or a run folder (``last.pt`` first, see :func:`resolve_checkpoint`).
         map_location: where the tensors go.
         resume: also require what resuming a run needs (optimizer state, RNG states, the position).
 
