@@ -1,10 +1,11 @@
 """The Train and Predict tabs in Chromium (Playwright) at 1440×900: Start above the fold on the demo, a short run
 whose held-out points appear with the chance line and end in a verdict (its seconds from Start the same in the
 headline and the numbers), its checkpoint predicting an example (and flagging an image from other data), then a
-race handed over from the Compare tab, overlaid live and stopped.
+race handed over from the Compare tab, overlaid live and stopped; the idle status line and the augmentation caption
+following the settings; every row of a 10-class run's metrics table and every stage caption of Predict in view.
 
 Screenshots go to ``tests/artifacts/`` (git-ignored): ``train_idle.png``, ``train_done.png``, ``predict.png``,
-``race_running.png``, ``race_stopped.png``.
+``race_running.png``, ``race_stopped.png``, ``train_metrics.png``, ``predict_stages.png``.
 """
 
 from __future__ import annotations
@@ -153,3 +154,96 @@ def test_predict_without_a_checkpoint_says_what_to_do(page: Any, app_url: str) -
     _open_tab(page, app_url, "Predict")
     page.locator("#predict-examples .thumbnail-item").nth(1).click()  # pick an example
     page.wait_for_selector("#predict-summary [data-state=info] >> text=train a model in the Train tab first")
+
+
+#: The idle status line's words.
+_IDLE = "#train-status [data-state=idle]"
+
+
+def test_the_idle_status_and_the_augmentation_caption_follow_the_settings(page: Any, app_url: str) -> None:
+    """Picking a design to race against turns the idle line into the race's (every design, the data, each design's
+    budget, in turns); ticking a box changes what the augmentation caption says is applied."""
+    page.set_viewport_size({"width": 1440, "height": 900})
+    _open_tab(page, app_url, "Train")
+    page.wait_for_selector(_IDLE)
+    augment = page.locator("#train-augment")
+    assert "applied: random horizontal flips · off: shift, erase" in augment.inner_text()
+    page.locator("#train-augment label", has_text="erase").click()
+    page.wait_for_function(
+        "() => document.querySelector('#train-augment').innerText.includes('random erasing (p = 0.25 per image)')"
+    )
+    assert "off: shift" in augment.inner_text()
+
+    field = page.locator("#train-race-with input")
+    field.click()
+    field.fill("tiny_tuned")
+    page.wait_for_timeout(200)
+    field.press("Enter")
+    page.keyboard.press("Escape")
+    page.wait_for_selector("#train-race-start", state="visible")
+    page.locator("#train-budget input").fill("20")
+    page.locator("#train-budget input").press("Tab")
+    page.wait_for_selector(f"{_IDLE} >> text=about 40 s (2 × 20 s)")
+    status = page.locator("#train-status").inner_text()
+    assert "Press Start race to race demo and tiny_tuned on fashion-canvas" in status, status
+    assert "each of the 2 designs gets 20 s of training on its own clock" in status and "in turns" in status
+    assert "Press Start to train" not in status
+    assert "budget per design (seconds)" in page.locator("#train-budget").inner_text()
+
+    page.locator("#train-race-with .remove-all").click()
+    page.wait_for_selector(f"{_IDLE} >> text=Press Start to train demo on fashion-canvas for 20 s.")
+
+
+#: Cells of the final metrics table that a scroll box inside it hides (or cuts), and its scroll boxes that scroll.
+_HIDDEN_ROWS = """() => {
+  const t = document.querySelector('#train-metrics');
+  const scrolling = [...t.querySelectorAll('*')].filter(e => /auto|scroll/.test(getComputedStyle(e).overflowY)
+    && e.scrollHeight > e.clientHeight + 1).length;
+  const box = (e) => { let p = e.parentElement; while (p && p !== t && getComputedStyle(p).overflowY === 'visible')
+    p = p.parentElement; return p; };
+  const cells = [...t.querySelectorAll('[role=gridcell]')].filter(c => c.innerText.trim());
+  const hidden = cells.filter(c => { const r = c.getBoundingClientRect(); const b = box(c).getBoundingClientRect();
+    return r.top < b.top - 1 || r.bottom > b.bottom + 1; }).map(c => c.innerText.trim());
+  return {scrolling, hidden, names: cells.map(td => td.innerText.trim())};
+}"""
+#: Captions of the stage views cut off: wider or taller than their box, or outside their tile.
+_CUT_CAPTIONS = """() => [...document.querySelectorAll('#predict-stages .caption-label')].map(e => {
+  const r = e.getBoundingClientRect(); const tile = e.closest('.thumbnail-item').getBoundingClientRect();
+  return {text: e.innerText, cut: e.scrollWidth > e.clientWidth || e.scrollHeight > e.clientHeight
+    || r.left < tile.left - 1 || r.right > tile.right + 1 || r.bottom > tile.bottom + 1};
+})"""
+
+
+@pytest.mark.usefixtures("small_demo")
+def test_every_metrics_row_and_every_stage_caption_shows_at_1440x900(
+    page: Any, app_url: str, artifacts: Path
+) -> None:
+    """A short fashion-canvas run: its final table (all + 10 classes) shows every row without a scroll inside the
+    table, and in Predict every caption under "what each stage sees" is whole."""
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.set_default_timeout(180_000)
+    _open_tab(page, app_url, "Train")
+    page.locator("#train-size input[type=number]").fill("32")
+    page.locator("#train-size input[type=number]").press("Enter")
+    page.locator("#train-controls label", has_text="steps").first.click()
+    page.wait_for_function("() => document.querySelector('#train-budget').innerText.includes('steps')")
+    page.locator("#train-budget input").fill("5")
+    page.locator("#train-budget input").press("Tab")
+    page.locator("#train-start").click()
+    page.wait_for_selector("#train-verdict")
+    page.wait_for_selector("#train-metrics [role=gridcell] >> text=Ankle boot")
+    page.wait_for_timeout(300)  # let the table lay out
+    table = page.evaluate(_HIDDEN_ROWS)
+    names = table["names"]
+    assert names.count("all") == 1 and "T-shirt/top" in names and "Ankle boot" in names, names
+    assert table["scrolling"] == 0 and table["hidden"] == [], table
+    page.locator("#train-metrics").screenshot(path=str(artifacts / "train_metrics.png"))
+
+    page.get_by_role("tab", name="Predict").click()
+    page.locator("#predict-examples .thumbnail-item").nth(0).click()  # predicted with the run's checkpoint
+    page.wait_for_selector("#predict-stages .caption-label")
+    page.wait_for_timeout(300)  # let the pictures paint
+    captions = page.evaluate(_CUT_CAPTIONS)
+    assert any(c["text"].startswith("stage 3") for c in captions), captions
+    assert [c["text"] for c in captions if c["cut"]] == [], captions
+    page.locator("#predict-stages").screenshot(path=str(artifacts / "predict_stages.png"))

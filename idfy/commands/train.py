@@ -25,7 +25,7 @@ from idfy.presets import load_config_file, load_preset
 from idfy.train import train
 from idfy.train.chance import Chance, verdict
 from idfy.train.checkpoint import write_error_text
-from idfy.train.config import DEFAULT_PRESET, TrainConfig
+from idfy.train.config import DEFAULT_PRESET, TrainConfig, eval_fractions
 from idfy.train.events import Done, Failed, Start, Step
 from idfy.train.optim import OPTIMIZERS, SUGGESTED_LR
 from idfy.train.progress import ConsoleProgress
@@ -33,62 +33,94 @@ from idfy.train.progress import ConsoleProgress
 __all__ = ["add_arguments", "run"]
 
 
+def _off(value: float | None) -> str:
+    """A default that 0 (or unset) turns off, as the help says it."""
+    return f"{value:g}" if value else "0: off"
+
+
+def _limit(value: float | None) -> str:
+    """A run limit's default, as the help says it (None: not a limit)."""
+    return f"default {value:g}" if value is not None else "default: none"
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The command's options; every default the help names is :class:`TrainConfig`'s (a ``--train-config``
+    YAML replaces them)."""
+    tc = TrainConfig()
+    lrs = ", ".join(f"{name} {lr:g}" for name, lr in SUGGESTED_LR.items())
     m = parser.add_argument_group("model")
-    m.add_argument("--preset", default=None, help="preset name or YAML path (default: the demo's, demo)")
+    m.add_argument(
+        "--preset", default=None, help=f"preset name or YAML path (default: the demo's, {DEFAULT_PRESET})"
+    )
     m.add_argument("--config", metavar="YAML", help="model config YAML (overrides --preset)")
     m.add_argument("--set", metavar="KEY=VALUE", action="append", default=[],
                    help="change one model option, e.g. --set stages.0.inject=false (repeatable; YAML values)")  # fmt: skip
     d = parser.add_argument_group("data")
-    d.add_argument("--data", default=None, help="fashion-canvas (default), shapes, fashion-mnist or a path")
+    d.add_argument("--data", default=None, help=f"{tc.data} (default), shapes, fashion-mnist or a path")
     d.add_argument(
         "--data-dir", default=None, help="where the Fashion-MNIST files (or relative user data) are"
     )
-    d.add_argument("--size", type=int, default=None, help="input side in pixels (default 64)")
+    d.add_argument("--size", type=int, default=None, help=f"input side in pixels (default {tc.size})")
     d.add_argument("--n-train", type=int, default=None, help="number of training images (default: the set's)")
     d.add_argument("--n-test", type=int, default=None, help="number of held-out images (default: the set's)")
-    t = parser.add_argument_group("training")
+    t = parser.add_argument_group(
+        "training", "Defaults are the demo's (idfy.train.TrainConfig); with --train-config, that file's."
+    )
     t.add_argument("--train-config", metavar="YAML", help="a train.yaml to start from (flags override it)")
     t.add_argument("--time", type=float, default=None, dest="time_budget_s",
-                   help="time budget in seconds (default 60 unless --epochs/--max-steps is given)")  # fmt: skip
-    t.add_argument("--epochs", type=int, default=None)
-    t.add_argument("--max-steps", type=int, default=None)
-    t.add_argument("--batch-size", type=int, default=None)
+                   help=f"time budget in seconds ({_limit(tc.time_budget_s)}; --epochs or --max-steps without --time replaces it)")  # fmt: skip
+    t.add_argument("--epochs", type=int, default=None,
+                   help=f"passes over the training images ({_limit(tc.epochs)})")  # fmt: skip
+    t.add_argument("--max-steps", type=int, default=None,
+                   help=f"training steps ({_limit(tc.max_steps)})")  # fmt: skip
+    t.add_argument("--batch-size", type=int, default=None, help=f"images per step (default {tc.batch_size})")
     t.add_argument(
         "--lr",
         type=float,
         default=None,
-        help="peak learning rate (default: the one measured for --optimizer: muon 0.01, adamw 0.005, sgd 0.1)",
+        help=f"peak learning rate (default: the one measured for --optimizer: {lrs})",
     )
-    t.add_argument("--weight-decay", type=float, default=None)
+    t.add_argument("--weight-decay", type=float, default=None,
+                   help=f"weight decay (default {tc.weight_decay:g})")  # fmt: skip
     t.add_argument("--optimizer", choices=list(OPTIMIZERS), default=None,
-                   help="muon (default): Muon for the conv and linear weights, AdamW for the output layer, norms and "
-                   "biases; adamw; sgd (Nesterov)")  # fmt: skip
-    t.add_argument("--schedule", choices=["cosine", "onecycle", "constant"], default=None)
-    t.add_argument("--warmup", type=int, default=None, help="warm-up steps")
-    t.add_argument("--grad-clip", type=float, default=None, help="clip the gradient norm (0 turns it off)")
-    t.add_argument("--seed", type=int, default=None)
+                   help=f"muon: Muon for the conv and linear weights, AdamW for the output layer, norms and "
+                   f"biases; adamw; sgd (Nesterov) (default {tc.optimizer})")  # fmt: skip
+    t.add_argument("--schedule", choices=["cosine", "onecycle", "constant"], default=None,
+                   help=f"learning-rate schedule over the run (default {tc.schedule})")  # fmt: skip
+    t.add_argument("--warmup", type=int, default=None,
+                   help=f"steps of linear warm-up (default {tc.warmup}; cosine and constant schedules)")  # fmt: skip
+    t.add_argument("--grad-clip", type=float, default=None,
+                   help=f"clip the gradient norm to this value (default {_off(tc.grad_clip)}; 0 turns it off)")  # fmt: skip
+    t.add_argument("--seed", type=int, default=None,
+                   help=f"seed of the weights, the batch order and the augmentation (default {tc.seed})")  # fmt: skip
     t.add_argument("--deterministic", action="store_true", default=None, help="reproducible (slower) kernels")
-    t.add_argument("--no-augment", action="store_false", dest="augment", default=None, help="no random flips")
+    t.add_argument("--no-augment", action="store_false", dest="augment", default=None,
+                   help=f"turn off the random horizontal flips (default: {'on' if tc.augment else 'off'}); "
+                   "shifts (--translate) and erasing (--erase) are separate options and stay as given")  # fmt: skip
     t.add_argument("--translate", type=float, default=None,
-                   help="random shifts up to this fraction of the side, e.g. 0.1 (default 0: off)")  # fmt: skip
+                   help=f"random shifts up to this fraction of the side, e.g. 0.1 (default {_off(tc.translate)})")  # fmt: skip
     t.add_argument("--erase", type=float, default=None,
-                   help="random-erasing probability per image, e.g. 0.5 (default 0: off)")  # fmt: skip
+                   help=f"random-erasing probability per image, e.g. 0.5 (default {_off(tc.erase)})")  # fmt: skip
     t.add_argument("--low-res", type=float, default=None, metavar="F",
                    help="progressive resizing: the first part of the run trains at F x the input side "
-                        "(e.g. 0.75; default 1: off)")  # fmt: skip
+                        f"(e.g. 0.75; default {tc.low_res:g}{': off' if tc.low_res == 1 else ''})")  # fmt: skip
     t.add_argument("--low-res-until", type=float, default=None, metavar="F",
-                   help="the fraction of the run trained at the lower side (default 0.5)")  # fmt: skip
+                   help=f"the fraction of the run trained at the lower side (default {tc.low_res_until:g})")  # fmt: skip
     t.add_argument(
         "--no-amp", action="store_false", dest="amp", default=None, help="no bf16 autocast on CUDA"
     )
-    t.add_argument(
-        "--eval-every", type=int, default=None, help="steps between evaluations (0: only at the end)"
-    )
-    t.add_argument("--sample-every", type=int, default=None, help="steps between sample predictions")
-    t.add_argument("--checkpoint-every", type=int, default=None, help="steps between last.pt checkpoints")
-    t.add_argument("--log-every", type=int, default=None, help="steps between progress lines")
-    t.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:1, ...")
+    t.add_argument("--eval-every", type=int, default=None,
+                   help=f"steps between held-out evaluations (default {tc.eval_every}; 0: none counted in steps); a "
+                   f"time budget also evaluates at {len(eval_fractions(tc.eval_points))} evenly spaced points, and "
+                   "every run evaluates at its end")  # fmt: skip
+    t.add_argument("--sample-every", type=int, default=None,
+                   help=f"steps between sample predictions (default {tc.sample_every}; 0: none during the run)")  # fmt: skip
+    t.add_argument("--checkpoint-every", type=int, default=None,
+                   help=f"steps between last.pt checkpoints (default {tc.checkpoint_every}; 0: none during the run; the end "
+                   "always writes last.pt)")  # fmt: skip
+    t.add_argument("--log-every", type=int, default=None,
+                   help=f"steps between progress lines (default {tc.log_every})")  # fmt: skip
+    t.add_argument("--device", default=None, help=f"{tc.device} (default), cpu, cuda, cuda:1, ...")
     o = parser.add_argument_group("output")
     o.add_argument("--out", default=None, help="run folder (default runs/<preset>-<data>-<size>-<time>)")
     o.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")

@@ -311,14 +311,52 @@ class RunView:
         return self.status_html(), figure, image, rows, ckpt
 
 
+def _race_idle(s: TrainSettings) -> tuple[str, str]:
+    """(headline, details) of the idle status for a race: the designs train in turns (:mod:`idfy.train.race`),
+    each within the whole budget on its own clock."""
+    names = s.design_labels
+    n = len(names)
+    raced = f"{', '.join(names[:-1])} and {names[-1]}"
+    if s.budget_kind == "seconds":
+        each = f"{s.budget_text} of training on its own clock"
+        total = f"the race takes about {n * float(s.budget):g} s ({n} × {s.budget_text})"
+    else:
+        each = s.budget_text
+        total = "the race takes as long as their steps, one design after another"
+    head = (
+        f"Press Start race to race {raced} on {s.dataset}: each of the {n} designs gets {each}, trained in "
+        f"turns (never two at once) on the same data and seed; {total}, plus the data preparation and each "
+        "design's final held-out evaluation."
+    )
+    sub = (
+        "The designs' curves are overlaid as they train, with the chance level drawn in, and their sample "
+        "predictions shown side by side; the final table gives each design's held-out metrics and its Δ against "
+        "the first. Stop ends every design early and keeps every checkpoint; the winner's is the Predict tab's "
+        "model."
+    )
+    return head, sub
+
+
 def idle_status(s: TrainSettings) -> str:
-    """The status line before any run: what Start with ``s`` will do."""
+    """The status line before any run: what Start (or, with designs under "race against", Start race) with ``s``
+    will do: the design(s), the data and the budget."""
+    if s.race:
+        head, sub = _race_idle(s)
+    else:
+        head = f"Press Start to train {s.model_label} on {s.dataset} for {s.budget_text}."
+        clock = (
+            "The time budget runs from Start (data preparation included)"
+            if s.budget_kind == "seconds"
+            else "The run ends after its last step"
+        )
+        sub = (
+            "Curves appear after a few steps, held-out points during the run with the chance level drawn in, "
+            "and sample boxes tighten as it learns; Stop ends the run early and keeps its checkpoint. "
+            f"{clock}; the final held-out evaluation follows it. Add designs under “race against” to race them "
+            "on the same data, seed and budget."
+        )
     return (
         '<div class="ts" data-state="idle"><div class="head"><span class="badge">ready</span>'
-        f'<span class="msg">Press Start to train {html.escape(s.model_label)} on {html.escape(s.dataset)} '
-        f"for {html.escape(s.budget_text)}.</span></div>"
-        '<div class="sub">Curves appear after a few steps, held-out points during the run with the chance level '
-        "drawn in, and sample boxes tighten as it learns; Stop ends the run early and keeps its checkpoint. "
-        "The time budget runs from Start (data preparation included); the final held-out evaluation follows it. "
-        "Add designs under “race against” to race them on the same data, seed and budget.</div></div>"
+        f'<span class="msg">{html.escape(head)}</span></div>'
+        f'<div class="sub">{html.escape(sub)}</div></div>'
     )

@@ -2,7 +2,9 @@
 
 It opens on the demo: the engine's default :class:`~idfy.train.config.TrainConfig` (the run that
 ``python -m idfy train`` starts with no flags) and :func:`default_model`; :class:`TrainSettings` reads those
-defaults in one place. Start streams the run (:func:`run_training`, a generator over :func:`idfy.train.train`'s
+defaults in one place. Before a run, the status line says what Start (or Start race) will train, on which data and
+for what budget, following the settings as they change; the augmentation caption says what the ticked boxes apply.
+Start streams the run (:func:`run_training`, a generator over :func:`idfy.train.train`'s
 events): a status line (step, epoch, smoothed images/s, elapsed, lr), live loss and held-out curves with the
 chance level of the held-out set drawn in (:mod:`idfy.train.chance`), a grid of sample predictions with their boxes,
 then the verdict (did the model beat chance, and by how much), the final metrics per class and the checkpoint.

@@ -4,6 +4,7 @@ being the tab's components (:func:`idfy.ui.tabs.train.layout.layout`)."""
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +15,7 @@ from idfy.presets import list_presets
 from idfy.train.config import TrainConfig
 from idfy.train.optim import SUGGESTED_LR
 from idfy.ui.jobs import REGISTRY
+from idfy.ui.run_view import idle_status
 from idfy.ui.tabs.train.runs import run_race, run_training
 from idfy.ui.tabs.train.settings import (
     CURRENT_DESIGN,
@@ -23,12 +25,16 @@ from idfy.ui.tabs.train.settings import (
     SAVED_PREFIX,
     TrainSettings,
     _default_augment,
+    augmentation_text,
 )
 
 __all__ = [
+    "augment_info",
     "budget_default",
+    "budget_label",
     "dataset_info",
     "from_compare",
+    "idle",
     "lock",
     "model_choices",
     "optimizer_lr",
@@ -136,12 +142,19 @@ def model_choices(saved: dict[str, str] | None = None) -> list[Any]:
     ]
 
 
-def budget_default(kind: str) -> dict[str, Any]:
+def budget_label(kind: str, race_with: list[str] | None = None) -> str:
+    """The budget field's label: its unit, and "per design" in a race (each design gets the whole budget)."""
+    unit = "steps" if kind == "steps" else "seconds"
+    return f"budget per design ({unit})" if race_with else f"budget ({unit})"
+
+
+def budget_default(kind: str, race_with: list[str] | None = None) -> dict[str, Any]:
     """The budget field for ``kind`` (``seconds`` / ``steps``): the engine's default, label and maximum."""
     tc = TrainConfig()
+    label = budget_label(kind, race_with)
     if kind == "steps":
-        return {"budget": gr.update(value=tc.max_steps or 300, label="budget (steps)", maximum=MAX_STEPS)}
-    return {"budget": gr.update(value=tc.time_budget_s or 60, label="budget (seconds)", maximum=MAX_SECONDS)}
+        return {"budget": gr.update(value=tc.max_steps or 300, label=label, maximum=MAX_STEPS)}
+    return {"budget": gr.update(value=tc.time_budget_s or 60, label=label, maximum=MAX_SECONDS)}
 
 
 def optimizer_lr(optimizer: str) -> dict[str, Any]:
@@ -150,14 +163,44 @@ def optimizer_lr(optimizer: str) -> dict[str, Any]:
     return {"lr": SUGGESTED_LR.get(optimizer, TrainConfig().lr)}
 
 
-def race_mode(race_with: list[str] | None) -> dict[str, Any]:
+def race_mode(race_with: list[str] | None, budget_kind: str = "seconds") -> dict[str, Any]:
     """Designs under "race against": Start race replaces Start and the budget is per design."""
     racing = bool(race_with)
     return {
         "start": gr.update(visible=not racing),
         "race_start": gr.update(visible=racing),
-        "budget": gr.update(label="budget per design (seconds)" if racing else "budget (seconds)"),
+        "budget": gr.update(label=budget_label(budget_kind, race_with)),
     }
+
+
+def idle(
+    status: str | None,
+    dataset: str,
+    model: str,
+    race_with: list[str] | None,
+    budget_kind: str,
+    budget: Any,
+) -> dict[str, Any]:
+    """A setting changed: the idle status line says what Start (or Start race) will now do
+    (:func:`~idfy.ui.run_view.idle_status`). A status that shows a run (running or ended) is left as it is, and so
+    is the line while the budget is not a number (Start would refuse it with a message)."""
+    if 'data-state="idle"' not in (status or ""):
+        return {}
+    try:
+        value = float(budget)
+    except (TypeError, ValueError):
+        return {}
+    if not math.isfinite(value):
+        return {}
+    settings = TrainSettings(
+        dataset=dataset, model=model, budget_kind=budget_kind, budget=value, race=tuple(race_with or ())
+    )
+    return {"status": idle_status(settings)}
+
+
+def augment_info(augment: list[str] | None) -> dict[str, Any]:
+    """The augmentation field's caption for the ticked boxes (:func:`augmentation_text`)."""
+    return {"augment": gr.update(info=augmentation_text(augment))}
 
 
 def lock(racing: bool) -> dict[str, Any]:

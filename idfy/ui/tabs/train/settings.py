@@ -25,6 +25,7 @@ __all__ = [
     "RUN_OVERRIDES",
     "SAVED_PREFIX",
     "TrainSettings",
+    "augmentation_text",
     "augmentations",
     "batch_sizes",
     "default_model",
@@ -61,6 +62,25 @@ def augmentations(tc: TrainConfig | None = None) -> dict[str, dict[str, Any]]:
         "shift": {"translate": tc.translate or 0.1},
         "erase": {"erase": tc.erase or 0.25},
     }
+
+
+def _augmentation_phrase(name: str, setting: dict[str, Any]) -> str:
+    if name == "shift":
+        return f"random shifts of up to {100 * setting['translate']:g} % of the side"
+    if name == "erase":
+        return f"random erasing (p = {setting['erase']:g} per image)"
+    return "random horizontal flips"
+
+
+def augmentation_text(ticked: tuple[str, ...] | list[str] | None, tc: TrainConfig | None = None) -> str:
+    """What the ticked augmentation boxes do to the training images, at the strength :func:`make_configs` passes
+    (:func:`augmentations`), and which boxes are off: the augmentation field's caption. Unknown names
+    are left out (:func:`make_configs` refuses them)."""
+    choices = augmentations(tc)
+    on = [_augmentation_phrase(n, c) for n, c in choices.items() if n in (ticked or ())]
+    off = [n for n in choices if n not in (ticked or ())]
+    text = f"applied: {', '.join(on)}" if on else "none: the training images are used as they are"
+    return text + (f" · off: {', '.join(off)}" if off else "")
 
 
 def _default_augment() -> tuple[str, ...]:
@@ -105,6 +125,11 @@ class TrainSettings:
     @property
     def budget_text(self) -> str:
         return f"{self.budget:g} s" if self.budget_kind == "seconds" else f"{int(self.budget)} steps"
+
+    @property
+    def design_labels(self) -> tuple[str, ...]:
+        """How the designs read on the page: the model, then the race's other designs (:func:`label`)."""
+        return tuple(label(r) for r in (self.model, *self.race))
 
 
 def label(ref: str) -> str:

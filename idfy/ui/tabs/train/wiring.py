@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import gradio as gr
+
 from idfy.ui.context import TabContext
 from idfy.ui.tabs.keyed import keyed
 from idfy.ui.tabs.train import handlers as h
@@ -19,6 +21,9 @@ PAGE_ONLY: dict[str, Any] = {"api_visibility": "private", "queue": False, "show_
 LOCKED = ("start", "race_start", "stop", "checkpoint", "race_files", "metrics", "race_table")
 #: The settings after the model (and the race's designs) in /train's and /race's inputs.
 COMMON = ("budget_kind", "budget", "optimizer", "lr", "batch", "augment")
+#: The idle status line's inputs (:func:`~idfy.ui.tabs.train.handlers.idle`): the line itself, then the settings
+#: it names, each of which updates it.
+IDLE_INPUTS = ("status", "dataset", "model", "race_with", "budget_kind", "budget")
 
 
 def _pick(c: dict[str, Any], names: tuple[str, ...]) -> list[Any]:
@@ -48,11 +53,24 @@ def _wire_runs(c: dict[str, Any], ctx: TabContext) -> None:
 def wire(c: dict[str, Any], ctx: TabContext) -> None:
     """Connect the Train tab's components ``c`` (see :func:`~idfy.ui.tabs.train.layout.layout`)."""
     c["dataset"].change(keyed(h.dataset_info, c), c["dataset"], c["dataset_info"], **PAGE_ONLY)
-    c["budget_kind"].change(keyed(h.budget_default, c), c["budget_kind"], c["budget"], **PAGE_ONLY)
+    c["budget_kind"].change(
+        keyed(h.budget_default, c), _pick(c, ("budget_kind", "race_with")), c["budget"], **PAGE_ONLY
+    )
     # .input: a person's pick only (a restored or programmatic value keeps its learning rate)
     c["optimizer"].input(keyed(h.optimizer_lr, c), c["optimizer"], c["lr"], **PAGE_ONLY)
     c["race_with"].change(
-        keyed(h.race_mode, c), c["race_with"], _pick(c, ("start", "race_start", "budget")), **PAGE_ONLY
+        keyed(h.race_mode, c),
+        _pick(c, ("race_with", "budget_kind")),
+        _pick(c, ("start", "race_start", "budget")),
+        **PAGE_ONLY,
+    )
+    c["augment"].change(keyed(h.augment_info, c), c["augment"], c["augment"], **PAGE_ONLY)
+    gr.on(  # the idle status line follows what Start would train
+        [c[n].change for n in IDLE_INPUTS[1:]],
+        keyed(h.idle, c),
+        _pick(c, IDLE_INPUTS),
+        c["status"],
+        **PAGE_ONLY,
     )
     _wire_runs(c, ctx)
     c["stop"].click(
