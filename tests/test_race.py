@@ -166,6 +166,10 @@ def test_cli_race_prints_lines_and_a_table(tmp_path: Path, capsys: pytest.Captur
     out = capsys.readouterr().out
     assert "race: tiny vs tiny #2 on shapes at 32 px" in out and "chance (constant answer): acc" in out
     assert "step      3 |" in out  # the final evaluation's line
+    # the count is the adapted model's (shapes at 32 px: RGB, 7 classes), said so, not the preset's 224 px one
+    assert re.search(
+        r"^tiny\s+[\d,]+ params as trained \(fitted to the data: 3×32×32 input, 7 classes\)$", out, re.M
+    )
     assert "Δ vs first" in out and "reference" in out and "beat chance" in out  # the verdict lines
     saved = json.loads((tmp_path / "r" / "race.json").read_text())
     assert [r["name"] for r in saved["runs"]] == ["tiny", "tiny #2"]

@@ -129,7 +129,7 @@ def run(args: argparse.Namespace, stream: TextIO | None = None) -> int:
             elif isinstance(item, Lap):
                 ev = item.event
                 if isinstance(ev, Start):
-                    _say(out_stream, f"{item.name:<{width}}  {ev.num_params:,} params")
+                    _say(out_stream, f"{item.name:<{width}}  {_as_trained(ev)}")
                 elif isinstance(ev, Eval):
                     _say(out_stream, f"{ev.elapsed:6.1f} s  {item.name:<{width}}  step {ev.step:>6} | {format_metrics(ev.metrics)}")  # fmt: skip
                 elif isinstance(ev, Failed):
@@ -151,3 +151,14 @@ def run(args: argparse.Namespace, stream: TextIO | None = None) -> int:
     finally:
         restore()
     return code
+
+
+def _as_trained(start: Start) -> str:
+    """The design's parameter count as it trains, and why it can differ from ``idfy summary``'s: the engine fits
+    the input channels and size and the class count to the data (:func:`idfy.train.config.adapt_config`)."""
+    cfg = start.model_config
+    h, w = cfg.input.size
+    return (
+        f"{start.num_params:,} params as trained (fitted to the data: {cfg.input.channels}×{h}×{w} input, "
+        f"{cfg.num_classes} classes)"
+    )
