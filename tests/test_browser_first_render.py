@@ -85,7 +85,11 @@ def test_the_linked_design_shows_before_gradio_loads(browser: Any, app_url: str,
     try:
         page.wait_for_selector("#idfy-early [data-card=params]", state="visible")
         assert early_params(page) == count(cfg)
-        assert page.evaluate("() => document.documentElement.classList.contains('idfy-linking')")
+        # Gradio's Design tab stays hidden (a link being opened) until page.js's fallback lifts it 20 s after
+        # the page started, whatever happens; a loaded CI machine once took that long to get here
+        assert page.evaluate(
+            "() => document.documentElement.classList.contains('idfy-linking') || performance.now() >= 20000"
+        )
         assert page.evaluate("() => window.__idfyFirst") == [count(cfg)]
     finally:
         page.context.close()
