@@ -769,19 +769,25 @@ def test_prepared_data_is_keyed_by_the_settings_it_is_built_from(monkeypatch: py
     from idfy.data import DataSpec
     from idfy.train import setup
     from idfy.train.config import TrainConfig
+    from idfy.train.setup import data_spec
     from idfy.ui.tabs.train import prepared
 
     base = TrainConfig(data="shapes", size=32)
-    key = prepared._key(base)
-    assert isinstance(key, DataSpec) and key == prepared._key(TrainConfig(data="shapes", size=32))
-    assert hash(key) == hash(prepared._key(TrainConfig(data="shapes", size=32)))
+    monkeypatch.setattr(prepared, "load_data", lambda tc: ("train", "test"))
+    prepared.clear()
+    prepared.prepared_data(base)
+    assert list(prepared._KEPT) == [data_spec(base)]  # the kept data's key is the run's DataSpec
+    prepared.clear()
+    key = data_spec(base)
+    assert isinstance(key, DataSpec) and key == data_spec(TrainConfig(data="shapes", size=32))
+    assert hash(key) == hash(data_spec(TrainConfig(data="shapes", size=32)))
     # settings the images do not depend on
-    assert prepared._key(base.replace(lr=0.5, batch_size=8, optimizer="sgd", time_budget_s=5)) == key
+    assert data_spec(base.replace(lr=0.5, batch_size=8, optimizer="sgd", time_budget_s=5)) == key
     changes = {"name": {"data": "fashion-canvas"}, "size": {"size": 48}, "seed": {"seed": 1},
                "data_dir": {"data_dir": "/elsewhere"}, "n_train": {"n_train": 10}, "n_test": {"n_test": 10}}  # fmt: skip
     # every data setting is tried
     assert sorted(changes) == sorted(f.name for f in dataclasses.fields(DataSpec))
-    keys = {name: prepared._key(base.replace(**change)) for name, change in changes.items()}
+    keys = {name: data_spec(base.replace(**change)) for name, change in changes.items()}
     assert all(k != key for k in keys.values()) and len(set(keys.values())) == len(changes)
 
     seen: list[tuple[str, dict[str, Any]]] = []
@@ -790,7 +796,7 @@ def test_prepared_data_is_keyed_by_the_settings_it_is_built_from(monkeypatch: py
     )
     tc = base.replace(n_train=10, n_test=5, seed=3)
     assert setup.make_data(tc) == ("train", "test")  # what a run builds ...
-    spec = prepared._key(tc)
+    spec = data_spec(tc)
     common = {"size": spec.size, "seed": spec.seed, "data_dir": spec.data_dir}
     assert seen == [  # ... is made of the key's values, and of nothing else
         (spec.name, {"split": "train", "n": spec.n_train, **common}),

@@ -31,12 +31,6 @@ _LOCK = threading.Lock()
 _KEPT: OrderedDict[DataSpec, tuple[Any, Any]] = OrderedDict()
 
 
-def _key(tc: TrainConfig) -> DataSpec:
-    """The data settings ``tc``'s data are built from (:func:`idfy.train.setup.make_data` builds from this value
-    alone, so a new data setting is part of the key by construction)."""
-    return data_spec(tc)
-
-
 def prepared_data(tc: TrainConfig) -> tuple[tuple[Any, Any], float]:
     """``((train_set, test_set), seconds this call spent)`` for ``tc``: kept data at once, else built (and kept).
 
@@ -47,7 +41,7 @@ def prepared_data(tc: TrainConfig) -> tuple[tuple[Any, Any], float]:
         the errors of :func:`idfy.train.race.load_data` (ConfigError, ValueError, FileNotFoundError).
     """
     t0 = time.monotonic()
-    key = _key(tc)
+    key = data_spec(tc)  # all make_data builds from: a new data setting is part of the key by construction
     with _LOCK:
         if key in _KEPT:
             _KEPT.move_to_end(key)
