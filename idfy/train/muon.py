@@ -131,10 +131,10 @@ class MuonAdamW(torch.optim.Optimizer):
         momentum: Muon's momentum (Nesterov), 0.95 as published.
         betas, eps: the AdamW rule's, (0.9, 0.99) and 1e-8 by default (the engine's AdamW uses the same betas;
             PyTorch's own default is (0.9, 0.999)).
+        ns_steps: Newton–Schulz iterations per Muon step.
 
     Muon's momentum buffer has its weight's dtype (a bfloat16 weight keeps a bfloat16 buffer); the iteration
     itself always runs in float32.
-        ns_steps: Newton–Schulz iterations per Muon step.
 
     Raises:
         ValueError: a Muon group holds a parameter with fewer than 2 dims, or a hyper-parameter is out of range.
