@@ -8,33 +8,20 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from bench_scripts import load_benchmark
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-CHROMIUM = os.environ.get("IDFY_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-default-apps",
-    "--no-first-run",
-]
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on right now (on 127.0.0.1)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+_BROWSER = load_benchmark("_browser")  # Debian's Chromium, its headless flags, a free port: one copy for both
+CHROMIUM = _BROWSER.CHROMIUM
+CHROMIUM_ARGS = [*_BROWSER.CHROMIUM_ARGS, "--disable-default-apps", "--no-first-run"]
+free_port = _BROWSER.free_port
 
 
 @pytest.fixture

@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import torch
+from conftest import free_port
 
 from idfy.train.distributed import DistInfo, shard
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_shard_splits_a_global_batch() -> None:
@@ -35,7 +29,7 @@ def test_torchrun_two_cpu_processes(tmp_path) -> None:
     out = tmp_path / "run"
     cmd = [
         sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-addr", "127.0.0.1",
-        "--master-port", str(_free_port()), "-m", "idfy", "train", "--preset", "tiny", "--data", "shapes",
+        "--master-port", str(free_port()), "-m", "idfy", "train", "--preset", "tiny", "--data", "shapes",
         "--size", "32", "--n-train", "64", "--n-test", "16", "--batch-size", "16", "--max-steps", "12",
         "--eval-every", "6", "--checkpoint-every", "6", "--log-every", "6", "--device", "cpu", "--no-bar",
         "--out", str(out),
