@@ -132,16 +132,27 @@ def test_the_budgets_end_a_resume_whatever_its_saved_position(run_dir, data64, m
     assert isinstance(done, Done) and done.step == 9
 
 
+def _refused_resume(capsys: pytest.CaptureFixture[str], first: list[str], then: list[str]) -> str:
+    """Train with ``first``, resume with ``then`` + ``--resume``: the resume must be refused (exit 1, nothing
+    resumed); returns what it printed."""
+    assert main(first) == 0
+    capsys.readouterr()
+    code = main([*then, "--resume"])
+    out = capsys.readouterr().out
+    assert code == 1 and "resumed" not in out
+    return out
+
+
 @pytest.mark.timeout(300)
 def test_resume_batch_hang_case_through_the_cli(tmp_path, capsys) -> None:
     """cases/resume-batch-hang: batch 6 of an 8-batch epoch, resumed with --batch-size 128."""
     common = ["train", "--preset", "tiny", "--data", "shapes", "--size", "32", "--n-train", "256", "--n-test",
               "32", "--no-bar", "--out", str(tmp_path)]  # fmt: skip
-    assert main([*common, "--batch-size", "32", "--max-steps", "6", "--checkpoint-every", "6"]) == 0
-    capsys.readouterr()
-    code = main([*common, "--batch-size", "128", "--max-steps", "12", "--time", "20", "--resume"])
-    out = capsys.readouterr().out
-    assert code == 1 and "resumed" not in out
+    out = _refused_resume(
+        capsys,
+        [*common, "--batch-size", "32", "--max-steps", "6", "--checkpoint-every", "6"],
+        [*common, "--batch-size", "128", "--max-steps", "12", "--time", "20"],
+    )
     assert (
         f"failed at step 0: {tmp_path / 'last.pt'} was saved at batch 6 of an epoch of 8 batches (batch size 32);"
         in out
@@ -154,11 +165,11 @@ def test_a_resume_with_another_n_train_names_the_training_set_not_the_batch_size
     """The same --batch-size 32, but --n-train 128 instead of 256: the hint names --n-train 256."""
     common = ["train", "--preset", "tiny", "--data", "shapes", "--size", "32", "--n-test", "32", "--no-bar",
               "--batch-size", "32", "--out", str(tmp_path)]  # fmt: skip
-    assert main([*common, "--n-train", "256", "--max-steps", "6", "--checkpoint-every", "6"]) == 0
-    capsys.readouterr()
-    code = main([*common, "--n-train", "128", "--max-steps", "12", "--resume"])
-    out = capsys.readouterr().out
-    assert code == 1 and "resumed" not in out
+    out = _refused_resume(
+        capsys,
+        [*common, "--n-train", "256", "--max-steps", "6", "--checkpoint-every", "6"],
+        [*common, "--n-train", "128", "--max-steps", "12"],
+    )
     assert (
         f"{tmp_path / 'last.pt'} was saved at batch 6 of an epoch of 8 batches (batch size 32); with batch "
         "size 32 and 128 training images an epoch has 4 batches, so batch 6 does not exist: resume with "
