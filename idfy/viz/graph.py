@@ -64,7 +64,7 @@ ORANGE = "#e07a10"
 CHANGED = "#d62728"
 KNOCK_ON = "#ff9900"
 ADDED = "#2ca02c"
-#: The glow around the node the page's inspector shows (drawn by the page's stylesheet, idfy/ui/theme.css, on
+#: The glow around the node the page's inspector shows (drawn by the page's stylesheet, idfy/ui/static/design.css, on
 #: top of the node's own outline; the legend's "glow" key): a blue that no fill, edge or outline colour is near.
 SELECTED = "#2563eb"
 FONT = "Helvetica"
