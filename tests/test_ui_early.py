@@ -57,6 +57,8 @@ def test_a_bad_address_gives_the_strips_one_line(query: dict[str, str], words: s
 def test_the_view_goes_after_body_and_the_styles_before_head_end() -> None:
     out = early.inject(PAGE.encode(), '<div class="idfy-strip">S</div>', "<b>H</b>").decode()
     assert out.index('<style id="idfy-early-css">') < out.index("</head>")
+    # a link hides Gradio's Design tab before any of the body (the early strip included) is parsed
+    assert out.index("classList.add('idfy-linking')") < out.index("</head>")
     assert out.index('<body style="margin: 0"><div id="idfy-early"') > 0
     assert out.index('<div class="idfy-strip">S</div>') < out.index("<gradio-app>")
     assert 'elementtiming="idfy-early-params"' not in out  # only on a params card

@@ -49,6 +49,13 @@ MAX_CONCURRENT = 2
 WAIT_S = 2.0
 _slots = threading.BoundedSemaphore(MAX_CONCURRENT)
 _BODY_OPEN = re.compile(rb"<body\b[^>]*>", re.IGNORECASE)
+#: Run in ``<head>``, before any of the body is parsed: a ``?cfg=`` / ``?preset=`` link hides Gradio's Design
+#: tab (``idfy-linking``, design.css) until the linked design is on screen, so the default never shows first.
+#: In the body it could come after the early strip had been painted (the parser yields between chunks).
+LINKING_SCRIPT = (
+    "<script>if (/[?&](cfg|preset)=/.test(window.location.search))"
+    " document.documentElement.classList.add('idfy-linking');</script>"
+)
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -91,15 +98,15 @@ def header_copy(header: str) -> str:
 
 
 def inject(page: bytes, strip: str, header: str = "") -> bytes:
-    """``page`` (Gradio's index HTML) with the early view: the stylesheets of :data:`CSS_FILES` before
-    ``</head>``, and right after ``<body>`` the header copy, the strip and ``static/early.js``. A page without
+    """``page`` (Gradio's index HTML) with the early view: the stylesheets of :data:`CSS_FILES` and
+    :data:`LINKING_SCRIPT` before ``</head>``, and right after ``<body>`` the header copy, the strip and ``static/early.js``. A page without
     those tags is returned unchanged."""
     head_end = page.find(b"</head>")
     body = _BODY_OPEN.search(page)
     if head_end < 0 or body is None or body.start() < head_end:
         return page
     css, script = _assets()
-    style = f'<style id="idfy-early-css">{css}</style>'.encode()
+    style = f'<style id="idfy-early-css">{css}</style>{LINKING_SCRIPT}'.encode()
     # Element Timing: the browser records when the early params card is painted (PerformanceElementTiming)
     strip = strip.replace('data-card="params"', 'data-card="params" elementtiming="idfy-early-params"', 1)
     view = (

@@ -1,11 +1,10 @@
-// The early view (idfy.ui.early), run as soon as the body starts: a link's design stays hidden in Gradio's
-// page until it is loaded (the class is set here, before anything is mounted, so the default design never
-// shows first); the early strip sits over the spot of Gradio's strip and is removed once that one shows.
+// The early view (idfy.ui.early), run as soon as the body starts: the early strip sits over the spot of
+// Gradio's strip and is removed once that one shows (a link's design stays hidden in Gradio's page until it
+// is loaded: the class is set in <head>, idfy.ui.early.LINKING_SCRIPT).
 (() => {
   const early = document.getElementById('idfy-early');
   if (!early) return;
   const root = document.documentElement;
-  if (/[?&](cfg|preset)=/.test(window.location.search)) root.classList.add('idfy-linking');
   let frame = 0, obs = null;
   const done = () => { early.remove(); if (obs) obs.disconnect(); window.removeEventListener('resize', later); };
   const place = () => {
