@@ -1,7 +1,9 @@
 // Page-wide behaviour, loaded in <head> before the first render.
 (() => {
   // A ?cfg= or ?preset= link: keep the Design tab hidden until the linked design is on screen, so the
-  // default design never flashes first (the load chain's last browser step removes the class).
+  // default design never flashes first (the load chain's last browser step removes the class). The page's
+  // early view sets the class already, in <head> (idfy.ui.early.LINKING_SCRIPT); this covers a page served
+  // without it (a busy server) and owns the 20 s fallback.
   if (/[?&](cfg|preset)=/.test(window.location.search)) {
     document.documentElement.classList.add('idfy-linking');
     setTimeout(() => document.documentElement.classList.remove('idfy-linking'), 20000);
